@@ -1,0 +1,3 @@
+from structurer.cli.main import app
+
+app(prog_name="structurer")

@@ -1,0 +1,118 @@
+"""All settings in one pydantic-settings class.
+
+Standard variables are honoured without prefix: OPENAI_BASE_URL, OPENAI_API_KEY,
+DATABASE_URL, LABEL_STUDIO_URL, LABEL_STUDIO_API_KEY. Everything else is STRUCTURER_<NAME>.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+InstructorModeName = Literal["json_schema", "tools", "json", "md_json"]
+TableReaderMode = Literal["llm", "table", "both"]
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "structurer"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRUCTURER_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "STRUCTURER_DATABASE_URL")
+    )
+
+    # The endpoint. With no base URL, the embedded llama.cpp server is used.
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "STRUCTURER_OPENAI_BASE_URL")
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "STRUCTURER_OPENAI_API_KEY")
+    )
+    model: str | None = Field(None, description="model name at the endpoint; embedded model when unset")
+    embedded_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
+    embedded_host: str = "127.0.0.1"
+    embedded_port: int = 18080
+    embedded_ctx: int = 8192
+    embedded_threads: int | None = None
+    instructor_mode: InstructorModeName = "json_schema"
+    temperature: float = 0.0
+    timeout: float = 900.0
+    max_retries: int = 2
+    max_tokens: int = 1024
+    logprobs: bool = True
+
+    report_type: str = "gov_disclosure"
+    prompt_version: str = "v1"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    # Which reader fills the standard tables: the LLM, the deterministic table reader, or both.
+    table_reader: TableReaderMode = "table"
+    samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
+
+    concurrency: int = Field(1, ge=1)
+    price_per_1k_input: float | None = None
+    price_per_1k_output: float | None = None
+
+    label_studio_url: str | None = Field(
+        None, validation_alias=AliasChoices("LABEL_STUDIO_URL", "STRUCTURER_LABEL_STUDIO_URL")
+    )
+    label_studio_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LABEL_STUDIO_API_KEY", "STRUCTURER_LABEL_STUDIO_API_KEY")
+    )
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'structurer.db'}"
+
+    @property
+    def uses_embedded_model(self) -> bool:
+        return not self.openai_base_url
+
+    @property
+    def model_name(self) -> str:
+        if self.model:
+            return self.model
+        return self.embedded_model if self.uses_embedded_model else "gpt-4o-mini"
+
+    def extraction_settings(self) -> dict[str, Any]:
+        """What an extraction ran with. Never holds secrets. Keys are stable: runs compare by them."""
+        return {
+            "report_type": self.report_type,
+            "prompt_version": self.prompt_version,
+            "model": self.model_name,
+            "endpoint": "embedded" if self.uses_embedded_model else _redact_url(self.openai_base_url),
+            "instructor_mode": self.instructor_mode,
+            "temperature": self.temperature,
+            "max_retries": self.max_retries,
+            "max_tokens": self.max_tokens,
+            "table_reader": self.table_reader,
+            "samples": self.samples,
+        }
+
+    def settings_hash(self) -> str:
+        blob = json.dumps(self.extraction_settings(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _redact_url(url: str | None) -> str | None:
+    """Drop any user:password@ part of a URL."""
+    if not url or "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('@', 1)[1]}"
+
+
+def get_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
