@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     table_reader: TableReaderMode = "table"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
 
+    review_threshold: float = Field(0.8, ge=0, le=1, description="fields below this confidence need review")
     concurrency: int = Field(1, ge=1)
     price_per_1k_input: float | None = None
     price_per_1k_output: float | None = None

@@ -1,0 +1,116 @@
+"""The gov_disclosure report type: which parts are extracted from which sections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gov_disclosure.identities import check_identities
+from gov_disclosure.record import Report
+from structurer.records import iter_leaf_fields
+from structurer.report_types import PartSpec, ReportType
+
+LEGACY_TEXT_REQUESTS = (
+    "requests.new_received.total",
+    "requests.granted.total",
+    "requests.partially_granted.total",
+    "legacy.requests_in_person",
+    "legacy.requests_online",
+    "legacy.requests_by_letter",
+    "legacy.requests_by_fax",
+    "legacy.requests_on_time",
+    "legacy.requests_extended",
+)
+
+PARTS: tuple[PartSpec, ...] = (
+    PartSpec("meta", ("meta",), ("preamble",), "meta", head_chars=800, tail_chars=300),
+    PartSpec(
+        "proactive",
+        (
+            "proactive.total_items",
+            "legacy.published_on_website",
+            "legacy.published_on_weibo_wechat",
+            "legacy.hot_topic_responses",
+        ),
+        ("proactive", "responses"),
+        "proactive",
+    ),
+    PartSpec("requests_text", LEGACY_TEXT_REQUESTS, ("requests",), "requests_text"),
+    PartSpec(
+        "appeals_fees",
+        (
+            "appeals.reconsideration.total",
+            "appeals.litigation_direct.total",
+            "legacy.complaints",
+            "disclosure_fees.amount_yuan",
+        ),
+        ("appeals", "fees", "other"),
+        "appeals_fees",
+    ),
+    PartSpec(
+        "organisation",
+        ("legacy.training_sessions", "legacy.staff"),
+        ("overview", "organisation"),
+        "organisation",
+    ),
+    PartSpec("narrative", ("narrative",), ("problems", "plans", "other"), "narrative"),
+    PartSpec("contact", ("contact",), ("preamble", "other"), "contact", head_chars=0, tail_chars=600),
+    PartSpec(
+        "table_proactive",
+        tuple(
+            f"proactive.{row}"
+            for row in (
+                "regulations",
+                "normative_documents",
+                "licensing",
+                "other_services",
+                "penalties",
+                "enforcement",
+                "fees",
+                "procurement",
+            )
+        ),
+        ("proactive",),
+        "table_proactive",
+        table=True,
+    ),
+    PartSpec(
+        "table_requests",
+        ("requests",),
+        ("requests",),
+        "table_requests",
+        table=True,
+    ),
+    PartSpec("table_appeals", ("appeals",), ("appeals",), "table_appeals", table=True),
+)
+
+# Paths a text (non-table) part may fill for a report whose standard tables were read.
+TABLE_PATH_PREFIXES = ("proactive.", "requests.", "appeals.")
+
+
+def _labels() -> dict[str, str]:
+    from structurer.extract.response_models import _collect_descriptions
+
+    out: dict[str, str] = {}
+    _collect_descriptions(Report, "", "", out)
+    return {path: out.get(path, path) for path, _, _ in iter_leaf_fields(Report)}
+
+
+def _read_tables(text: str) -> Any:
+    from gov_disclosure.tables import read_tables
+
+    return read_tables(text)
+
+
+def build() -> ReportType:
+    from gov_disclosure.sections import SECTIONS, not_a_report
+
+    return ReportType(
+        name="gov_disclosure",
+        record_model=Report,
+        sections=SECTIONS,
+        parts=PARTS,
+        check_identities=check_identities,
+        not_a_report=not_a_report,
+        read_tables=_read_tables,
+        labels=_labels(),
+    )

@@ -1,0 +1,310 @@
+"""Extract one document: sections -> one small LLM call per part (+ the table reader) ->
+readings -> evidence -> a validated record with one row per leaf.
+
+`extract_document` is a pure function of (document, settings) given an LLM client: it does no
+database I/O, so a distributed engine can map it.
+"""
+
+from __future__ import annotations
+
+import time
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from structurer.documents.sections import split_sections
+from structurer.evidence.align import align_quote
+from structurer.extract.response_models import (
+    PartField,
+    build_response_model,
+    part_fields,
+    values_of,
+)
+from structurer.prompts import PromptSet
+from structurer.providers.llm import LLMClient, LLMResult, TokenLogprob, request_hash
+from structurer.records import flatten, iter_leaf_fields, unflatten
+from structurer.report_types import PartSpec, ReportType
+from structurer.settings import Settings
+from structurer.types import AlignmentStatus, Evidence, FieldStatus, LoadedDocument, Section
+
+MAX_PART_CHARS = 14000
+
+
+@dataclass
+class CallRecord:
+    part: str
+    model: str
+    prompt_version: str
+    request_hash: str
+    request: dict[str, Any]
+    response: str | None
+    tokens_in: int
+    tokens_out: int
+    latency_ms: int
+    retries: int
+    error: str | None
+    cached: bool = False
+
+
+@dataclass
+class FieldRow:
+    path: str
+    value: Any
+    reader: str | None
+    evidence: Evidence | None
+    confidence: float | None = None
+    status: FieldStatus = FieldStatus.auto
+    signals: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DocumentOutcome:
+    document: LoadedDocument
+    status: str  # ok | failed
+    error: str | None
+    record: dict[str, Any] | None
+    fields: list[FieldRow]
+    identity_breaks: list[dict[str, Any]]
+    detected_format: str | None
+    calls: list[CallRecord]
+    seconds: float
+
+    @property
+    def tokens_in(self) -> int:
+        return sum(c.tokens_in for c in self.calls if not c.cached)
+
+    @property
+    def tokens_out(self) -> int:
+        return sum(c.tokens_out for c in self.calls if not c.cached)
+
+
+@dataclass
+class Reading:
+    value: Any
+    reader: str
+    quote: str | None = None
+    evidence: Evidence | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+
+
+def part_text(doc: LoadedDocument, sections: list[Section], part: PartSpec) -> tuple[str, list[tuple[int, int]]]:
+    """The text a part reads, and the windows (offsets in the document) it came from."""
+    text = doc.text
+    by_name: dict[str, list[Section]] = {}
+    for s in sections:
+        by_name.setdefault(s.name, []).append(s)
+    windows = [(s.start, s.end) for name in part.sections for s in by_name.get(name, [])]
+    if not windows:
+        windows = [(0, len(text))]
+    windows.sort()
+    if part.head_chars and windows[0][0] > 0:
+        windows.insert(0, (0, min(part.head_chars, len(text))))
+    if part.tail_chars and windows[-1][1] < len(text):
+        windows.append((max(0, len(text) - part.tail_chars), len(text)))
+    merged: list[tuple[int, int]] = []
+    for start, end in windows:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    chunks = [text[s:e] for s, e in merged]
+    joined = "\n……\n".join(chunks)
+    if len(joined) > MAX_PART_CHARS:
+        joined = joined[:MAX_PART_CHARS]
+    return joined, merged
+
+
+def build_messages(
+    prompts: PromptSet, part: PartSpec, fields: list[PartField], text: str, doc_name: str
+) -> list[dict[str, Any]]:
+    system = prompts.render("system.j2", part=part.prompt, fields=fields)
+    user = prompts.render("user.j2", text=text, doc_name=doc_name)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _value_logprob(logprobs: list[TokenLogprob], value: Any) -> float | None:
+    """Mean logprob of the output tokens that spell the value (first occurrence after a "value" key)."""
+    if not logprobs or value is None:
+        return None
+    target = str(value)
+    text = ""
+    spans: list[tuple[int, int, float]] = []
+    for item in logprobs:
+        spans.append((len(text), len(text) + len(item.token), item.logprob))
+        text += item.token
+    pos = text.find(target)
+    if pos < 0:
+        return None
+    picked = [lp for s, e, lp in spans if s < pos + len(target) and e > pos]
+    return sum(picked) / len(picked) if picked else None
+
+
+def _run_part(
+    doc: LoadedDocument,
+    sections: list[Section],
+    part: PartSpec,
+    rtype: ReportType,
+    llm: LLMClient,
+    prompts: PromptSet,
+    settings: Settings,
+) -> tuple[dict[str, list[Reading]], list[CallRecord], str | None]:
+    fields = part_fields(rtype.record_model, part)
+    model = build_response_model(rtype.record_model, part)
+    text, windows = part_text(doc, sections, part)
+    messages = build_messages(prompts, part, fields, text, doc.name)
+    schema = model.model_json_schema()
+    req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
+    samples: list[LLMResult] = [llm.complete(messages, model) for _ in range(settings.samples)]
+    calls = [
+        CallRecord(
+            part=part.name,
+            model=llm.model,
+            prompt_version=prompts.fingerprint,
+            request_hash=req_hash,
+            request={"messages": messages, "response_model": model.__name__, "mode": llm.mode_name},
+            response=r.raw,
+            tokens_in=r.tokens_in,
+            tokens_out=r.tokens_out,
+            latency_ms=int(r.latency_s * 1000),
+            retries=r.retries,
+            error=r.error,
+            cached=r.cached,
+        )
+        for r in samples
+    ]
+    primary = samples[0]
+    if primary.parsed is None:
+        return {}, calls, f"part {part.name}: {primary.error}"
+    values = values_of(primary.parsed, fields)
+    others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
+    readings: dict[str, list[Reading]] = {}
+    for f in fields:
+        value, quote = values[f.path]
+        signals: dict[str, Any] = {"retries": primary.retries}
+        if others:
+            signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
+        lp = _value_logprob(primary.logprobs, value)
+        if lp is not None:
+            signals["value_logprob"] = lp
+        readings.setdefault(f.path, []).append(
+            Reading(value=value, reader="llm", quote=quote, evidence=_evidence_for(f, value, quote, doc.text, windows), signals=signals)
+        )
+    return readings, calls, None
+
+
+def _evidence_for(
+    f: PartField, value: Any, quote: str | None, text: str, windows: list[tuple[int, int]]
+) -> Evidence | None:
+    if value is None or value == []:
+        return None
+    if f.is_list:
+        found = [align_quote(item, text, windows) for item in value]
+        located = [e for e in found if e.start is not None]
+        if not located:
+            return Evidence(None, None, None, AlignmentStatus.not_found)
+        status = AlignmentStatus.exact if all(e.status == AlignmentStatus.exact for e in found) else AlignmentStatus.fuzzy
+        first = located[0]
+        return Evidence(first.start, first.end, first.quote, status)
+    evidence = align_quote(quote, text, windows)
+    if evidence.start is None and isinstance(value, str):
+        evidence = align_quote(value, text, windows)
+    return evidence
+
+
+def _table_readings(doc: LoadedDocument, rtype: ReportType) -> tuple[dict[str, list[Reading]], str | None, list[str]]:
+    if rtype.read_tables is None:
+        return {}, None, []
+    readout: Any = rtype.read_tables(doc.text)
+    readings: dict[str, list[Reading]] = {}
+    for cell in readout.cells:
+        signals: dict[str, Any] = {}
+        if cell.note:
+            signals["note"] = cell.note
+        readings.setdefault(cell.path, []).append(
+            Reading(value=cell.value, reader="table", quote=cell.evidence.quote, evidence=cell.evidence, signals=signals)
+        )
+    return readings, readout.format, list(readout.unread)
+
+
+def _choose(path: str, candidates: list[Reading]) -> Reading:
+    """Prefer the deterministic table reading; note agreement with the LLM's."""
+    table = [c for c in candidates if c.reader == "table"]
+    llm = [c for c in candidates if c.reader == "llm"]
+    if table:
+        chosen = table[0]
+        if llm:
+            chosen.signals["readers_agree"] = float(llm[0].value == chosen.value)
+            chosen.reader = "table+llm"
+        return chosen
+    return llm[0]
+
+
+def extract_document(
+    doc: LoadedDocument,
+    rtype: ReportType,
+    llm: LLMClient,
+    prompts: PromptSet,
+    settings: Settings,
+) -> DocumentOutcome:
+    started = time.perf_counter()
+
+    def failed(error: str, calls: list[CallRecord] | None = None) -> DocumentOutcome:
+        return DocumentOutcome(doc, "failed", error, None, [], [], None, calls or [], time.perf_counter() - started)
+
+    reason = rtype.not_a_report(doc.text)
+    if reason:
+        return failed(f"not a report: {reason}")
+    sections = split_sections(doc.text, rtype.sections)
+
+    candidates: dict[str, list[Reading]] = {}
+    table_format: str | None = None
+    if settings.table_reader in ("table", "both") and rtype.read_tables is not None:
+        table_candidates, table_format, _unread = _table_readings(doc, rtype)
+        for path, rs in table_candidates.items():
+            candidates.setdefault(path, []).extend(rs)
+
+    calls: list[CallRecord] = []
+    errors: list[str] = []
+    for part in rtype.parts:
+        if part.table and settings.table_reader == "table":
+            continue
+        if part.name == "requests_text" and table_format is not None:
+            continue  # the standard table states these
+        part_readings, part_calls, error = _run_part(doc, sections, part, rtype, llm, prompts, settings)
+        calls.extend(part_calls)
+        if error:
+            errors.append(error)
+        for path, rs in part_readings.items():
+            candidates.setdefault(path, []).extend(rs)
+
+    flat: dict[str, Any] = {}
+    rows: list[FieldRow] = []
+    for path, annotation, _ in iter_leaf_fields(rtype.record_model):
+        empty: Any = [] if typing.get_origin(annotation) is list else None
+        chosen = _choose(path, candidates[path]) if candidates.get(path) else None
+        if path == "meta.format" and settings.table_reader in ("table", "both") and rtype.read_tables is not None:
+            llm_reading = chosen
+            chosen = Reading(value=table_format or "legacy", reader="table", evidence=None)
+            if llm_reading is not None:
+                chosen.signals["readers_agree"] = float(llm_reading.value == chosen.value)
+        flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
+        if chosen is not None and chosen.value not in (None, []):
+            rows.append(FieldRow(path, chosen.value, chosen.reader, chosen.evidence, signals=chosen.signals))
+
+    try:
+        record_obj: BaseModel = rtype.record_model.model_validate(unflatten(flat))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return failed(f"record failed validation at {where}: {first['msg']}", calls)
+    record = record_obj.model_dump(mode="json")
+    breaks = [b.model_dump() for b in getattr(record_obj, "identity_breaks", [])]
+    record_flat = flatten(record)
+    for row in rows:
+        row.value = record_flat[row.path]
+    status, error = ("failed", "; ".join(errors)) if errors else ("ok", None)
+    return DocumentOutcome(
+        doc, status, error, record, rows, breaks, record.get("meta", {}).get("format"), calls, time.perf_counter() - started
+    )

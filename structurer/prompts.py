@@ -1,0 +1,46 @@
+"""Versioned prompt templates (jinja2) under prompts/<report type>/<version>/."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+
+class PromptError(LookupError):
+    pass
+
+
+class PromptSet:
+    def __init__(self, prompts_dir: Path, report_type: str, version: str) -> None:
+        self.dir = prompts_dir / report_type / version
+        if not self.dir.is_dir():
+            raise PromptError(f"no prompt version {version!r} for {report_type!r} (looked in {self.dir})")
+        self.version = version
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(self.dir)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """version + a hash of every template, so an edited template is a different prompt."""
+        digest = hashlib.sha256()
+        for path in sorted(self.dir.rglob("*.j2")):
+            digest.update(str(path.relative_to(self.dir)).encode())
+            digest.update(path.read_bytes())
+        return f"{self.version}+{digest.hexdigest()[:8]}"
+
+    def render(self, name: str, **context: Any) -> str:
+        try:
+            return self._env.get_template(name).render(**context).strip()
+        except jinja2.TemplateNotFound as exc:
+            raise PromptError(f"prompt template {name!r} missing in {self.dir}") from exc
+
+    def has(self, name: str) -> bool:
+        return (self.dir / name).is_file()
