@@ -1,0 +1,279 @@
+"""Split a report into sections by finding its heading lines. Generic over `SectionSpec`s.
+
+Matching runs on the normalised text; offsets in the result point into the raw text. A
+heading is a *short* line: its numbering ("一、", "(一)", "1.", "第一部分", or none) is taken
+off and the rest (spaces removed) is searched with each spec's patterns. Also handled:
+
+- headings split over two or three short lines (PDF text), or a number alone on its line;
+- a numbered heading that runs into its paragraph ("一、总体情况。2020年…");
+- a table of contents in the preamble (a run of heading lines with no body between them,
+  whose parts reappear later) is skipped;
+- numbering that restarts (tables numbered 一、二、… inside a section): order is not assumed;
+- a sub-heading ("(一)…", "1、…") counts only when no chosen heading already encloses it.
+
+Each spec takes its best heading (higher numbering level first, then the earliest). A line
+that matches several specs opens a section for each (same span), so a caller can ask for any
+of them. Text before the first heading is the `preamble` section. No heading: `[]`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from structurer.documents.normalize import NormalizedText, normalize
+from structurer.report_types import SectionSpec
+from structurer.types import Section
+
+PREAMBLE = "preamble"
+MAX_CORE = 32  # longest heading text, in characters, without numbering and spaces
+MAX_PART = 22  # longest piece of a heading split over lines
+MAX_JOIN = 3  # most lines a split heading spans
+
+_CN_NUM = "一二三四五六七八九十"
+_NUMBERING: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(rf"^第[{_CN_NUM}\d]{{1,3}}(?:部分|章|节|项)[、.,:\s]*")),
+    (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s*[、.,:]\s*")),
+    (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s+(?=[^\s\d{_CN_NUM}])")),
+    (2, re.compile(rf"^[(\[【]\s*[{_CN_NUM}]{{1,3}}\s*[)\]】]\s*[、.,:]?\s*")),
+    (3, re.compile(r"^\d{1,2}\s*(?:[、,:]|\.(?!\d))\s*")),
+    (4, re.compile(r"^[(\[【]\s*\d{1,2}\s*[)\]】]\s*[、.,:]?\s*")),
+)
+_UNNUMBERED = 1  # an unnumbered heading line ranks with the top level
+_MARKUP = re.compile(r"^[\s#>*|_=-]+|[\s*|_=]+$")  # markdown heading/bold/table markers
+_SENTENCE_END = re.compile(r"[。;；,，!?！？]$")
+_RUN_IN = re.compile(r"[。:;；]|\s{2,}")  # where a run-in heading ends and its paragraph starts
+_DIGITS = re.compile(r"\d")
+_CELLS = re.compile(r"\t|\S {3,}\S")  # a tab or a wide gap inside a line: table cells
+
+
+@dataclass(frozen=True)
+class _Line:
+    index: int
+    start: int  # normalised offsets of the stripped content
+    end: int
+    level: int | None  # numbering level; None when unnumbered
+    core: str  # heading text without numbering, markup and spaces
+    rest: str  # the line after its numbering, spaces kept
+    cells: bool  # several tab-separated cells: a table row
+    tabbed: bool  # a table row or a tab-indented cell line: never encloses, never unnumbered
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    spec: int
+    first: int  # line indexes covered
+    last: int
+    level: int
+    start: int  # normalised offsets of the heading text
+    end: int
+
+
+def split_sections(text: str, specs: Sequence[SectionSpec]) -> list[Section]:
+    """Sections of `text` found by the specs' heading patterns; offsets into `text` as given."""
+    norm = normalize(text)
+    lines = _lines(norm.text)
+    compiled = [[re.compile(p) for p in spec.patterns] for spec in specs]
+    candidates = _drop_contents_list(_candidates(lines, compiled), lines)
+    chosen = _choose(candidates, lines, len(specs))
+    if not chosen:
+        return []
+    return _sections(chosen, specs, norm, text)
+
+
+def _lines(text: str) -> list[_Line]:
+    out: list[_Line] = []
+    offset = 0
+    for index, raw in enumerate(text.split("\n")):
+        body = _MARKUP.sub("", raw)
+        lead = raw.find(body) if body else 0
+        start = offset + max(lead, 0)
+        level, rest = _numbering(body)
+        cells = bool(_CELLS.search(rest.strip())) or " | " in body
+        out.append(
+            _Line(
+                index=index,
+                start=start,
+                end=start + len(body),
+                level=level,
+                core=re.sub(r"\s+", "", rest),
+                rest=rest.strip(),
+                cells=cells,
+                tabbed=cells or raw.lstrip(" ").startswith("\t"),
+            )
+        )
+        offset += len(raw) + 1
+    return out
+
+
+def _numbering(body: str) -> tuple[int | None, str]:
+    for level, pattern in _NUMBERING:
+        match = pattern.match(body)
+        if match:
+            return level, body[match.end() :]
+    return None, body
+
+
+def _matches(core: str, patterns: list[re.Pattern[str]]) -> bool:
+    return bool(core) and any(p.search(core) for p in patterns)
+
+
+def _candidates(lines: list[_Line], compiled: list[list[re.Pattern[str]]]) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for i, line in enumerate(lines):
+        if line.cells:
+            continue
+        level = line.level if line.level is not None else _UNNUMBERED
+        core = line.core.rstrip("。.:")
+        matched: set[int] = set()
+        unnumbered_ok = not line.tabbed and _heading_like(core)
+        if len(core) <= MAX_CORE and (line.level is not None or unnumbered_ok):
+            for s, patterns in enumerate(compiled):
+                if _matches(core, patterns):
+                    matched.add(s)
+                    found.append(_Candidate(s, i, i, level, line.start, line.end))
+        if line.level is not None and len(core) > MAX_CORE:
+            head = re.sub(r"\s+", "", _RUN_IN.split(line.rest, maxsplit=1)[0])
+            if len(head) <= MAX_CORE:
+                for s, patterns in enumerate(compiled):
+                    if _matches(head, patterns):
+                        matched.add(s)
+                        found.append(_Candidate(s, i, i, level, line.start, line.end))
+        found.extend(_split_heading(lines, i, level, compiled, matched))
+    found.sort(key=lambda c: (c.start, c.spec))
+    return found
+
+
+def _heading_like(core: str) -> bool:
+    """An unnumbered line is a heading only if short, without digits or a sentence ending."""
+    return len(core) <= MAX_PART and not _DIGITS.search(core) and not _SENTENCE_END.search(core)
+
+
+def _split_heading(
+    lines: list[_Line],
+    i: int,
+    level: int,
+    compiled: list[list[re.Pattern[str]]],
+    matched: set[int],
+) -> list[_Candidate]:
+    """A heading broken over up to MAX_JOIN short lines (blank lines between allowed).
+
+    The match must begin in the first line (or the first line holds only a number), so a
+    short line before a heading, such as a title's last line, does not capture it.
+    """
+    first = lines[i]
+    if not first.core and first.level is None:
+        return []  # a blank line
+    if first.tabbed or len(first.core) > MAX_PART or _SENTENCE_END.search(first.core):
+        return []
+    joined = first.core
+    out: list[_Candidate] = []
+    taken = set(matched)
+    j = i
+    for _ in range(MAX_JOIN - 1):
+        j += 1
+        while j < len(lines) and not lines[j].core and lines[j].level is None:
+            j += 1
+        if j >= len(lines):
+            break
+        nxt = lines[j]
+        if nxt.level is not None or nxt.tabbed or len(nxt.core) > MAX_PART:
+            break
+        joined += nxt.core
+        if len(joined) > MAX_CORE or (first.level is None and not _heading_like(joined)):
+            break
+        text = joined.rstrip("。.:")
+        for s, patterns in enumerate(compiled):
+            if s not in taken and _starts_in(text, patterns, len(first.core)):
+                taken.add(s)
+                out.append(_Candidate(s, i, j, level, first.start, nxt.end))
+        if _SENTENCE_END.search(nxt.core):
+            break
+    return out
+
+
+def _starts_in(text: str, patterns: list[re.Pattern[str]], head: int) -> bool:
+    """True when a pattern matches `text` starting within its first `head` characters."""
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match and (head == 0 or match.start() < head):
+            return True
+    return False
+
+
+def _drop_contents_list(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate]:
+    """Drop a table of contents: >= 3 heading lines back to back, their parts found again later."""
+    spans = sorted({(c.first, c.last) for c in candidates})
+    runs: list[list[tuple[int, int]]] = []
+    for first, last in spans:
+        if runs and _adjacent(lines, runs[-1][-1][1], first):
+            runs[-1].append((first, last))
+        else:
+            runs.append([(first, last)])
+    dropped: set[int] = set()
+    for run in runs:
+        lo, hi = run[0][0], max(last for _, last in run)
+        in_run = {c.spec for c in candidates if lo <= c.first <= hi}
+        later = {c.spec for c in candidates if c.first > hi}
+        if len({first for first, _ in run}) >= 3 and len(in_run & later) >= 2:
+            dropped.update(first for first, _ in run)
+    return [c for c in candidates if c.first not in dropped]
+
+
+def _adjacent(lines: list[_Line], last: int, first: int) -> bool:
+    """True when only blank lines lie between line `last` and line `first`."""
+    if first <= last:
+        return first == last
+    return all(not lines[k].core and lines[k].level is None for k in range(last + 1, first))
+
+
+def _choose(candidates: list[_Candidate], lines: list[_Line], n_specs: int) -> list[_Candidate]:
+    """Per spec, the best heading: the top level first; a sub-heading only if not enclosed."""
+    chosen: dict[int, _Candidate] = {}
+    levels = sorted({c.level for c in candidates})
+    for level in levels:
+        chosen_lines = {c.first for c in chosen.values()}
+        for c in candidates:
+            if c.level != level or c.spec in chosen:
+                continue
+            if level > 1 and _enclosed(c, lines, chosen_lines):
+                continue
+            chosen[c.spec] = c
+            chosen_lines.add(c.first)
+    return sorted(chosen.values(), key=lambda c: (c.start, c.spec))
+
+
+def _enclosed(c: _Candidate, lines: list[_Line], chosen_lines: set[int]) -> bool:
+    """True when a chosen heading of a higher level encloses `c` (no other top line between)."""
+    for k in range(c.first - 1, -1, -1):
+        line = lines[k]
+        if line.tabbed:
+            continue
+        level = (
+            line.level if line.level is not None else (_UNNUMBERED if k in chosen_lines else None)
+        )
+        if level is None or level >= c.level:
+            continue
+        if k in chosen_lines:
+            return True
+        if level == 1:
+            return False
+    return False
+
+
+def _sections(
+    chosen: list[_Candidate], specs: Sequence[SectionSpec], norm: NormalizedText, raw: str
+) -> list[Section]:
+    starts = sorted({c.start for c in chosen})
+    out: list[Section] = []
+    first_raw = norm.to_raw(starts[0])
+    if raw[:first_raw].strip():
+        out.append(Section(name=PREAMBLE, start=0, end=first_raw, heading=""))
+    for c in chosen:
+        later = [s for s in starts if s > c.start]
+        raw_start, raw_heading_end = norm.span_to_raw(c.start, c.end)
+        raw_end = norm.to_raw(later[0]) if later else len(raw)
+        heading = " ".join(raw[raw_start:raw_heading_end].split())
+        out.append(Section(name=specs[c.spec].name, start=raw_start, end=raw_end, heading=heading))
+    return out
