@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from structurer.db.session import dispose_engines
+from structurer.providers.fake import FakeChatModel
+from structurer.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+GOLD = SHARED / "gold"
+SAMPLES = REPO / "samples"
+
+
+def needs_shared() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DATABASE_URL", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    s = Settings(data_dir=tmp_path / "data", openai_base_url="http://fake-endpoint/v1", model="fake-model")
+    yield s
+    dispose_engines()
+
+
+@pytest.fixture
+def fake_model() -> FakeChatModel:
+    return FakeChatModel(logprob=-0.05)
+
+
+def load_gold(name: str) -> dict[str, Any]:
+    return json.loads((GOLD / name).read_text(encoding="utf-8"))

@@ -1,0 +1,38 @@
+"""A FAKE model responder that answers every part from a gold record (for plumbing tests)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gov_disclosure import REPORT_TYPE
+from structurer.extract.response_models import _camel, part_fields
+from structurer.records import flatten
+
+
+def gold_echo(gold_record: dict[str, Any], *, corrupt: set[str] | None = None):  # type: ignore[no-untyped-def]
+    flat = flatten(gold_record)
+    by_model = {_camel(p.name): p for p in REPORT_TYPE.parts}
+
+    def respond(request: dict[str, Any]) -> dict[str, Any]:
+        fmt = request.get("response_format") or {}
+        name = (fmt.get("json_schema") or {}).get("name")
+        if name is None and request.get("tools"):
+            name = request["tools"][0]["function"]["name"]
+        part = by_model[name]
+        answer: dict[str, Any] = {}
+        for f in part_fields(REPORT_TYPE.record_model, part):
+            value = flat[f.path]
+            if corrupt and f.path in corrupt and isinstance(value, int):
+                value += 1
+            if f.is_list:
+                answer[f.key] = value
+            else:
+                answer[f.key] = {"value": value, "quote": None if value is None else str(value)}
+        return answer
+
+    return respond
+
+
+def load(path: Any) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
