@@ -1,0 +1,109 @@
+"""Choose one reading per row so that the table's identities hold as far as possible.
+
+Objective: IDENTITY_WEIGHT per identity that holds (all its cells known) plus the readings'
+priors. Search: best priors, then "same blank column in every short row" patterns (a whole
+column left blank), then coordinate ascent row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from structurer.tables.cells import Reading
+from structurer.tables.spec import Identity
+
+IDENTITY_WEIGHT = 6.0
+MAX_PASSES = 8
+
+
+class Resolver:
+    def __init__(
+        self,
+        row_columns: dict[str, list[str]],
+        options: dict[str, list[Reading]],
+        absent_as_zero: set[str],
+        identities: Sequence[Identity],
+    ) -> None:
+        self.col_index = {
+            row: {c: i for i, c in enumerate(cols)} for row, cols in row_columns.items()
+        }
+        self.options = options
+        self.absent_as_zero = absent_as_zero
+        self.identities = [i for i in identities if self._checkable(i)]
+        self.by_row: dict[str, list[int]] = {}
+        for n, ident in enumerate(self.identities):
+            for row, _ in (*ident.lhs, *ident.rhs):
+                self.by_row.setdefault(row, [])
+                if n not in self.by_row[row]:
+                    self.by_row[row].append(n)
+
+    def _checkable(self, ident: Identity) -> bool:
+        return all(
+            row in self.options or row in self.absent_as_zero for row, _ in (*ident.lhs, *ident.rhs)
+        )
+
+    def _value(self, choice: dict[str, int], row: str, col: str) -> float:
+        if row not in self.options:
+            return 0.0
+        reading = self.options[row][choice[row]]
+        return reading.values()[self.col_index[row][col]]
+
+    def _holds(self, choice: dict[str, int], n: int) -> bool:
+        ident = self.identities[n]
+        lhs = sum(self._value(choice, r, c) for r, c in ident.lhs)
+        rhs = sum(self._value(choice, r, c) for r, c in ident.rhs)
+        return abs(lhs - rhs) < 1e-6
+
+    def score(self, choice: dict[str, int]) -> float:
+        total = sum(self.options[r][i].prior for r, i in choice.items())
+        return total + IDENTITY_WEIGHT * sum(
+            self._holds(choice, n) for n in range(len(self.identities))
+        )
+
+    def _row_score(self, choice: dict[str, int], row: str) -> float:
+        held = sum(self._holds(choice, n) for n in self.by_row.get(row, []))
+        return self.options[row][choice[row]].prior + IDENTITY_WEIGHT * held
+
+    def solve(self) -> tuple[dict[str, int], list[str]]:
+        """(chosen reading index per row, names of identities that still break)."""
+        choice = {row: 0 for row in self.options}
+        best, best_score = dict(choice), self.score(choice)
+        for pattern in self._column_patterns():
+            trial = dict(choice)
+            trial.update(pattern)
+            s = self.score(trial)
+            if s > best_score + 1e-9:
+                best, best_score = trial, s
+        choice = best
+        for _ in range(MAX_PASSES):
+            changed = False
+            for row, opts in self.options.items():
+                if len(opts) < 2:
+                    continue
+                current = self._row_score(choice, row)
+                for i in range(len(opts)):
+                    if i == choice[row]:
+                        continue
+                    trial = dict(choice)
+                    trial[row] = i
+                    s = self._row_score(trial, row)
+                    if s > current + 1e-9:
+                        choice, current, changed = trial, s, True
+            if not changed:
+                break
+        broken = [
+            self.identities[n].name
+            for n in range(len(self.identities))
+            if not self._holds(choice, n)
+        ]
+        return choice, broken
+
+    def _column_patterns(self) -> list[dict[str, int]]:
+        """For each column: every row missing exactly one cell reads it as that column."""
+        patterns: dict[int, dict[str, int]] = {}
+        for row, opts in self.options.items():
+            for i, reading in enumerate(opts):
+                blanks = [p for p, c in enumerate(reading.cells) if c is None]
+                if len(blanks) == 1:
+                    patterns.setdefault(blanks[0], {})[row] = i
+        return list(patterns.values())
