@@ -1,0 +1,23 @@
+"""The embedded default model: pinned weights joined into one checked GGUF file, served by
+llama.cpp's OpenAI-compatible server (xllamacpp) in a detached process. No API key needed.
+
+    from structurer.model import ensure_running
+    base_url = ensure_running(settings)  # e.g. http://127.0.0.1:18080/v1
+"""
+
+from structurer.model.server import ServerError, ServerInfo, ensure_running, serve, status, stop
+from structurer.model.weights import MODELS, EmbeddedModel, WeightsError, ensure_weights, get_model
+
+__all__ = [
+    "MODELS",
+    "EmbeddedModel",
+    "ServerError",
+    "ServerInfo",
+    "WeightsError",
+    "ensure_running",
+    "ensure_weights",
+    "get_model",
+    "serve",
+    "status",
+    "stop",
+]

@@ -9,6 +9,7 @@ Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md (versions 2 and 
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -125,7 +126,7 @@ def _skip_array(f: BinaryIO, item_type: int, count: int) -> None:
         raise GGUFError(f"unknown GGUF array item type {item_type}")
 
 
-def write_gguf_header(path: Path, metadata: dict[str, str | int], version: int = 3) -> None:
+def write_gguf_header(path: Path, metadata: Mapping[str, str | int], version: int = 3) -> None:
     """Write a GGUF file holding only metadata (no tensors). Used by tests and tools."""
     with path.open("wb") as f:
         f.write(GGUF_MAGIC + struct.pack("<IQQ", version, 0, len(metadata)))
