@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from structurer.confidence.reconcile import Reading, reconcile
 from structurer.documents.sections import split_sections
-from structurer.evidence.align import align_quote
+from structurer.evidence.locate import locate_evidence
 from structurer.extract.response_models import (
     PartField,
     build_response_model,
@@ -27,9 +28,10 @@ from structurer.providers.llm import LLMClient, LLMResult, TokenLogprob, request
 from structurer.records import flatten, iter_leaf_fields, unflatten
 from structurer.report_types import PartSpec, ReportType
 from structurer.settings import Settings
-from structurer.types import AlignmentStatus, Evidence, FieldStatus, LoadedDocument, Section
+from structurer.types import Evidence, FieldStatus, LoadedDocument, Section
 
 MAX_PART_CHARS = 14000
+FORMAT_PATH = "meta.format"  # decided by the table reader when it runs
 
 
 @dataclass
@@ -78,15 +80,6 @@ class DocumentOutcome:
     @property
     def tokens_out(self) -> int:
         return sum(c.tokens_out for c in self.calls if not c.cached)
-
-
-@dataclass
-class Reading:
-    value: Any
-    reader: str
-    quote: str | None = None
-    evidence: Evidence | None = None
-    signals: dict[str, Any] = field(default_factory=dict)
 
 
 def part_text(doc: LoadedDocument, sections: list[Section], part: PartSpec) -> tuple[str, list[tuple[int, int]]]:
@@ -189,28 +182,9 @@ def _run_part(
         if lp is not None:
             signals["value_logprob"] = lp
         readings.setdefault(f.path, []).append(
-            Reading(value=value, reader="llm", quote=quote, evidence=_evidence_for(f, value, quote, doc.text, windows), signals=signals)
+            Reading(value=value, reader="llm", quote=quote, evidence=locate_evidence(value, quote, doc.text, windows, is_list=f.is_list), signals=signals)
         )
     return readings, calls, None
-
-
-def _evidence_for(
-    f: PartField, value: Any, quote: str | None, text: str, windows: list[tuple[int, int]]
-) -> Evidence | None:
-    if value is None or value == []:
-        return None
-    if f.is_list:
-        found = [align_quote(item, text, windows) for item in value]
-        located = [e for e in found if e.start is not None]
-        if not located:
-            return Evidence(None, None, None, AlignmentStatus.not_found)
-        status = AlignmentStatus.exact if all(e.status == AlignmentStatus.exact for e in found) else AlignmentStatus.fuzzy
-        first = located[0]
-        return Evidence(first.start, first.end, first.quote, status)
-    evidence = align_quote(quote, text, windows)
-    if evidence.start is None and isinstance(value, str):
-        evidence = align_quote(value, text, windows)
-    return evidence
 
 
 def _table_readings(doc: LoadedDocument, rtype: ReportType) -> tuple[dict[str, list[Reading]], str | None, list[str]]:
@@ -226,19 +200,6 @@ def _table_readings(doc: LoadedDocument, rtype: ReportType) -> tuple[dict[str, l
             Reading(value=cell.value, reader="table", quote=cell.evidence.quote, evidence=cell.evidence, signals=signals)
         )
     return readings, readout.format, list(readout.unread)
-
-
-def _choose(path: str, candidates: list[Reading]) -> Reading:
-    """Prefer the deterministic table reading; note agreement with the LLM's."""
-    table = [c for c in candidates if c.reader == "table"]
-    llm = [c for c in candidates if c.reader == "llm"]
-    if table:
-        chosen = table[0]
-        if llm:
-            chosen.signals["readers_agree"] = float(llm[0].value == chosen.value)
-            chosen.reader = "table+llm"
-        return chosen
-    return llm[0]
 
 
 def extract_document(
@@ -260,7 +221,8 @@ def extract_document(
 
     candidates: dict[str, list[Reading]] = {}
     table_format: str | None = None
-    if settings.table_reader in ("table", "both") and rtype.read_tables is not None:
+    table_ran = settings.table_reader in ("table", "both") and rtype.read_tables is not None
+    if table_ran:
         table_candidates, table_format, _unread = _table_readings(doc, rtype)
         for path, rs in table_candidates.items():
             candidates.setdefault(path, []).extend(rs)
@@ -283,12 +245,9 @@ def extract_document(
     rows: list[FieldRow] = []
     for path, annotation, _ in iter_leaf_fields(rtype.record_model):
         empty: Any = [] if typing.get_origin(annotation) is list else None
-        chosen = _choose(path, candidates[path]) if candidates.get(path) else None
-        if path == "meta.format" and settings.table_reader in ("table", "both") and rtype.read_tables is not None:
-            llm_reading = chosen
-            chosen = Reading(value=table_format or "legacy", reader="table", evidence=None)
-            if llm_reading is not None:
-                chosen.signals["readers_agree"] = float(llm_reading.value == chosen.value)
+        if path == FORMAT_PATH and table_ran:
+            candidates.setdefault(path, []).insert(0, Reading(value=table_format or "legacy", reader="table"))
+        chosen = reconcile(candidates.get(path, []))
         flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
         if chosen is not None and chosen.value not in (None, []):
             rows.append(FieldRow(path, chosen.value, chosen.reader, chosen.evidence, signals=chosen.signals))
