@@ -158,7 +158,11 @@ def test_gold_against_itself_is_perfect(gold_file: Path) -> None:
     metrics = compute_metrics(scores, names=["accuracy", "accuracy_nonzero", "abstention_accuracy"])
     assert metrics["accuracy"] == 1.0
     # the export-row form (record + fields) scores the same and carries confidences
-    row = {"doc": gold.doc, "record": gold.record, "fields": {"meta.title": {"confidence": 0.9, "status": "auto"}}}
+    row = {
+        "doc": gold.doc,
+        "record": gold.record,
+        "fields": {"meta.title": {"confidence": 0.9, "status": "auto"}},
+    }
     scores_row = score_record(row, gold, kinds)
     assert all(s.correct for s in scores_row)
     title = next(s for s in scores_row if s.path == "meta.title")
@@ -175,7 +179,9 @@ def test_failed_document_scores_as_nulls() -> None:
 # ---------------------------------------------------------------- metrics
 
 
-def _score(correct: bool, confidence: float | None, doc: str = "d", path: str = "meta.x") -> FieldScore:
+def _score(
+    correct: bool, confidence: float | None, doc: str = "d", path: str = "meta.x"
+) -> FieldScore:
     return FieldScore(
         doc=doc,
         path=path,
@@ -206,7 +212,12 @@ def test_metrics_degenerate_cases_give_none() -> None:
     assert m["brier"] == pytest.approx(0.01)
     no_conf = [_score(True, None), _score(False, None, path="meta.y")]
     m2 = compute_metrics(no_conf)
-    assert m2["accuracy"] == 0.5 and m2["auroc"] is None and m2["ece"] is None and m2["risk_coverage"] is None
+    assert (
+        m2["accuracy"] == 0.5
+        and m2["auroc"] is None
+        and m2["ece"] is None
+        and m2["risk_coverage"] is None
+    )
 
 
 def test_calibration_metrics_on_known_values() -> None:
@@ -245,7 +256,15 @@ def test_cost_metrics() -> None:
 
 
 def test_registry_has_named_metrics() -> None:
-    for name in ["accuracy", "accuracy_nonzero", "abstention_accuracy", "by_section", "by_group", "auroc", "ece"]:
+    for name in [
+        "accuracy",
+        "accuracy_nonzero",
+        "abstention_accuracy",
+        "by_section",
+        "by_group",
+        "auroc",
+        "ece",
+    ]:
         assert name in REGISTRY
     with pytest.raises(KeyError):
         compute_metrics([], names=["no_such_metric"])

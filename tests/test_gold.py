@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gov_disclosure.record import Report
+
 from structurer.eval.gold import (
     check_gold,
     check_gold_dir,
@@ -81,7 +82,15 @@ def test_misnamed_file_and_bad_keys(tmp_path: Path) -> None:
 def test_identity_breaks_are_listed(tmp_path: Path) -> None:
     data = skeleton("x.txt", Report)
     row = data["record"]["requests"]["new_received"]
-    row.update(natural_person=2, commercial=0, research=0, nonprofit=0, legal_services=0, other_org=0, total=3)
+    row.update(
+        natural_person=2,
+        commercial=0,
+        research=0,
+        nonprofit=0,
+        legal_services=0,
+        other_org=0,
+        total=3,
+    )
     path = _write(tmp_path, "x", data)
     problems = check_gold(path, _corpus(tmp_path, "x"), Report)
     assert [p.severity for p in problems] == ["identity"]
