@@ -36,6 +36,7 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 # Share of characters that may be controls / unassigned / private-use in real text.
 _MAX_BAD_SHARE = 0.002
+_MAX_DAMAGED = 8  # damaged byte sequences tolerated in an otherwise clean UTF-8/GB18030 file
 
 
 class DocumentError(ValueError):
@@ -86,7 +87,7 @@ def decode_bytes(data: bytes, path: Path, declared: str | None = None) -> tuple[
         if data.startswith(bom):
             text = _strict(data[len(bom) :], encoding.removesuffix("-sig"))
             if text is None:
-                raise DocumentError(f"{path}: starts with a {encoding} BOM but does not decode")
+                raise DocumentError(f"{path}: undecodable bytes after a {encoding} BOM")
             return text, encoding
     if b"\x00" in data:
         utf16 = _sniff_utf16(data)
@@ -103,6 +104,9 @@ def decode_bytes(data: bytes, path: Path, declared: str | None = None) -> tuple[
             if encoding == "gb18030" and _strict(data, "gbk") is not None:
                 return text, "gbk"
             return text, encoding
+    nearly = _nearly_clean(data)
+    if nearly is not None:
+        return nearly
     best = from_bytes(data).best()
     if best is not None and best.encoding:
         text = _strict(data, best.encoding)
@@ -120,6 +124,21 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return None
 
 
+def _nearly_clean(data: bytes) -> tuple[str, str] | None:
+    """UTF-8 or GB18030 text with a few damaged bytes: decoded with U+FFFD in their place."""
+    best: tuple[int, str, str] | None = None
+    for encoding in ("utf-8", "gb18030"):
+        text = data.decode(encoding, errors="replace")
+        damaged = text.count("\ufffd")
+        if best is None or damaged < best[0]:
+            best = (damaged, text, encoding)
+    assert best is not None
+    damaged, text, encoding = best
+    if damaged <= min(_MAX_DAMAGED, len(text) * _MAX_BAD_SHARE) and _plausible(text):
+        return text, encoding
+    return None
+
+
 def _plausible(text: str) -> bool:
     """True when a decoding looks like text: almost no controls, unassigned or private chars."""
     if not text:
@@ -134,21 +153,19 @@ def _plausible(text: str) -> bool:
 
 
 def _sniff_utf16(data: bytes) -> tuple[str, str] | None:
-    """UTF-16 without BOM: ASCII characters (line breaks, digits) leave NULs on one parity."""
+    """UTF-16 without BOM: ASCII (line breaks, digits) leaves NULs mostly on one byte parity."""
     if len(data) % 2:
         return None
     even = data[0::2].count(0)
     odd = data[1::2].count(0)
-    if odd > 4 * even and odd > 0:
-        encoding = "utf-16-le"
-    elif even > 4 * odd and even > 0:
-        encoding = "utf-16-be"
-    else:
+    order = ["utf-16-le", "utf-16-be"] if odd >= even else ["utf-16-be", "utf-16-le"]
+    if max(even, odd) < 2 * min(even, odd):
         return None
-    text = _strict(data, encoding)
-    if text is None or "\x00" in text or not _plausible(text):
-        return None
-    return text, encoding
+    for encoding in order:
+        text = _strict(data, encoding)
+        if text is not None and "\x00" not in text and _plausible(text):
+            return text, encoding
+    return None
 
 
 def _declared_charset(data: bytes) -> str | None:

@@ -29,6 +29,7 @@ from structurer.types import Section
 PREAMBLE = "preamble"
 MAX_CORE = 32  # longest heading text, in characters, without numbering and spaces
 MAX_PART = 22  # longest piece of a heading split over lines
+MAX_UNNUMBERED = 28  # longest heading without numbering
 MAX_JOIN = 3  # most lines a split heading spans
 
 _CN_NUM = "一二三四五六七八九十"
@@ -40,11 +41,12 @@ _NUMBERING: tuple[tuple[int, re.Pattern[str]], ...] = (
     (3, re.compile(r"^\d{1,2}\s*(?:[、,:]|\.(?!\d))\s*")),
     (4, re.compile(r"^[(\[【]\s*\d{1,2}\s*[)\]】]\s*[、.,:]?\s*")),
 )
-_UNNUMBERED = 1  # an unnumbered heading line ranks with the top level
+_UNNUMBERED = 1.5  # an unnumbered heading ranks below "一、" and above "(一)"
 _MARKUP = re.compile(r"^[\s#>*|_=-]+|[\s*|_=]+$")  # markdown heading/bold/table markers
 _SENTENCE_END = re.compile(r"[。;；,，!?！？]$")
 _RUN_IN = re.compile(r"[。:;；]|\s{2,}")  # where a run-in heading ends and its paragraph starts
 _DIGITS = re.compile(r"\d")
+_YEAR = re.compile(r"(?:19|20)\d\d年")
 _CELLS = re.compile(r"\t|\S {3,}\S")  # a tab or a wide gap inside a line: table cells
 
 
@@ -65,9 +67,10 @@ class _Candidate:
     spec: int
     first: int  # line indexes covered
     last: int
-    level: int
+    level: float  # numbering level, or _UNNUMBERED
     start: int  # normalised offsets of the heading text
     end: int
+    anchor: int  # the line that encloses lower-level headings below it once chosen
 
 
 def split_sections(text: str, specs: Sequence[SectionSpec]) -> list[Section]:
@@ -76,7 +79,7 @@ def split_sections(text: str, specs: Sequence[SectionSpec]) -> list[Section]:
     lines = _lines(norm.text)
     compiled = [[re.compile(p) for p in spec.patterns] for spec in specs]
     candidates = _drop_contents_list(_candidates(lines, compiled), lines)
-    chosen = _choose(candidates, lines, len(specs))
+    chosen = _choose(candidates, lines)
     if not chosen:
         return []
     return _sections(chosen, specs, norm, text)
@@ -127,40 +130,43 @@ def _candidates(lines: list[_Line], compiled: list[list[re.Pattern[str]]]) -> li
         level = line.level if line.level is not None else _UNNUMBERED
         core = line.core.rstrip("。.:")
         matched: set[int] = set()
-        unnumbered_ok = not line.tabbed and _heading_like(core)
+        unnumbered_ok = not line.tabbed and _heading_like(line.core)
         if len(core) <= MAX_CORE and (line.level is not None or unnumbered_ok):
             for s, patterns in enumerate(compiled):
                 if _matches(core, patterns):
                     matched.add(s)
-                    found.append(_Candidate(s, i, i, level, line.start, line.end))
+                    found.append(_Candidate(s, i, i, level, line.start, line.end, i))
         if line.level is not None and len(core) > MAX_CORE:
             head = re.sub(r"\s+", "", _RUN_IN.split(line.rest, maxsplit=1)[0])
             if len(head) <= MAX_CORE:
                 for s, patterns in enumerate(compiled):
                     if _matches(head, patterns):
                         matched.add(s)
-                        found.append(_Candidate(s, i, i, level, line.start, line.end))
+                        found.append(_Candidate(s, i, i, level, line.start, line.end, i))
         found.extend(_split_heading(lines, i, level, compiled, matched))
     found.sort(key=lambda c: (c.start, c.spec))
     return found
 
 
 def _heading_like(core: str) -> bool:
-    """An unnumbered line is a heading only if short, without digits or a sentence ending."""
-    return len(core) <= MAX_PART and not _DIGITS.search(core) and not _SENTENCE_END.search(core)
+    """An unnumbered line is a heading only if short, with no sentence ending and no numbers
+    other than a year (a line of figures is a table row or a sentence)."""
+    if len(core) > MAX_UNNUMBERED or _SENTENCE_END.search(core):
+        return False
+    return not _DIGITS.search(_YEAR.sub("", core))
 
 
 def _split_heading(
     lines: list[_Line],
     i: int,
-    level: int,
+    level: float,
     compiled: list[list[re.Pattern[str]]],
     matched: set[int],
 ) -> list[_Candidate]:
     """A heading broken over up to MAX_JOIN short lines (blank lines between allowed).
 
-    The match must begin in the first line (or the first line holds only a number), so a
-    short line before a heading, such as a title's last line, does not capture it.
+    After an unnumbered first line the join must be needed: when the later lines match on
+    their own they are a heading of their own (a title's last line takes no part in it).
     """
     first = lines[i]
     if not first.core and first.level is None:
@@ -184,22 +190,22 @@ def _split_heading(
         if len(joined) > MAX_CORE or (first.level is None and not _heading_like(joined)):
             break
         text = joined.rstrip("。.:")
+        tail = text[len(first.core) :]
         for s, patterns in enumerate(compiled):
-            if s not in taken and _starts_in(text, patterns, len(first.core)):
-                taken.add(s)
-                out.append(_Candidate(s, i, j, level, first.start, nxt.end))
+            if s in taken or not _matches(text, patterns):
+                continue
+            taken.add(s)
+            if not _matches(tail, patterns):
+                out.append(_Candidate(s, i, j, level, first.start, nxt.end, i))
+            elif first.level is not None:
+                # The later lines match alone: either a heading broken after a few characters
+                # or a heading under a numbered line. Take the number in, but rank and anchor
+                # the heading as its unnumbered later line.
+                weak = min(level, _UNNUMBERED)
+                out.append(_Candidate(s, i, j, weak, first.start, nxt.end, j))
         if _SENTENCE_END.search(nxt.core):
             break
     return out
-
-
-def _starts_in(text: str, patterns: list[re.Pattern[str]], head: int) -> bool:
-    """True when a pattern matches `text` starting within its first `head` characters."""
-    for pattern in patterns:
-        match = pattern.search(text)
-        if match and (head == 0 or match.start() < head):
-            return True
-    return False
 
 
 def _drop_contents_list(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate]:
@@ -228,32 +234,31 @@ def _adjacent(lines: list[_Line], last: int, first: int) -> bool:
     return all(not lines[k].core and lines[k].level is None for k in range(last + 1, first))
 
 
-def _choose(candidates: list[_Candidate], lines: list[_Line], n_specs: int) -> list[_Candidate]:
-    """Per spec, the best heading: the top level first; a sub-heading only if not enclosed."""
+def _choose(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate]:
+    """Per spec, the best heading by level ("一、", unnumbered, "(一)", "1、", "(1)"), then the
+    earliest; a lower-level heading only where no chosen heading already encloses it."""
     chosen: dict[int, _Candidate] = {}
-    levels = sorted({c.level for c in candidates})
-    for level in levels:
-        chosen_lines = {c.first for c in chosen.values()}
+    chosen_lines: set[int] = set()
+    for level in sorted({c.level for c in candidates}):
         for c in candidates:
             if c.level != level or c.spec in chosen:
                 continue
             if level > 1 and _enclosed(c, lines, chosen_lines):
                 continue
             chosen[c.spec] = c
-            chosen_lines.add(c.first)
+            chosen_lines.add(c.anchor)
     return sorted(chosen.values(), key=lambda c: (c.start, c.spec))
 
 
 def _enclosed(c: _Candidate, lines: list[_Line], chosen_lines: set[int]) -> bool:
-    """True when a chosen heading of a higher level encloses `c` (no other top line between)."""
+    """True when the nearest higher-level heading above `c` is a chosen one. Unchosen
+    unnumbered lines are body text; an unchosen "一、" line ends the search (not enclosed)."""
     for k in range(c.first - 1, -1, -1):
         line = lines[k]
         if line.tabbed:
             continue
-        level = (
-            line.level if line.level is not None else (_UNNUMBERED if k in chosen_lines else None)
-        )
-        if level is None or level >= c.level:
+        level = line.level if line.level is not None else _UNNUMBERED
+        if level >= c.level or (line.level is None and k not in chosen_lines):
             continue
         if k in chosen_lines:
             return True
