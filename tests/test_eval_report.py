@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,16 @@ from gov_disclosure.record import Report
 
 from structurer.eval.compare import compare_runs
 from structurer.eval.gold import load_gold_dir
-from structurer.eval.metrics import DocStats
+from structurer.eval.metrics import REGISTRY, DocStats, register
 from structurer.eval.report_html import render_comparison, render_report
-from structurer.eval.results import EvalResults, build_results, read_run, write_run
+from structurer.eval.results import (
+    EvalResults,
+    build_results,
+    evaluate,
+    read_export,
+    read_run,
+    write_run,
+)
 from structurer.eval.scoring import FieldScore, field_kinds, score_run
 from structurer.records import flatten, unflatten
 
@@ -96,3 +105,37 @@ def test_comparison_report_is_self_contained() -> None:
     assert not EXTERNAL.search(html)
     assert "<script" not in html
     assert "meta.report_year" in html and "McNemar" in html
+
+
+def test_custom_metric_is_carried(tmp_path: Path) -> None:
+    @register("test_only_table", higher_is_better=None)
+    def _table(scores: Sequence[FieldScore], docs: Sequence[DocStats]) -> dict[str, int]:
+        return {"n": len(scores)}
+
+    try:
+        scores, docs = _run(perturb=False)
+        results = build_results("custom", scores, docs)
+        assert results.other["test_only_table"] == {"n": len(scores)}
+        write_run(tmp_path, results, scores, html=False)
+        assert read_run(tmp_path)[0].other == results.other
+    finally:
+        del REGISTRY["test_only_table"]
+
+
+def test_evaluate_from_export_file(tmp_path: Path) -> None:
+    golds = load_gold_dir(GOLD_DIR)
+    export = tmp_path / "export.jsonl"
+    with export.open("w", encoding="utf-8") as fh:
+        for gold in golds[1:]:  # the first document is missing from the export
+            row = {"doc": gold.doc, "record": gold.record, "fields": {}}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    predictions = read_export(export)
+    results, scores = evaluate(
+        predictions, golds, Report, run_name="from-export", out_dir=tmp_path / "run"
+    )
+    assert (tmp_path / "run" / "report.html").exists()
+    assert [f.doc for f in results.failures] == [golds[0].doc]
+    per_doc = {d.doc: d for d in results.docs}
+    assert per_doc[golds[1].doc].accuracy == 1.0
+    missing_accuracy = per_doc[golds[0].doc].accuracy
+    assert missing_accuracy is not None and missing_accuracy < 1.0

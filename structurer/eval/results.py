@@ -12,12 +12,15 @@ import subprocess
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from structurer.eval.metrics import REGISTRY, DocStats, compute_metrics
-from structurer.eval.scoring import FieldScore
+from structurer.eval.scoring import FieldScore, field_kinds, score_run
+
+if TYPE_CHECKING:
+    from structurer.eval.gold import GoldRecord
 
 RESULTS_SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
@@ -71,6 +74,7 @@ class EvalResults(BaseModel):
     n_fields: int
     metrics: dict[str, float | int | None] = Field(default_factory=dict)  # scalar metrics
     curves: dict[str, list[dict[str, float]] | None] = Field(default_factory=dict)
+    other: dict[str, Any] = Field(default_factory=dict)  # non-scalar metrics registered later
     sections: dict[str, GroupStats] = Field(default_factory=dict)
     groups: dict[str, GroupStats] = Field(default_factory=dict)
     kinds: dict[str, GroupStats] = Field(default_factory=dict)
@@ -143,7 +147,13 @@ def build_results(
 ) -> EvalResults:
     """Compute every registered metric (or ``metric_names``) and assemble the results."""
     values = compute_metrics(scores, docs, metric_names)
-    scalars = {k: v for k, v in values.items() if k not in TABLE_METRICS and k not in CURVE_METRICS}
+    known = set(TABLE_METRICS) | set(CURVE_METRICS)
+    scalars = {
+        k: v
+        for k, v in values.items()
+        if k not in known and (v is None or isinstance(v, int | float))
+    }
+    other = {k: v for k, v in values.items() if k not in known and k not in scalars}
     tables: dict[str, dict[str, GroupStats]] = {
         name: {k: GroupStats.model_validate(v) for k, v in (values.get(name) or {}).items()}
         for name in TABLE_METRICS
@@ -158,6 +168,7 @@ def build_results(
         n_fields=len(scores),
         metrics=scalars,
         curves={k: values.get(k) for k in CURVE_METRICS if k in values},
+        other=other,
         sections=tables["by_section"],
         groups=tables["by_group"],
         kinds=tables["by_kind"],
@@ -210,6 +221,44 @@ def read_run(run_dir: str | Path) -> tuple[EvalResults, list[FieldScore]]:
     return read_results(directory / RESULTS_FILE), read_samples(directory / SAMPLES_FILE)
 
 
+def read_export(path: str | Path) -> dict[str, dict[str, Any]]:
+    """A batch export (JSON Lines, one ``{"doc", "record", "fields"}`` per document, see the
+    spec's "Export format") as doc name -> row, ready for ``score_run``."""
+    rows: dict[str, dict[str, Any]] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                rows[str(row["doc"])] = row
+    return rows
+
+
+def evaluate(
+    predictions: Mapping[str, Mapping[str, Any] | None],
+    golds: Sequence[GoldRecord],
+    record_model: type[BaseModel],
+    *,
+    run_name: str,
+    docs: Sequence[DocStats] = (),
+    settings: Mapping[str, Any] | None = None,
+    commit: str | None = None,
+    out_dir: str | Path | None = None,
+) -> tuple[EvalResults, list[FieldScore]]:
+    """Score ``predictions`` (doc -> export row; missing/None = failed) against ``golds``,
+    compute the metrics, and write the run to ``out_dir`` when given."""
+    scores = score_run(predictions, golds, field_kinds(record_model))
+    failed = {d.doc for d in docs}
+    extra = [
+        DocStats(doc=g.doc, error="no prediction")
+        for g in golds
+        if predictions.get(g.doc) is None and g.doc not in failed
+    ]
+    results = build_results(run_name, scores, [*docs, *extra], settings=settings, commit=commit)
+    if out_dir is not None:
+        write_run(out_dir, results, scores)
+    return results, scores
+
+
 def metric_direction(name: str) -> bool | None:
     """True when higher is better, False when lower is, None when not a score / unknown."""
     spec = REGISTRY.get(name)
@@ -224,6 +273,8 @@ __all__ = [
     "GroupStats",
     "RunPaths",
     "build_results",
+    "evaluate",
+    "read_export",
     "git_commit",
     "metric_direction",
     "read_results",

@@ -306,7 +306,7 @@ def _nonzero(value: Any, kind: FieldKind) -> bool:
 def _split_prediction(pred: Mapping[str, Any]) -> tuple[dict[str, Any], Mapping[str, Any]]:
     """Accept an export row ``{"doc", "record", "fields"}`` or a bare nested record."""
     record = pred.get("record")
-    if isinstance(record, Mapping) and set(pred) <= {"doc", "record", "fields", "meta_run"}:
+    if isinstance(record, Mapping):  # a record has no top-level "record" section
         fields = pred.get("fields") or {}
         return flatten(record), fields if isinstance(fields, Mapping) else {}
     return flatten(pred), {}
