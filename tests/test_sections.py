@@ -250,8 +250,11 @@ def test_restarted_numbering_inside_a_table() -> None:
 
 
 def test_sub_heading_inside_a_found_section_is_not_split_off() -> None:
-    text = report("一、总体情况", "四、依申请公开政府信息情况", "（四）依申请公开信息收取费用0元。")
+    subs = ("（一）收到申请情况。", "（二）申请办结情况。", "（三）申请答复情况。")
+    text = report("一、总体情况", "四、依申请公开政府信息情况", *subs, "（四）依申请公开信息收取费用0元。")
     assert names(split_sections(text, SECTIONS)) == ["overview", "requests"]
+    first_sub = report("一、总体情况", "五、存在问题及工作打算", "（一）存在问题", "（二）下一步工作打算")
+    assert names(split_sections(first_sub, SECTIONS)) == ["overview", "problems", "plans"]
 
 
 def test_legacy_headings() -> None:

@@ -56,6 +56,7 @@ class _Line:
     start: int  # normalised offsets of the stripped content
     end: int
     level: int | None  # numbering level; None when unnumbered
+    number: int | None  # value of the numbering: 3 for "三、", "(三)" or "3."
     core: str  # heading text without numbering, markup and spaces
     rest: str  # the line after its numbering, spaces kept
     cells: bool  # several tab-separated cells: a table row
@@ -92,7 +93,7 @@ def _lines(text: str) -> list[_Line]:
         body = _MARKUP.sub("", raw)
         lead = raw.find(body) if body else 0
         start = offset + max(lead, 0)
-        level, rest = _numbering(body)
+        level, number, rest = _numbering(body)
         cells = bool(_CELLS.search(rest.strip())) or " | " in body
         out.append(
             _Line(
@@ -100,6 +101,7 @@ def _lines(text: str) -> list[_Line]:
                 start=start,
                 end=start + len(body),
                 level=level,
+                number=number,
                 core=re.sub(r"\s+", "", rest),
                 rest=rest.strip(),
                 cells=cells,
@@ -110,12 +112,29 @@ def _lines(text: str) -> list[_Line]:
     return out
 
 
-def _numbering(body: str) -> tuple[int | None, str]:
+def _numbering(body: str) -> tuple[int | None, int | None, str]:
+    """(level, number, rest of the line) of a numbered line; (None, None, body) otherwise."""
     for level, pattern in _NUMBERING:
         match = pattern.match(body)
         if match:
-            return level, body[match.end() :]
-    return None, body
+            return level, _number(match.group()), body[match.end() :]
+    return None, None, body
+
+
+def _number(numbering: str) -> int | None:
+    """The value of "三、", "(十二)", "4." or "第二部分"; None when it has no number."""
+    digits = re.search(r"\d+", numbering)
+    if digits:
+        return int(digits.group())
+    chinese = re.search(f"[{_CN_NUM}]+", numbering)
+    if chinese is None:
+        return None
+    tens, _, units = chinese.group().rpartition("十")
+    if "十" not in chinese.group():
+        return _CN_NUM.index(units) + 1 if len(units) == 1 else None
+    high = _CN_NUM.index(tens) + 1 if tens else 1
+    low = _CN_NUM.index(units) + 1 if units else 0
+    return high * 10 + low
 
 
 def _matches(core: str, patterns: list[re.Pattern[str]]) -> bool:
@@ -209,21 +228,25 @@ def _split_heading(
 
 
 def _drop_contents_list(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate]:
-    """Drop a table of contents: >= 3 heading lines back to back, their parts found again later."""
-    spans = sorted({(c.first, c.last) for c in candidates})
-    runs: list[list[tuple[int, int]]] = []
-    for first, last in spans:
-        if runs and _adjacent(lines, runs[-1][-1][1], first):
-            runs[-1].append((first, last))
+    """Drop a table of contents: >= 3 heading lines back to back (a part does not repeat
+    within it), at least two of whose parts are found again later."""
+    by_line: dict[int, tuple[int, set[int]]] = {}
+    for c in candidates:
+        last, specs = by_line.get(c.first, (c.last, set()))
+        by_line[c.first] = (max(last, c.last), specs | {c.spec})
+    runs: list[tuple[list[int], int, set[int]]] = []  # (first lines, last line, specs)
+    for first in sorted(by_line):
+        last, specs = by_line[first]
+        if runs and _adjacent(lines, runs[-1][1], first) and not specs & runs[-1][2]:
+            firsts, _, seen = runs[-1]
+            runs[-1] = ([*firsts, first], last, seen | specs)
         else:
-            runs.append([(first, last)])
+            runs.append(([first], last, set(specs)))
     dropped: set[int] = set()
-    for run in runs:
-        lo, hi = run[0][0], max(last for _, last in run)
-        in_run = {c.spec for c in candidates if lo <= c.first <= hi}
-        later = {c.spec for c in candidates if c.first > hi}
-        if len({first for first, _ in run}) >= 3 and len(in_run & later) >= 2:
-            dropped.update(first for first, _ in run)
+    for firsts, last, specs in runs:
+        later = {c.spec for c in candidates if c.first > last}
+        if len(firsts) >= 3 and len(specs & later) >= 2:
+            dropped.update(firsts)
     return [c for c in candidates if c.first not in dropped]
 
 
@@ -252,16 +275,23 @@ def _choose(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate
 
 def _enclosed(c: _Candidate, lines: list[_Line], chosen_lines: set[int]) -> bool:
     """True when the nearest higher-level heading above `c` is a chosen one. Unchosen
-    unnumbered lines are body text; an unchosen "一、" line ends the search (not enclosed)."""
+    unnumbered lines are body text; an unchosen "一、" line ends the search (not enclosed).
+
+    A numbered heading "(N)" with N > 1 whose sibling "(N-1)" is not between it and the
+    enclosing heading is no sub-heading: the report mixes numbering styles at the top."""
+    own = lines[c.first]
+    sibling = False
     for k in range(c.first - 1, -1, -1):
         line = lines[k]
         if line.tabbed:
             continue
+        if own.number is not None and line.level == own.level and line.number == own.number - 1:
+            sibling = True
         level = line.level if line.level is not None else _UNNUMBERED
         if level >= c.level or (line.level is None and k not in chosen_lines):
             continue
         if k in chosen_lines:
-            return True
+            return own.number is None or own.number <= 1 or sibling
         if level == 1:
             return False
     return False
