@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -172,7 +173,7 @@ def latest_extraction(session: Session, doc_ref: str, run_id: str | None = None)
         stmt = stmt.where(Document.id == int(doc_ref))
     else:
         stmt = stmt.where(
-            (Document.name == doc_ref) | (Document.source_path == doc_ref) | (col(Document.sha256).startswith(doc_ref))
+            or_(col(Document.name) == doc_ref, col(Document.source_path) == doc_ref, col(Document.sha256).startswith(doc_ref))
         )
     doc = session.exec(stmt.order_by(col(Document.id).desc())).first()
     if doc is None:

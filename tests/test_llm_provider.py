@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import httpx
 import pytest
 from pydantic import BaseModel, field_validator
 
 from structurer.providers.fake import FakeChatModel
+from structurer.providers.fake import http as httpx
 from structurer.providers.llm import LLMClient
 from structurer.settings import Settings
 

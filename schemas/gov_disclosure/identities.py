@@ -115,7 +115,7 @@ def balance_breaks(record: dict[str, Any], col: str) -> list[IdentityBreak]:
     ]
     if any(v is None for v in values):
         return []
-    new, over, total, forward = (int(v) for v in values)
+    new, over, total, forward = (int(v) for v in values if v is not None)
     if new + over == total + forward:
         return []
     return [

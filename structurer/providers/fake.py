@@ -16,7 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+try:  # openai>=3 ships its own fork of httpx; the fake must speak the same library
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - openai<3
+    import httpx  # type: ignore[no-redef]
+
+http = httpx  # the HTTP library the openai client uses: tests raise its exceptions
 
 Responder = Callable[[dict[str, Any]], "str | dict[str, Any] | int | Exception"]
 

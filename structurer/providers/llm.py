@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import instructor
 import openai
 from pydantic import BaseModel
@@ -109,7 +108,7 @@ class LLMClient:
         settings: Settings,
         base_url: str,
         *,
-        http_client: httpx.Client | None = None,
+        http_client: Any = None,
         transport_attempts: int = 4,
         backoff: float = 0.5,
     ) -> None:
