@@ -43,7 +43,10 @@ _NUMBERING: tuple[tuple[int, re.Pattern[str]], ...] = (
 )
 _UNNUMBERED = 1.5  # an unnumbered heading ranks below "一、" and above "(一)"
 _MARKUP = re.compile(r"^[\s#>*|_=-]+|[\s*|_=]+$")  # markdown heading/bold/table markers
-_SENTENCE_END = re.compile(r"[。;；,，!?！？]$")
+_SENTENCE_END = re.compile(r"[。;；,，!?！？、《“‘(（]$")  # no heading ends so
+_CONTINUED = re.compile(r"[、,，《“‘(（和及与或的]$")  # a line broken mid-phrase
+_INNER_STOP = re.compile(r"[。,，:;；!?！？].")  # sentence punctuation inside: not a heading
+_CLOSED = re.compile(r"[。;；:：!?！？)）」』”]$")  # a line that ends a sentence or a block
 _RUN_IN = re.compile(r"[。:;；]|\s{2,}")  # where a run-in heading ends and its paragraph starts
 _DIGITS = re.compile(r"\d")
 _YEAR = re.compile(r"(?:19|20)\d\d年")
@@ -143,9 +146,12 @@ def _matches(core: str, patterns: list[re.Pattern[str]]) -> bool:
 
 def _candidates(lines: list[_Line], compiled: list[list[re.Pattern[str]]]) -> list[_Candidate]:
     found: list[_Candidate] = []
+    full = _full_width(lines)
     for i, line in enumerate(lines):
         if line.cells:
             continue
+        if line.level is None and not _starts_block(lines, i, full):
+            continue  # an unnumbered line inside a wrapped paragraph or a table
         level = line.level if line.level is not None else _UNNUMBERED
         core = line.core.rstrip("。.:")
         matched: set[int] = set()
@@ -167,10 +173,34 @@ def _candidates(lines: list[_Line], compiled: list[list[re.Pattern[str]]]) -> li
     return found
 
 
+def _full_width(lines: list[_Line]) -> int:
+    """The length of a full line of wrapped text (PDF): the 80th percentile of line lengths."""
+    lengths = sorted(len(line.core) for line in lines if len(line.core) > 1 and not line.tabbed)
+    if not lengths:
+        return 0
+    return lengths[int(len(lengths) * 0.8)]
+
+
+def _starts_block(lines: list[_Line], i: int, full: int) -> bool:
+    """False when line `i` continues the line above: that one is a table row, or is a full
+    wrapped line that does not end a sentence (PDF text breaks paragraphs at the margin)."""
+    k = i - 1
+    while k >= 0 and not lines[k].core and lines[k].level is None:
+        k -= 1
+    if k < 0:
+        return True
+    above = lines[k]
+    if above.cells or _CONTINUED.search(above.core):
+        return False
+    if _CLOSED.search(above.core):
+        return True
+    return len(above.core) < max(MAX_PART, full * 0.8)
+
+
 def _heading_like(core: str) -> bool:
     """An unnumbered line is a heading only if short, with no sentence ending and no numbers
     other than a year (a line of figures is a table row or a sentence)."""
-    if len(core) > MAX_UNNUMBERED or _SENTENCE_END.search(core):
+    if len(core) > MAX_UNNUMBERED or _SENTENCE_END.search(core) or _INNER_STOP.search(core):
         return False
     return not _DIGITS.search(_YEAR.sub("", core))
 
@@ -268,9 +298,23 @@ def _choose(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate
                 continue
             if level > 1 and _enclosed(c, lines, chosen_lines):
                 continue
+            if lines[c.first].level is None and _under_numbered(c, candidates, lines):
+                continue
             chosen[c.spec] = c
             chosen_lines.add(c.anchor)
     return sorted(chosen.values(), key=lambda c: (c.start, c.spec))
+
+
+def _under_numbered(c: _Candidate, candidates: list[_Candidate], lines: list[_Line]) -> bool:
+    """True when an unnumbered candidate lies in the body of a numbered heading of the same
+    part (no numbered line between them): it is a line of that section's text."""
+    for other in candidates:
+        if other.spec != c.spec or other.start >= c.start or lines[other.first].level is None:
+            continue
+        between = lines[other.last + 1 : c.first]
+        if not any(line.level is not None and not line.tabbed for line in between):
+            return True
+    return False
 
 
 def _enclosed(c: _Candidate, lines: list[_Line], chosen_lines: set[int]) -> bool:
