@@ -272,3 +272,17 @@ def test_a_few_damaged_bytes_are_tolerated(tmp_path: Path) -> None:
     doc = read_document(write(tmp_path, "r.txt", data))
     assert doc.encoding == "gb18030"
     assert doc.text.count("\ufffd") == 1 and "主动公开政府信息情况" in doc.text
+
+
+def test_html_page_layout_table_keeps_lines(tmp_path: Path) -> None:
+    long_text = "本年度我局认真贯彻落实条例，" * 30
+    html = (
+        "<html><body><table><tr><td>导航</td><td>"
+        f"<p>一、总体情况</p><p>{long_text}</p>"
+        "<table><tr><td>规章</td><td>0</td></tr></table>"
+        "<p>二、主动公开政府信息情况</p></td></tr></table></body></html>"
+    )
+    doc = read_document(write(tmp_path, "r.html", html.encode("utf-8")))
+    lines = doc.text.split("\n")
+    assert "一、总体情况" in lines and "二、主动公开政府信息情况" in lines
+    assert "规章\t0" in lines

@@ -233,7 +233,12 @@ def test_numbering_variants_and_markup() -> None:
 
 
 def test_run_in_heading() -> None:
-    text = "年度报告\n一、总体情况。" + "2021年，我局认真贯彻条例，" * 5 + "\n二、主动公开政府信息情况\n" + BODY
+    text = (
+        "年度报告\n一、总体情况。"
+        + "2021年，我局认真贯彻条例，" * 5
+        + "\n二、主动公开政府信息情况\n"
+        + BODY
+    )
     assert names(split_sections(text, SECTIONS)) == ["overview", "proactive"]
 
 
@@ -244,16 +249,25 @@ def test_number_alone_on_its_line() -> None:
 
 def test_restarted_numbering_inside_a_table() -> None:
     table = "\t一、本年新收政府信息公开申请数量\t3\n\t三、本年度办理结果\n\t2.申请人逾期未按收费通知要求缴纳费用\t0\n"
-    text = report("一、总体情况", "三、收到和处理政府信息公开申请情况") + table + "四、其他需要报告的事项\n" + BODY
+    text = (
+        report("一、总体情况", "三、收到和处理政府信息公开申请情况")
+        + table
+        + "四、其他需要报告的事项\n"
+        + BODY
+    )
     sections = split_sections(text, SECTIONS)
     assert names(sections) == ["overview", "requests", "other"]
 
 
 def test_sub_heading_inside_a_found_section_is_not_split_off() -> None:
     subs = ("（一）收到申请情况。", "（二）申请办结情况。", "（三）申请答复情况。")
-    text = report("一、总体情况", "四、依申请公开政府信息情况", *subs, "（四）依申请公开信息收取费用0元。")
+    text = report(
+        "一、总体情况", "四、依申请公开政府信息情况", *subs, "（四）依申请公开信息收取费用0元。"
+    )
     assert names(split_sections(text, SECTIONS)) == ["overview", "requests"]
-    first_sub = report("一、总体情况", "五、存在问题及工作打算", "（一）存在问题", "（二）下一步工作打算")
+    first_sub = report(
+        "一、总体情况", "五、存在问题及工作打算", "（一）存在问题", "（二）下一步工作打算"
+    )
     assert names(split_sections(first_sub, SECTIONS)) == ["overview", "problems", "plans"]
 
 
@@ -298,3 +312,34 @@ def test_not_a_report() -> None:
     assert "vocabulary" in (not_a_report("今天天气很好，我们去公园散步。" * 40) or "")
     assert "Chinese" in (not_a_report("lorem ipsum dolor sit amet " * 40) or "")
     assert not_a_report(report(*STANDARD) * 3 + "政府信息公开" * 20) is None
+
+
+def test_ocr_and_punctuation_variants() -> None:
+    text = report("—、总体情况", "二)主动公开政府信息情况", "- 三，收到和处理政府信息公开申请情况")
+    assert names(split_sections(text, SECTIONS)) == ["overview", "proactive", "requests"]
+
+
+def test_wrapped_paragraph_lines_are_not_headings() -> None:
+    """PDF text wraps paragraphs at the margin: a short piece of a sentence is no heading."""
+    paragraph = (
+        "我镇严格按照条例要求，认真组织开展政府信息公开工作，全年共计\n"
+        "主动公开政府信息情况\n"
+        "良好，各项工作有序推进，群众满意度持续提高，取得了较好的效果。\n"
+    )
+    text = report("一、总体情况") + paragraph + "二、主动公开政府信息情况\n" + BODY
+    sections = split_sections(text, SECTIONS)
+    assert [(s.name, s.heading) for s in sections[1:]] == [
+        ("overview", "一、总体情况"),
+        ("proactive", "二、主动公开政府信息情况"),
+    ]
+    in_numbered = report("5、政府信息公开的收费及减免情况") + "2017年度未发生收费情况\n"
+    assert split_sections(in_numbered, SECTIONS)[1].heading.startswith("5、")
+
+
+def test_long_input_is_fast() -> None:
+    import time
+
+    text = report(*STANDARD) + (BODY * 3 + "（一）小标题\n1、条目\n") * 3000
+    started = time.perf_counter()
+    assert names(split_sections(text, SECTIONS)) == STANDARD_NAMES
+    assert time.perf_counter() - started < 5

@@ -126,14 +126,9 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 def _nearly_clean(data: bytes) -> tuple[str, str] | None:
     """UTF-8 or GB18030 text with a few damaged bytes: decoded with U+FFFD in their place."""
-    best: tuple[int, str, str] | None = None
-    for encoding in ("utf-8", "gb18030"):
-        text = data.decode(encoding, errors="replace")
-        damaged = text.count("\ufffd")
-        if best is None or damaged < best[0]:
-            best = (damaged, text, encoding)
-    assert best is not None
-    damaged, text, encoding = best
+    decodings = [(data.decode(enc, errors="replace"), enc) for enc in ("utf-8", "gb18030")]
+    text, encoding = min(decodings, key=lambda pair: pair[0].count("\ufffd"))
+    damaged = text.count("\ufffd")
     if damaged <= min(_MAX_DAMAGED, len(text) * _MAX_BAD_SHARE) and _plausible(text):
         return text, encoding
     return None
@@ -192,6 +187,7 @@ _BLOCK_TAGS = frozenset(
     }
 )
 _CELL_TAGS = frozenset({"td", "th"})
+_MAX_CELL_CHARS = 300  # a cell holding more text than this is page layout, not data
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WS = re.compile(r"[ \t\n\r\f\v]+")
 
@@ -284,8 +280,8 @@ def _render_table(table: etree._Element, out: _Lines) -> None:
     cells_by_row = [
         [c for c in tr if isinstance(c.tag, str) and c.tag.lower() in _CELL_TAGS] for tr in rows
     ]
-    if all(len(cells) <= 1 for cells in cells_by_row):
-        # A layout table (one cell per row): its cells are page blocks, not data.
+    if _is_layout(cells_by_row):
+        # A layout table (one cell per row, or page text inside cells): cells are blocks.
         for cells in cells_by_row:
             for cell in cells:
                 _render(cell, out, pre=False)
@@ -305,6 +301,18 @@ def _render_table(table: etree._Element, out: _Lines) -> None:
         if any(row):
             out.text("\t".join(row), pre=True)
             out.newline()
+
+
+def _is_layout(cells_by_row: list[list[etree._Element]]) -> bool:
+    if all(len(cells) <= 1 for cells in cells_by_row):
+        return True
+    for cells in cells_by_row:
+        for cell in cells:
+            if cell.find(".//table") is not None:
+                return True
+            if len(cell.text_content()) > _MAX_CELL_CHARS:
+                return True
+    return False
 
 
 def _skip_spanned(row: list[str], pending: dict[int, int]) -> None:

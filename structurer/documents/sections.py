@@ -35,14 +35,15 @@ MAX_JOIN = 3  # most lines a split heading spans
 _CN_NUM = "一二三四五六七八九十"
 _NUMBERING: tuple[tuple[int, re.Pattern[str]], ...] = (
     (1, re.compile(rf"^第[{_CN_NUM}\d]{{1,3}}(?:部分|章|节|项)[、.,:\s]*")),
-    (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s*[、.,:]\s*")),
+    (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s*[、.,:)]\s*")),
+    (1, re.compile(r"^[—―‐-]\s*[、,]\s*")),  # OCR reads "一、" as a dash
     (1, re.compile(rf"^[{_CN_NUM}]{{1,3}}\s+(?=[^\s\d{_CN_NUM}])")),
     (2, re.compile(rf"^[(\[【]\s*[{_CN_NUM}]{{1,3}}\s*[)\]】]\s*[、.,:]?\s*")),
-    (3, re.compile(r"^\d{1,2}\s*(?:[、,:]|\.(?!\d))\s*")),
+    (3, re.compile(r"^\d{1,2}\s*(?:[、,:)]|\.(?!\d))\s*")),
     (4, re.compile(r"^[(\[【]\s*\d{1,2}\s*[)\]】]\s*[、.,:]?\s*")),
 )
 _UNNUMBERED = 1.5  # an unnumbered heading ranks below "一、" and above "(一)"
-_MARKUP = re.compile(r"^[\s#>*|_=-]+|[\s*|_=]+$")  # markdown heading/bold/table markers
+_MARKUP = re.compile(r"^(?:[\s#>*|_=]|-(?=\s))+|[\s*|_=]+$")  # markdown heading/bold/table marks
 _SENTENCE_END = re.compile(r"[。;；,，!?！？、《“‘(（]$")  # no heading ends so
 _CONTINUED = re.compile(r"[、,，《“‘(（和及与或的]$")  # a line broken mid-phrase
 _INNER_STOP = re.compile(r"[。,，:;；!?！？].")  # sentence punctuation inside: not a heading
