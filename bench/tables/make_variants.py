@@ -23,7 +23,14 @@ from typing import Any
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 WULANHUA = SHARED / "gold" / "wulanhua-town_2020.json"
 
-REQUEST_COLUMNS = ["natural_person", "commercial", "research", "nonprofit", "legal_services", "other_org"]
+REQUEST_COLUMNS = [
+    "natural_person",
+    "commercial",
+    "research",
+    "nonprofit",
+    "legal_services",
+    "other_org",
+]
 REQUEST_ROWS: list[tuple[str, list[str]]] = [
     ("new_received", ["一、本年新收政府信息公开申请数量"]),
     ("carried_over", ["二、上年结转政府信息公开申请数量"]),
@@ -45,8 +52,14 @@ REQUEST_ROWS: list[tuple[str, list[str]]] = [
     ("rejected_publication", ["", "", "3.要求提供公开出版物"]),
     ("rejected_excessive", ["", "", "4.无正当理由大量反复申请"]),
     ("rejected_confirmation", ["", "", "5.要求行政机关确认或重新出具已获取信息"]),
-    ("other_no_correction", ["", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"]),
-    ("other_no_fee", ["", "", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"]),
+    (
+        "other_no_correction",
+        ["", "（六）其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"],
+    ),
+    (
+        "other_no_fee",
+        ["", "", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"],
+    ),
     ("other_misc", ["", "", "3.其他"]),
     ("total", ["", "（七）总计"]),
     ("carried_forward", ["四、结转下年度继续办理"]),
@@ -72,7 +85,9 @@ class Table:
 
     title: str
     headers: list[list[str]]
-    rows: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (label cells, value cells)
+    rows: list[tuple[list[str], list[str]]] = field(
+        default_factory=list
+    )  # (label cells, value cells)
 
 
 @dataclass
@@ -92,9 +107,13 @@ def synth_requests(rng: random.Random) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = {r: {} for r, _ in REQUEST_ROWS}
     for col in REQUEST_COLUMNS:
         for row in RESULT_ROWS:
-            table[row][col] = rng.randint(1, 30 if row == "granted" else 6) if rng.random() < p_nonzero[col] * (
-                1.0 if row in ("granted", "partially_granted", "unavailable_not_held") else 0.35
-            ) else 0
+            table[row][col] = (
+                rng.randint(1, 30 if row == "granted" else 6)
+                if rng.random()
+                < p_nonzero[col]
+                * (1.0 if row in ("granted", "partially_granted", "unavailable_not_held") else 0.35)
+                else 0
+            )
         total = sum(table[r][col] for r in RESULT_ROWS)
         forward = rng.randint(0, 3) if rng.random() < 0.4 else 0
         over = rng.randint(0, min(3, total + forward)) if rng.random() < 0.4 else 0
@@ -134,7 +153,11 @@ def synth_proactive(rng: random.Random, fmt: str) -> dict[str, dict[str, float]]
         "regulations": {"issued": n(5), "published": n(5), "total_published": n(40)},
         "normative_documents": {"issued": n(20), "published": n(20), "total_published": n(200)},
         "licensing": dict(three),
-        "other_services": {"prev_year_items": n(30), "change": rng.randint(-3, 3), "decisions": n(300)},
+        "other_services": {
+            "prev_year_items": n(30),
+            "change": rng.randint(-3, 3),
+            "decisions": n(300),
+        },
         "penalties": {"prev_year_items": n(30), "change": rng.randint(-3, 3), "decisions": n(300)},
         "enforcement": {"prev_year_items": n(10), "change": rng.randint(-2, 2), "decisions": n(50)},
         "fees": {"prev_year_items": n(20), "change": rng.randint(-2, 2)},
@@ -172,15 +195,31 @@ PRO_LABELS = {
 }  # fmt: skip
 PRO_BLOCKS = {
     "2021": [
-        ("第二十条第（一）项", ["本年制发件数", "本年废止件数", "现行有效件数"], ["regulations", "normative_documents"]),
+        (
+            "第二十条第（一）项",
+            ["本年制发件数", "本年废止件数", "现行有效件数"],
+            ["regulations", "normative_documents"],
+        ),
         ("第二十条第（五）项", ["本年处理决定数量"], ["licensing"]),
         ("第二十条第（六）项", ["本年处理决定数量"], ["penalties", "enforcement"]),
         ("第二十条第（八）项", ["本年收费金额（单位：万元）"], ["fees"]),
     ],
     "2019": [
-        ("第二十条第（一）项", ["本年新制作数量", "本年新公开数量", "对外公开总数量"], ["regulations", "normative_documents"]),
-        ("第二十条第（五）项", ["上一年项目数量", "本年增/减", "处理决定数量"], ["licensing", "other_services"]),
-        ("第二十条第（六）项", ["上一年项目数量", "本年增/减", "处理决定数量"], ["penalties", "enforcement"]),
+        (
+            "第二十条第（一）项",
+            ["本年新制作数量", "本年新公开数量", "对外公开总数量"],
+            ["regulations", "normative_documents"],
+        ),
+        (
+            "第二十条第（五）项",
+            ["上一年项目数量", "本年增/减", "处理决定数量"],
+            ["licensing", "other_services"],
+        ),
+        (
+            "第二十条第（六）项",
+            ["上一年项目数量", "本年增/减", "处理决定数量"],
+            ["penalties", "enforcement"],
+        ),
         ("第二十条第（八）项", ["上一年项目数量", "本年增/减"], ["fees"]),
         ("第二十条第（九）项", ["采购项目数量", "采购总金额"], ["procurement"]),
     ],
@@ -200,7 +239,11 @@ def build_tables(
         t2.rows.append(([block], []))
         t2.rows.append((["信息内容", *cols], []))
         for row in rows:
-            label = PRO_LABELS[row] if not (fmt == "2019" and row == "normative_documents") else "规范性文件"
+            label = (
+                PRO_LABELS[row]
+                if not (fmt == "2019" and row == "normative_documents")
+                else "规范性文件"
+            )
             keys = PRO_COLUMNS[fmt][row]
             t2.rows.append(([label], [fmt_value(pro[row][k]) for k in keys]))
             gold.update({f"proactive.{row}.{k}": pro[row][k] for k in keys})
@@ -250,12 +293,18 @@ def ocr_labels(tables: list[Table], rng: random.Random, rate: float = 0.12) -> N
 def numbering_variants(tables: list[Table], rng: random.Random) -> None:
     sep = rng.choice(["、", "．", ". ", "．"])
     for t in tables:
-        t.rows = [([c.replace(".", sep, 1) if c[:1].isdigit() else c for c in labels], v) for labels, v in t.rows]
+        t.rows = [
+            ([c.replace(".", sep, 1) if c[:1].isdigit() else c for c in labels], v)
+            for labels, v in t.rows
+        ]
 
 
 def blank_zeros(tables: list[Table], rng: random.Random, p: float = 0.8) -> None:
     for t in tables:
-        t.rows = [(labels, ["" if v == "0" and rng.random() < p else v for v in values]) for labels, values in t.rows]
+        t.rows = [
+            (labels, ["" if v == "0" and rng.random() < p else v for v in values])
+            for labels, values in t.rows
+        ]
 
 
 def blank_total_column(tables: list[Table], gold: dict[str, Any]) -> None:
@@ -283,7 +332,9 @@ def remarks_units(tables: list[Table], rng: random.Random, gold: dict[str, Any],
     for labels, values in t2.rows:
         if labels and labels[0] == "行政事业性收费" and fmt == "2021":
             amount = float(values[0])
-            values = [rng.choice([f"{fmt_value(amount)}万元", f"{fmt_value(round(amount * 10000, 2))}元"])]
+            values = [
+                rng.choice([f"{fmt_value(amount)}万元", f"{fmt_value(round(amount * 10000, 2))}元"])
+            ]
         elif labels and labels[0] == "政府集中采购":
             amount = float(values[1])
             values = [values[0], f"{fmt_value(round(amount * 10000, 2))}元"]
@@ -374,7 +425,12 @@ def render_pdf(tables: list[Table], rng: random.Random) -> str:
     return "\n".join(out)
 
 
-LAYOUTS = {"tabs": render_tabs, "cells_per_line": render_cells_per_line, "markdown": render_markdown, "pdf": render_pdf}
+LAYOUTS = {
+    "tabs": render_tabs,
+    "cells_per_line": render_cells_per_line,
+    "markdown": render_markdown,
+    "pdf": render_pdf,
+}
 DAMAGES = ["clean", "ocr", "blanks", "blank_total", "remarks", "single_six", "numbering", "all"]
 
 PRE = (
@@ -435,7 +491,9 @@ def main() -> None:
         stem = v.kind.replace("/", "__") + f"__{i}"
         (args.out / f"{stem}.txt").write_text(v.text, encoding="utf-8")
         meta = {"kind": v.kind, "format": v.format, "gold": v.gold}
-        (args.out / f"{stem}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        (args.out / f"{stem}.json").write_text(
+            json.dumps(meta, ensure_ascii=False), encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

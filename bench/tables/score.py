@@ -27,9 +27,13 @@ def score_one(v: Variant) -> dict[str, int]:
     pred = {c.path: c.value for c in readout.cells}
     gold = {k: val for k, val in v.gold.items() if val is not None}
     paths = set(gold) | set(pred)
-    correct = sum(1 for p in paths if p in gold and p in pred and abs(float(pred[p]) - float(gold[p])) < 1e-6)
+    correct = sum(
+        1 for p in paths if p in gold and p in pred and abs(float(pred[p]) - float(gold[p])) < 1e-6
+    )
     nonzero = [p for p in gold if gold[p] != 0]
-    nz_correct = sum(1 for p in nonzero if p in pred and abs(float(pred[p]) - float(gold[p])) < 1e-6)
+    nz_correct = sum(
+        1 for p in nonzero if p in pred and abs(float(pred[p]) - float(gold[p])) < 1e-6
+    )
     return {
         "cells": len(paths),
         "correct": correct,
@@ -56,7 +60,9 @@ def main() -> None:
         for key, val in score_one(v).items():
             sums[group][key] += val
             sums["OVERALL"][key] += val
-    print(f"{'group':42} {'docs':>5} {'cell acc':>9} {'nonzero acc':>12} {'perfect':>8} {'format':>7}")
+    print(
+        f"{'group':42} {'docs':>5} {'cell acc':>9} {'nonzero acc':>12} {'perfect':>8} {'format':>7}"
+    )
     for group in sorted(sums, key=lambda g: (g == "OVERALL", g)):
         s = sums[group]
         nz = s["nonzero_correct"] / s["nonzero"] if s["nonzero"] else float("nan")

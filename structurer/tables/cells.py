@@ -38,59 +38,68 @@ class Reading:
         return tuple(0.0 if c is None else c.value for c in self.cells)
 
 
-def row_slots(tokens: list[Token], label_last: int, stop: int) -> list[Slot]:
-    """Slots of the row whose label ends at token `label_last`, up to token `stop`
-    (exclusive). Layout blanks are counted only when the layout is unambiguous."""
-    items = [i for i in range(label_last + 1, stop) if tokens[i].kind != TokenKind.text]
+def row_slots(tokens: list[Token], first: int, stop: int) -> list[Slot]:
+    """Slots of the row whose label starts at token `first`, up to token `stop` (exclusive).
+
+    Numbers printed between the parts of a wrapped label belong to the row. Blank cells
+    are counted where the layout shows them: empty lines between one-cell-per-line
+    values, or empty cells between tab or pipe delimiters."""
+    items = [i for i in range(first + 1, stop) if tokens[i].kind != TokenKind.text]
     if not items:
         return []
-    span_seps = [tokens[i].sep for i in range(label_last + 1, items[-1] + 1)]
+    lines = _lines(tokens, first, stop)
+    per_line = max(sum(1 for i in line if tokens[i].kind != TokenKind.text) for line in lines) == 1
     blanks_before: dict[int, int] = {}
-    if not any("\n" in s for s in span_seps):
-        delim = (
-            "|"
-            if any("|" in s for s in span_seps)
-            else ("\t" if any("\t" in s for s in span_seps) else None)
-        )
-        if delim is not None:
-            for i in items:
-                gap = sum(
-                    tokens[j].sep.count(delim)
-                    for j in range(_prev_token(tokens, i, label_last) + 1, i + 1)
-                )
-                blanks_before[i] = max(0, gap - 1)
-    else:
-        seps = [tokens[i].sep for i in items]
-        gaps_inside = [s.count("\n") for s in seps[1:]]
-        per_line = all(g >= 1 for g in gaps_inside) and _one_item_per_line(
-            tokens, items, label_last
-        )
-        if per_line and gaps_inside:
-            base = min(gaps_inside)
-            for i, g in zip(items[1:], gaps_inside, strict=True):
-                blanks_before[i] = g - base
-            if items[0] == label_last + 1:
-                blanks_before[items[0]] = max(0, tokens[items[0]].sep.count("\n") - base)
+    blanks_after: dict[int, int] = {}
+    if per_line and len(items) >= 2:
+        gaps = [tokens[i].sep.count("\n") for i in items[1:]]
+        base = min(gaps)
+        for i, g in zip(items[1:], gaps, strict=True):
+            blanks_before[i] = g - base
+        if items[0] == first + 1:
+            blanks_before[items[0]] = max(0, tokens[items[0]].sep.count("\n") - base)
+    elif not per_line:
+        for line in lines:
+            _delimited_blanks(tokens, line, stop, blanks_before, blanks_after)
     slots: list[Slot] = []
     for i in items:
         slots.extend(Slot(None) for _ in range(blanks_before.get(i, 0)))
         slots.append(Slot(tokens[i]))
+        slots.extend(Slot(None) for _ in range(blanks_after.get(i, 0)))
     return slots
 
 
-def _prev_token(tokens: list[Token], i: int, floor: int) -> int:
-    j = i - 1
-    while j > floor and tokens[j].kind == TokenKind.text:
-        j -= 1
-    return j
+def _lines(tokens: list[Token], first: int, stop: int) -> list[list[int]]:
+    """Token indices from `first` to `stop`, grouped by printed line."""
+    lines: list[list[int]] = []
+    for i in range(first, stop):
+        if not lines or "\n" in tokens[i].sep:
+            lines.append([])
+        lines[-1].append(i)
+    return lines
 
 
-def _one_item_per_line(tokens: list[Token], items: list[int], label_last: int) -> bool:
-    """True when no two non-text tokens of the row share a line."""
-    return all("\n" in tokens[i].sep for i in items[1:]) and (
-        items[0] == label_last + 1
-        or any("\n" in tokens[j].sep for j in range(label_last + 1, items[0] + 1))
-    )
+def _delimited_blanks(
+    tokens: list[Token], line: list[int], stop: int, before: dict[int, int], after: dict[int, int]
+) -> None:
+    """Empty cells of one tab- or pipe-delimited line, before or after its numbers."""
+    seps = [tokens[i].sep.rsplit("\n", 1)[-1] for i in line]
+    trailing = tokens[line[-1] + 1].sep.split("\n", 1)[0] if line[-1] + 1 < len(tokens) else ""
+    joined = "".join(seps) + trailing
+    delim = "|" if "|" in joined else ("\t" if "\t" in joined else None)
+    if delim is None:
+        return
+    opening = 1 if delim == "|" else 0  # "| a | b |": the first pipe opens the line
+    for n, (i, sep) in enumerate(zip(line, seps, strict=True)):
+        if tokens[i].kind == TokenKind.text:
+            continue
+        if n == 0:
+            before[i] = max(0, sep.count(delim) - opening)
+        else:
+            before[i] = max(0, sep.count(delim) - 1)
+    last = line[-1]
+    if tokens[last].kind != TokenKind.text and last + 1 <= stop:
+        after[last] = max(0, trailing.count(delim) - opening)
 
 
 def readings(slots: list[Slot], columns: tuple[ColumnSpec, ...]) -> list[Reading]:

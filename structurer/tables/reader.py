@@ -81,7 +81,7 @@ def _all_slots(
             stop = nxt.first_token
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
-        result[i] = row_slots(tokens, hit.last_token, stop)
+        result[i] = row_slots(tokens, hit.first_token, stop)
     _spread_blocks(rows, hits, result, problems)
     return result
 
@@ -104,57 +104,55 @@ def _spread_blocks(
     slots: list[list[Slot] | None],
     problems: list[str],
 ) -> None:
-    """Labels printed first and all numbers after them: give each row its share, in order.
-
-    Backward: rows r0..rj of one table found with no cells, then row rj+1 holding exactly
-    (j+2)*k cells. Forward: a row holding (1+u)*k cells followed by u rows whose labels
-    were not found."""
+    """A row holding m*k cells while m-1 neighbouring rows hold none (their labels printed
+    first and all numbers after them, or their labels lost): give each row its share."""
 
     def same_shape(a: int, b: int) -> bool:
         return rows[a][0] is rows[b][0] and len(rows[a][1].columns) == len(rows[b][1].columns)
 
-    i = 0
-    while i < len(rows):
-        k = len(rows[i][1].columns)
-        if slots[i] == []:
-            run = [i]
-            j = i + 1
-            while j < len(rows) and same_shape(i, j) and not slots[j]:
-                run.append(j)
-                j += 1
-            block = slots[j] if j < len(rows) and same_shape(i, j) else None
-            if block is not None and len(block) == k * (len(run) + 1):
-                run.append(j)
-                if any(slots[r] is None for r in run):
-                    problems.append(
-                        f"{rows[i][0].name}: a row label in a block was not found; cells taken by position"
-                    )
-                for m, r in enumerate(run):
-                    slots[r] = block[m * k : (m + 1) * k]
-                problems.append(
-                    f"{rows[i][0].name}: cells of {len(run)} rows printed as one block after their labels"
-                )
-                i = j + 1
-                continue
-            i = j
-            continue
+    for i in range(len(rows)):
         cur = slots[i]
-        if cur is not None and len(cur) > k:
-            missing = []
-            j = i + 1
-            while j < len(rows) and same_shape(i, j) and slots[j] is None:
-                missing.append(j)
-                j += 1
-            for u in range(len(missing), 0, -1):
-                if len(cur) == k * (1 + u):
-                    slots[i] = cur[:k]
-                    for m, r in enumerate(missing[:u]):
-                        slots[r] = cur[(m + 1) * k : (m + 2) * k]
-                        problems.append(
-                            f"{rows[r][1].path}: label not found; cells taken by position"
-                        )
-                    break
-        i += 1
+        k = len(rows[i][1].columns)
+        if cur is None or len(cur) <= k or len(cur) % k:
+            continue
+        m = len(cur) // k
+        for offset in range(m - 1, -1, -1):  # the block's row last first: labels, then numbers
+            window = list(range(i - offset, i - offset + m))
+            if (
+                window[0] < 0
+                or window[-1] >= len(rows)
+                or not all(same_shape(i, r) for r in window)
+            ):
+                continue
+            if any(slots[r] for r in window if r != i):
+                continue
+            if any(slots[r] is None for r in window):
+                problems.append(
+                    f"{rows[i][0].name}: a row label was not found; its cells taken by position"
+                )
+            problems.append(f"{rows[i][0].name}: cells of {m} rows printed as one block")
+            for n, r in enumerate(window):
+                slots[r] = cur[n * k : (n + 1) * k]
+            break
+    for i in range(len(rows)):  # extra cells, then rows of another shape whose labels were lost
+        cur = slots[i]
+        k = len(rows[i][1].columns)
+        if cur is None or len(cur) <= k:
+            continue
+        lost: list[int] = []
+        j = i + 1
+        while j < len(rows) and rows[j][0] is rows[i][0] and slots[j] is None:
+            lost.append(j)
+            if k + sum(len(rows[r][1].columns) for r in lost) == len(cur):
+                at = k
+                slots[i] = cur[:k]
+                for r in lost:
+                    width = len(rows[r][1].columns)
+                    slots[r] = cur[at : at + width]
+                    at += width
+                    problems.append(f"{rows[r][1].path}: label not found; cells taken by position")
+                break
+            j += 1
 
 
 def _read_table(
