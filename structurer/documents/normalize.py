@@ -18,6 +18,7 @@ import re
 import unicodedata
 from array import array
 from dataclasses import dataclass
+from functools import cache
 
 _DROP = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _PAGE_NUMBER = re.compile(
@@ -39,8 +40,8 @@ class NormalizedText:
 
     text: str
     raw_length: int
-    starts: array  # type: ignore[type-arg]  # raw start offset of each normalised char
-    ends: array  # type: ignore[type-arg]  # raw end offset of each normalised char
+    starts: array[int]  # raw start offset of each normalised char
+    ends: array[int]  # raw end offset of each normalised char
 
     def to_raw(self, i: int) -> int:
         """Raw offset of normalised offset `i` (0 <= i <= len(text)); len(text) maps to the end."""
@@ -69,24 +70,39 @@ def normalize(text: str) -> NormalizedText:
         line = text[line_start:line_end]
         if _is_page_number(text, line, line_start, newline_end):
             continue
-        chars: list[tuple[str, int]] = []
-        for offset in range(line_start, line_end):
-            ch = text[offset]
-            if ch in _DROP:
-                continue
-            for piece in unicodedata.normalize("NFKC", ch):
-                chars.append((piece, offset))
-        while chars and chars[-1][0] in " \t":
-            chars.pop()
-        for piece, offset in chars:
-            out.append(piece)
-            starts.append(offset)
-            ends.append(offset + 1)
+        pieces = list(map(_fold, line))
+        folded = "".join(pieces).rstrip(" \t")
+        if all(len(piece) == 1 for piece in pieces):  # one char for one char: the common case
+            out.append(folded)
+            starts.extend(range(line_start, line_start + len(folded)))
+            ends.extend(range(line_start + 1, line_start + len(folded) + 1))
+        else:
+            _append_mapped(out, starts, ends, pieces, line_start, len(folded))
         if newline_end > line_end:
             out.append("\n")
             starts.append(line_end)
             ends.append(newline_end)
     return NormalizedText(text="".join(out), raw_length=len(text), starts=starts, ends=ends)
+
+
+@cache
+def _fold(ch: str) -> str:
+    """NFKC of one character; "" for the zero-width ones."""
+    return "" if ch in _DROP else unicodedata.normalize("NFKC", ch)
+
+
+def _append_mapped(
+    out: list[str], starts: array[int], ends: array[int], pieces: list[str], line_start: int, keep: int
+) -> None:
+    """Append the first `keep` folded characters of a line, each mapped to its raw character."""
+    for offset, piece in enumerate(pieces, start=line_start):
+        for ch in piece:
+            if keep == 0:
+                return
+            out.append(ch)
+            starts.append(offset)
+            ends.append(offset + 1)
+            keep -= 1
 
 
 def _raw_lines(text: str) -> list[tuple[int, int, int]]:
