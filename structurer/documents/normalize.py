@@ -92,7 +92,12 @@ def _fold(ch: str) -> str:
 
 
 def _append_mapped(
-    out: list[str], starts: array[int], ends: array[int], pieces: list[str], line_start: int, keep: int
+    out: list[str],
+    starts: array[int],
+    ends: array[int],
+    pieces: list[str],
+    line_start: int,
+    keep: int,
 ) -> None:
     """Append the first `keep` folded characters of a line, each mapped to its raw character."""
     for offset, piece in enumerate(pieces, start=line_start):
