@@ -286,3 +286,14 @@ def test_html_page_layout_table_keeps_lines(tmp_path: Path) -> None:
     lines = doc.text.split("\n")
     assert "一、总体情况" in lines and "二、主动公开政府信息情况" in lines
     assert "规章\t0" in lines
+
+
+def test_password_protected_pdf(tmp_path: Path) -> None:
+    canvas_mod = pytest.importorskip("reportlab.pdfgen.canvas")
+    path = tmp_path / "locked.pdf"
+    pdf = canvas_mod.Canvas(str(path), encrypt="secret")
+    pdf.drawString(50, 700, "annual report")
+    pdf.showPage()
+    pdf.save()
+    with pytest.raises(DocumentError, match="password-protected"):
+        read_document(path)

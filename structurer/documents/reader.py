@@ -17,8 +17,10 @@ from pathlib import Path
 
 import lxml.html
 import pdfplumber
+import pypdfium2 as pdfium
 from charset_normalizer import from_bytes
 from lxml import etree
+from pdfminer.pdfdocument import PDFPasswordIncorrect
 
 from structurer.types import LoadedDocument
 
@@ -187,7 +189,9 @@ _BLOCK_TAGS = frozenset(
     }
 )
 _CELL_TAGS = frozenset({"td", "th"})
-_MAX_CELL_CHARS = 300  # a cell holding more text than this is page layout, not data
+_MAX_CELL_CHARS = 300
+_CID = re.compile(r"\(cid:\d+\)")
+_MAX_UNMAPPED = 0.3  # share of unmapped glyphs above which a PDF page's text is unusable  # a cell holding more text than this is page layout, not data
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WS = re.compile(r"[ \t\n\r\f\v]+")
 
@@ -348,24 +352,67 @@ def _span(value: str | None) -> int:
 
 
 def _pdf_text(data: bytes, path: Path) -> str:
-    """The PDF's text layer with layout kept (columns as runs of spaces), pages split by \\f."""
+    """The PDF's text layer with layout kept (columns as runs of spaces), pages split by \f.
+
+    Pages whose fonts lack a Unicode map come out of pdfminer as "(cid:123)" tokens; those
+    pages are read again with PDFium, which knows more fonts (plain text, layout lost).
+    """
     pages: list[str] = []
     images = 0
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for page in pdf.pages:
+            for index, page in enumerate(pdf.pages):
                 raw = page.extract_text(layout=True) or ""
                 images += len(page.images)
+                if _unmapped_share(raw) > _MAX_UNMAPPED:
+                    raw = _pdfium_page(data, index)
                 pages.append(textwrap.dedent(_tidy_layout(raw)))
     except Exception as exc:  # pdfminer raises many unrelated types for broken files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        cause = _root_cause(exc)
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise DocumentError(f"{path}: PDF is password-protected") from None
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         raise DocumentError(f"{path}: not a readable PDF ({reason})") from None
     text = "\f".join(pages)
     if not text.strip():
         if images:
             raise DocumentError(f"{path}: PDF has no text layer (scanned images; needs OCR)")
         raise DocumentError(f"{path}: PDF has no text")
+    if _unmapped_share(text) > _MAX_UNMAPPED:
+        raise DocumentError(f"{path}: PDF text layer is unreadable (fonts without Unicode map)")
     return text
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """pdfplumber wraps pdfminer's errors (as an argument or as the cause): unwrap them."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = next((a for a in exc.args if isinstance(a, BaseException)), None)
+        inner = inner or exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
+def _unmapped_share(text: str) -> float:
+    """Share of the non-space text that is "(cid:N)" tokens or replacement characters."""
+    body = "".join(text.split())
+    if not body:
+        return 0.0
+    unmapped = sum(len(m) for m in _CID.findall(body)) + body.count("\ufffd")
+    return unmapped / len(body)
+
+
+def _pdfium_page(data: bytes, index: int) -> str:
+    pdf = pdfium.PdfDocument(data)
+    try:
+        page = pdf[index]
+        text = page.get_textpage().get_text_range()
+    finally:
+        pdf.close()
+    return str(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _tidy_layout(page: str) -> str:
