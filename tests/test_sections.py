@@ -343,3 +343,10 @@ def test_long_input_is_fast() -> None:
     started = time.perf_counter()
     assert names(split_sections(text, SECTIONS)) == STANDARD_NAMES
     assert time.perf_counter() - started < 5
+
+
+def test_letter_spaced_heading_is_not_a_table_row() -> None:
+    text = report("一 、   总   体   情   况", "二、主动公开政府信息情况") + "规章    0    3\n"
+    sections = split_sections(text, SECTIONS)
+    assert names(sections) == ["overview", "proactive"]
+    assert sections[1].heading == "一 、 总 体 情 况"

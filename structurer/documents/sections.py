@@ -51,7 +51,7 @@ _CLOSED = re.compile(r"[。;；:：!?！？)）」』”]$")  # a line that ends
 _RUN_IN = re.compile(r"[。:;；]|\s{2,}")  # where a run-in heading ends and its paragraph starts
 _DIGITS = re.compile(r"\d")
 _YEAR = re.compile(r"(?:19|20)\d\d年")
-_CELLS = re.compile(r"\t|\S {3,}\S")  # a tab or a wide gap inside a line: table cells
+_CELLS = re.compile(r"\S {3,}\S")  # a wide gap inside a line: between table cells
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _lines(text: str) -> list[_Line]:
         lead = raw.find(body) if body else 0
         start = offset + max(lead, 0)
         level, number, rest = _numbering(body)
-        cells = bool(_CELLS.search(rest.strip())) or " | " in body
+        cells = _is_row(rest.strip()) or " | " in body
         out.append(
             _Line(
                 index=index,
@@ -114,6 +114,15 @@ def _lines(text: str) -> list[_Line]:
         )
         offset += len(raw) + 1
     return out
+
+
+def _is_row(text: str) -> bool:
+    """Table cells: a tab, or wide gaps between words (not one letter-spaced heading)."""
+    if "\t" in text:
+        return True
+    if not _CELLS.search(text):
+        return False
+    return not all(len(piece) == 1 for piece in text.split())
 
 
 def _numbering(body: str) -> tuple[int | None, int | None, str]:
