@@ -6,13 +6,16 @@ count does not match the columns.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 
-from structurer.tables.spec import ColumnSpec
+from structurer.tables.spec import CellUnit, ColumnSpec
 from structurer.tables.textmap import Token, TokenKind
 
 MAX_CANDIDATES = 400
+UNFIT_PENALTY = 6.0
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,15 @@ class Reading:
         return tuple(0.0 if c is None else c.value for c in self.cells)
 
 
-def row_slots(tokens: list[Token], first: int, stop: int) -> list[Slot]:
+def line_gap(tokens: list[Token]) -> int:
+    """The usual number of line breaks between two values printed one per line."""
+    counts = Counter(
+        t.sep.count("\n") for t in tokens if t.kind != TokenKind.text and "\n" in t.sep
+    )
+    return counts.most_common(1)[0][0] if counts else 1
+
+
+def row_slots(tokens: list[Token], first: int, stop: int, gap: int = 1) -> list[Slot]:
     """Slots of the row whose label starts at token `first`, up to token `stop` (exclusive).
 
     Numbers printed between the parts of a wrapped label belong to the row. Blank cells
@@ -48,17 +59,20 @@ def row_slots(tokens: list[Token], first: int, stop: int) -> list[Slot]:
     if not items:
         return []
     lines = _lines(tokens, first, stop)
-    per_line = max(sum(1 for i in line if tokens[i].kind != TokenKind.text) for line in lines) == 1
+    with_items = [line for line in lines if any(tokens[i].kind != TokenKind.text for i in line)]
+    per_line = max(
+        sum(1 for i in line if tokens[i].kind != TokenKind.text) for line in lines
+    ) == 1 and (len(with_items) >= 2 or with_items[0] is not lines[0])
     blanks_before: dict[int, int] = {}
     blanks_after: dict[int, int] = {}
-    if per_line and len(items) >= 2:
+    if per_line:
         gaps = [tokens[i].sep.count("\n") for i in items[1:]]
-        base = min(gaps)
+        base = min([gap, *gaps])
         for i, g in zip(items[1:], gaps, strict=True):
             blanks_before[i] = g - base
         if items[0] == first + 1:
             blanks_before[items[0]] = max(0, tokens[items[0]].sep.count("\n") - base)
-    elif not per_line:
+    else:
         for line in lines:
             _delimited_blanks(tokens, line, stop, blanks_before, blanks_after)
     slots: list[Slot] = []
@@ -102,8 +116,15 @@ def _delimited_blanks(
         after[last] = max(0, trailing.count(delim) - opening)
 
 
-def readings(slots: list[Slot], columns: tuple[ColumnSpec, ...]) -> list[Reading]:
-    """Every placement of `slots` into the columns (order kept), best prior first."""
+def readings(
+    slots: list[Slot],
+    columns: tuple[ColumnSpec, ...],
+    place: Callable[[Slot, int], float] | None = None,
+) -> list[Reading]:
+    """Every placement of `slots` into the columns (order kept), best prior first.
+
+    `place(slot, column)` is an optional log-score of a slot sitting in a column (e.g.
+    from where the number is printed on its line)."""
     k = len(columns)
     n_layout_blanks = sum(1 for s in slots if s.token is None)
     if len(slots) > k and n_layout_blanks:
@@ -124,8 +145,14 @@ def readings(slots: list[Slot], columns: tuple[ColumnSpec, ...]) -> list[Reading
             penalty = sum(0.5 if i >= k else 3.0 for i in dropped)
             cells_t = tuple(slots[i] for i in kept)
             out.append(Reading(cells_t, _prior(cells_t, columns) - penalty))
+    if place is not None:
+        out = [Reading(r.cells, r.prior + _placement(r.cells, place)) for r in out]
     out.sort(key=lambda r: -r.prior)
     return out
+
+
+def _placement(cells: tuple[Slot | None, ...], place: Callable[[Slot, int], float]) -> float:
+    return sum(place(c, i) for i, c in enumerate(cells) if c is not None)
 
 
 def _limited(it: combinations[tuple[int, ...]]) -> list[tuple[int, ...]]:
@@ -143,4 +170,9 @@ def _prior(cells: tuple[Slot | None, ...], columns: tuple[ColumnSpec, ...]) -> f
         p = min(max(col.nonzero_prior, 0.02), 0.98)
         nonzero = cell is not None and cell.value != 0
         score += math.log(p if nonzero else 1 - p)
+        if cell is not None and cell.token is not None and col.unit != CellUnit.ten_thousand_yuan:
+            if cell.value != int(cell.value) or cell.token.unit in ("元", "万元"):
+                score -= UNFIT_PENALTY  # money or a fraction in a count column
+            if cell.value < 0 and col.unit == CellUnit.integer:
+                score -= UNFIT_PENALTY
     return score

@@ -9,17 +9,26 @@ then all numbers); choose between readings of damaged rows by the identities (re
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from structurer.tables.cells import Reading, Slot, readings, row_slots
+from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
 from structurer.tables.resolve import Resolver
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
-from structurer.tables.textmap import MappedText, Token, TokenKind, label_key, normalise, tokenize
+from structurer.tables.textmap import (
+    DisplayColumns,
+    MappedText,
+    Token,
+    TokenKind,
+    label_key,
+    normalise,
+    tokenize,
+)
 from structurer.types import AlignmentStatus, CellReading, Evidence
 
 BLANK_NOTE = "blank cell read as 0"
+PLACE_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Prepared:
     mapped: MappedText
     tokens: list[Token]
     labels: LabelText
+    columns: DisplayColumns
 
     def best_similarity(self, label: str) -> float:
         """How well `label` occurs anywhere in the label text (0..1)."""
@@ -47,7 +57,7 @@ class TableReadout:
 def prepare(text: str) -> Prepared:
     mapped = normalise(text)
     tokens = tokenize(mapped)
-    return Prepared(mapped, tokens, build_label_text(mapped, tokens))
+    return Prepared(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
 
 
 def read_with_specs(doc: Prepared, tables: Sequence[TableSpec]) -> TableReadout:
@@ -70,6 +80,7 @@ def _all_slots(
     tokens = doc.tokens
     ends = _end_tokens(doc, tables)
     found = [i for i, h in enumerate(hits) if h is not None]
+    gap = line_gap(tokens)
     result: list[list[Slot] | None] = [None] * len(rows)
     for n, i in enumerate(found):
         hit = hits[i]
@@ -81,7 +92,7 @@ def _all_slots(
             stop = nxt.first_token
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
-        result[i] = row_slots(tokens, hit.first_token, stop)
+        result[i] = row_slots(tokens, hit.first_token, stop, gap)
     _spread_blocks(rows, hits, result, problems)
     return result
 
@@ -173,6 +184,7 @@ def _read_table(
         return
     options: dict[str, list[Reading]] = {}
     absent: set[str] = set()
+    columns_x = _column_positions(doc, [(rows[i][1], slots[i]) for i in idx])
     for i in idx:
         row = rows[i][1]
         row_slots_ = slots[i]
@@ -182,7 +194,7 @@ def _read_table(
             else:
                 out.unread.extend(f"{row.path}.{c.key}: row label not found" for c in row.columns)
             continue
-        options[row.path] = readings(row_slots_, row.columns)
+        options[row.path] = readings(row_slots_, row.columns, columns_x.get(len(row.columns)))
         if len(row_slots_) > len(row.columns):
             out.problems.append(
                 f"{row.path}: {len(row_slots_)} cells for {len(row.columns)} columns"
@@ -201,6 +213,45 @@ def _read_table(
         inferred = len(options[row.path]) > 1
         for col, cell in zip(row.columns, reading.cells, strict=True):
             out.cells.append(_cell(doc, row, col, cell, hit, inferred))
+
+
+def _column_positions(
+    doc: Prepared, table_rows: list[tuple[RowSpec, list[Slot] | None]]
+) -> dict[int, Callable[[Slot, int], float]]:
+    """For space-aligned layouts (pdftotext -layout): where each column's numbers end on
+    their line, learnt from the table's own numbers (k clusters of x for k columns).
+    Returns, per column count, a log-score of a slot sitting in a column."""
+    xs_by_k: dict[int, list[int]] = {}
+    for row, row_slots_ in table_rows:
+        for slot in row_slots_ or []:
+            tok = slot.token
+            if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
+                continue
+            xs_by_k.setdefault(len(row.columns), []).append(doc.columns.number_end(tok))
+    out: dict[int, Callable[[Slot, int], float]] = {}
+    for k, xs in xs_by_k.items():
+        centres = _clusters(sorted(xs))
+        if len(centres) != k or k < 2:
+            continue
+
+        def place(slot: Slot, col: int, centres: list[float] = centres) -> float:
+            tok = slot.token
+            if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
+                return 0.0
+            return -PLACE_WEIGHT * min(abs(doc.columns.number_end(tok) - centres[col]), 10.0)
+
+        out[k] = place
+    return out
+
+
+def _clusters(xs: list[int], gap: int = 3) -> list[float]:
+    groups: list[list[int]] = []
+    for x in xs:
+        if groups and x - groups[-1][-1] <= gap:
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    return [sum(g) / len(g) for g in groups]
 
 
 def _cell(

@@ -14,6 +14,7 @@ from structurer.tables.spec import Identity
 
 IDENTITY_WEIGHT = 6.0
 MAX_PASSES = 8
+BLANK_TOTAL_CREDIT = 0.8
 
 
 class Resolver:
@@ -54,14 +55,29 @@ class Resolver:
         rhs = sum(self._value(choice, r, c) for r, c in ident.rhs)
         return abs(lhs - rhs) < 1e-6
 
+    def _credit(self, choice: dict[str, int], n: int) -> float:
+        """1 when the identity holds; part when it breaks only because its total side is
+        a blank cell (a total left blank is a total not printed, not a wrong one)."""
+        if self._holds(choice, n):
+            return 1.0
+        ident = self.identities[n]
+        if len(ident.lhs) == 1 and self._inferred_blank(choice, *ident.lhs[0]):
+            return BLANK_TOTAL_CREDIT
+        return 0.0
+
+    def _inferred_blank(self, choice: dict[str, int], row: str, col: str) -> bool:
+        if row not in self.options:
+            return False
+        return self.options[row][choice[row]].cells[self.col_index[row][col]] is None
+
     def score(self, choice: dict[str, int]) -> float:
         total = sum(self.options[r][i].prior for r, i in choice.items())
         return total + IDENTITY_WEIGHT * sum(
-            self._holds(choice, n) for n in range(len(self.identities))
+            self._credit(choice, n) for n in range(len(self.identities))
         )
 
     def _row_score(self, choice: dict[str, int], row: str) -> float:
-        held = sum(self._holds(choice, n) for n in self.by_row.get(row, []))
+        held = sum(self._credit(choice, n) for n in self.by_row.get(row, []))
         return self.options[row][choice[row]].prior + IDENTITY_WEIGHT * held
 
     def solve(self) -> tuple[dict[str, int], list[str]]:

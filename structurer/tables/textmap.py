@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -193,3 +194,28 @@ def is_key_char(ch: str) -> bool:
 def label_key(text: str) -> str:
     """The form labels are compared in: NFKC, only CJK letters and ASCII letters/digits."""
     return "".join(ch for ch in unicodedata.normalize("NFKC", text) if is_key_char(ch))
+
+
+class DisplayColumns:
+    """Display column (CJK = 2 wide, tabs to 8) of original offsets, for layout text
+    whose columns line up (pdftotext -layout)."""
+
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self.line_starts = [0] + [i + 1 for i, ch in enumerate(original) if ch == "\n"]
+
+    def at(self, offset: int) -> int:
+        line_start = self.line_starts[bisect_right(self.line_starts, offset) - 1]
+        col = 0
+        for ch in self.original[line_start:offset]:
+            if ch == "\t":
+                col = (col // 8 + 1) * 8
+            else:
+                col += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        return col
+
+    def number_end(self, token: Token) -> int:
+        """Column just after the digits of a number token (numbers are right-aligned)."""
+        m = _NUM_RE.match(token.text)
+        digits = len(m.group("num")) if m is not None else len(token.text)
+        return self.at(token.start) + digits
