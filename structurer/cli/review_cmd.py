@@ -24,6 +24,11 @@ console = Console()
 err = Console(stderr=True)
 
 
+@app.callback()
+def review() -> None:
+    """Human review of low-confidence fields in Label Studio."""
+
+
 def _fail(exc: Exception) -> typer.Exit:
     err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
     return typer.Exit(1)

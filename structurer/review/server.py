@@ -374,7 +374,7 @@ def _start(paths: Paths, port: int, echo: Echo) -> int:
 def _wait_until_up(paths: Paths, pid: int, info: ServerInfo) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if _read_pid(paths) != pid or _exited(pid):
+        if _exited(pid):  # not _read_pid: /proc/<pid>/cmdline is empty for a moment after spawn
             paths.pid_file.unlink(missing_ok=True)
             raise ReviewServerError(f"Label Studio exited while starting; see {paths.log}")
         if _is_ours(info.url, info):
