@@ -71,6 +71,17 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("LABEL_STUDIO_API_KEY", "STRUCTURER_LABEL_STUDIO_API_KEY")
     )
 
+    # Confidence calibration and the review policy (see structurer/confidence/policy.py).
+    calibration_file: Path | None = Field(
+        None, description="calibration artifact to use; default <data_dir>/calibration/current"
+    )
+    review_budget: float | None = Field(
+        None, gt=0, le=1, description="send the least confident share of fields to review"
+    )
+    target_accuracy: float | None = Field(
+        None, gt=0, lt=1, description="auto-accept only above the threshold shown on gold to reach this accuracy"
+    )
+
     @property
     def db_url(self) -> str:
         if self.database_url:

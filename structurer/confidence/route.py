@@ -5,27 +5,60 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from structurer.confidence.calibrate import CalibrationArtifact, load_current
 from structurer.confidence.default import default_confidence
+from structurer.confidence.policy import PolicyDecision, decide
+from structurer.confidence.signals import features
 from structurer.extract.pipeline import FieldRow
+from structurer.settings import Settings
 from structurer.types import FieldStatus
 
 DEFAULT_THRESHOLD = 0.8
 
 
-def score_rows(rows: Sequence[FieldRow], identity_breaks: Sequence[dict[str, Any]]) -> None:
+def mark_identity_breaks(
+    rows: Sequence[FieldRow], identity_breaks: Sequence[dict[str, Any]]
+) -> None:
     broken = {p for b in identity_breaks for p in b.get("paths", [])}
     for row in rows:
         if row.path in broken:
             row.signals["identity_break"] = 1.0
-        alignment = row.evidence.status.value if row.evidence is not None else None
-        if row.evidence is None and row.reader and row.reader.startswith("table"):
-            alignment = "exact"
-        row.confidence = round(default_confidence(row.reader, alignment, row.signals), 4)
 
 
-def route_rows(rows: Sequence[FieldRow], threshold: float = DEFAULT_THRESHOLD) -> None:
+def row_confidence(row: FieldRow, artifact: CalibrationArtifact | None) -> float:
+    alignment = row.evidence.status.value if row.evidence is not None else None
+    if artifact is None:
+        return default_confidence(row.reader, alignment, row.signals, row.value)
+    return artifact.predict(features(row.reader, alignment, row.signals, row.value))
+
+
+def score_rows(
+    rows: Sequence[FieldRow],
+    identity_breaks: Sequence[dict[str, Any]],
+    settings: Settings | None = None,
+    *,
+    artifact: CalibrationArtifact | None = None,
+) -> str | None:
+    """Set every row's confidence: the fitted calibration of `settings` (or `artifact`) when
+    there is one, else the default prior. Returns the calibration version used (None: prior)."""
+    mark_identity_breaks(rows, identity_breaks)
+    if artifact is None and settings is not None:
+        artifact = load_current(settings)
+    for row in rows:
+        row.confidence = round(row_confidence(row, artifact), 4)
+    return artifact.version if artifact is not None else None
+
+
+def review_policy(settings: Settings) -> PolicyDecision:
+    return decide(settings, load_current(settings))
+
+
+def route_rows(
+    rows: Sequence[FieldRow], threshold: float | PolicyDecision = DEFAULT_THRESHOLD
+) -> None:
+    cut = threshold.threshold if isinstance(threshold, PolicyDecision) else threshold
     for row in rows:
         if row.status == FieldStatus.corrected:
             continue
-        low = row.confidence is None or row.confidence < threshold
+        low = row.confidence is None or row.confidence < cut
         row.status = FieldStatus.needs_review if low else FieldStatus.auto

@@ -50,7 +50,11 @@ def align_quote(quote: str | None, text: str, windows: Sequence[tuple[int, int]]
         return Evidence(start, end, text[start:end], AlignmentStatus.fuzzy)
     if len(squeezed_quote) >= 4:
         found = fuzz.partial_ratio_alignment(squeezed_quote, squeezed_text)
-        if found is not None and found.score >= FUZZY_MIN_SCORE and found.dest_end > found.dest_start:
+        if (
+            found is not None
+            and found.score >= FUZZY_MIN_SCORE
+            and found.dest_end > found.dest_start
+        ):
             start, end = index[found.dest_start], index[found.dest_end - 1] + 1
             return Evidence(start, end, text[start:end], AlignmentStatus.fuzzy)
     return Evidence(None, None, quote, AlignmentStatus.not_found)

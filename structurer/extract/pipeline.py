@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import time
 import typing
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from structurer.confidence.reconcile import Reading, reconcile
+from structurer.confidence.logprob import value_logprob
+from structurer.confidence.reconcile import Reading, reconcile_record
 from structurer.documents.sections import split_sections
-from structurer.evidence.locate import locate_evidence
+from structurer.eval.scoring import field_kinds
+from structurer.evidence.locate import cell_signals, locate_evidence
 from structurer.extract.response_models import (
     PartField,
     build_response_model,
@@ -117,21 +121,17 @@ def build_messages(
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def _value_logprob(logprobs: list[TokenLogprob], value: Any) -> float | None:
-    """Mean logprob of the output tokens that spell the value (first occurrence after a "value" key)."""
-    if not logprobs or value is None:
-        return None
-    target = str(value)
-    text = ""
-    spans: list[tuple[int, int, float]] = []
-    for item in logprobs:
-        spans.append((len(text), len(text) + len(item.token), item.logprob))
-        text += item.token
-    pos = text.find(target)
-    if pos < 0:
-        return None
-    picked = [lp for s, e, lp in spans if s < pos + len(target) and e > pos]
-    return sum(picked) / len(picked) if picked else None
+def _value_logprob(logprobs: list[TokenLogprob], key: str) -> dict[str, float]:
+    """Signals from the token logprobs of the value under `key` in the reply (none if absent)."""
+    found = value_logprob(logprobs, key)
+    if found is None:
+        return {}
+    return {"value_logprob": round(found.mean, 4), "value_logprob_min": round(found.min, 4)}
+
+
+@cache
+def _kinds(record_model: type[BaseModel]) -> dict[str, str]:
+    return dict(field_kinds(record_model))
 
 
 def _run_part(
@@ -178,11 +178,13 @@ def _run_part(
         signals: dict[str, Any] = {"retries": primary.retries}
         if others:
             signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
-        lp = _value_logprob(primary.logprobs, value)
-        if lp is not None:
-            signals["value_logprob"] = lp
+        if value is not None and value != []:
+            signals.update(_value_logprob(primary.logprobs, f.key))
+        kind = _kinds(rtype.record_model).get(f.path, "str")
+        located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
+        signals.update(located.signals())
         readings.setdefault(f.path, []).append(
-            Reading(value=value, reader="llm", quote=quote, evidence=locate_evidence(value, quote, doc.text, windows, is_list=f.is_list), signals=signals)
+            Reading(value=value, reader="llm", quote=quote, evidence=located.evidence, signals=signals)
         )
     return readings, calls, None
 
@@ -208,6 +210,8 @@ def extract_document(
     llm: LLMClient,
     prompts: PromptSet,
     settings: Settings,
+    *,
+    executor: Executor | None = None,
 ) -> DocumentOutcome:
     started = time.perf_counter()
 
@@ -229,12 +233,19 @@ def extract_document(
 
     calls: list[CallRecord] = []
     errors: list[str] = []
-    for part in rtype.parts:
-        if part.table and settings.table_reader == "table":
-            continue
-        if part.name == "requests_text" and table_format is not None:
-            continue  # the standard table states these
-        part_readings, part_calls, error = _run_part(doc, sections, part, rtype, llm, prompts, settings)
+    todo = [
+        part
+        for part in rtype.parts
+        if not (part.table and settings.table_reader == "table")
+        and not (part.name == "requests_text" and table_format is not None)  # the standard table states these
+    ]
+
+    def run_part(part: PartSpec) -> tuple[dict[str, list[Reading]], list[CallRecord], str | None]:
+        return _run_part(doc, sections, part, rtype, llm, prompts, settings)
+
+    # Parts are independent calls: with an executor they are in flight at once (results in order).
+    results = list(executor.map(run_part, todo)) if executor is not None else [run_part(p) for p in todo]
+    for part_readings, part_calls, error in results:
         calls.extend(part_calls)
         if error:
             errors.append(error)
@@ -243,13 +254,20 @@ def extract_document(
 
     flat: dict[str, Any] = {}
     rows: list[FieldRow] = []
+    kinds = _kinds(rtype.record_model)
+    if table_ran:
+        candidates.setdefault(FORMAT_PATH, []).insert(0, Reading(value=table_format or "legacy", reader="table"))
+    for path, readings in candidates.items():
+        for reading in readings:
+            if reading.reader == "table":
+                reading.signals.update(cell_signals(reading.value, reading.evidence, reading.signals.get("note"), kinds.get(path, "str")))
+    chosen_by_path = reconcile_record(candidates, rtype.check_identities)
     for path, annotation, _ in iter_leaf_fields(rtype.record_model):
         empty: Any = [] if typing.get_origin(annotation) is list else None
-        if path == FORMAT_PATH and table_ran:
-            candidates.setdefault(path, []).insert(0, Reading(value=table_format or "legacy", reader="table"))
-        chosen = reconcile(candidates.get(path, []))
+        chosen = chosen_by_path.get(path)
         flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
         if chosen is not None and chosen.value not in (None, []):
+            chosen.signals["kind"] = kinds.get(path, "str")
             rows.append(FieldRow(path, chosen.value, chosen.reader, chosen.evidence, signals=chosen.signals))
 
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from structurer.confidence.route import route_rows, score_rows
+from structurer.confidence.route import review_policy, route_rows, score_rows
 from structurer.db.models import Document, Extraction
 from structurer.db.session import session_scope
 from structurer.documents.reader import DocumentError, read_document
@@ -122,8 +122,8 @@ def process_one(
         outcome = extract_document(doc, rtype, get_llm(), prompts, settings)
     except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
         outcome = DocumentOutcome(doc, "failed", f"{type(exc).__name__}: {exc}"[:300], None, [], [], None, [], 0.0)
-    score_rows(outcome.fields, outcome.identity_breaks)
-    route_rows(outcome.fields, settings.review_threshold)
+    score_rows(outcome.fields, outcome.identity_breaks, settings)
+    route_rows(outcome.fields, review_policy(settings))
     with session_scope(settings) as session:
         from structurer.db.models import Run
 

@@ -1,0 +1,91 @@
+"""Labelled fields from gold: extract the gold documents with the current settings (stored
+extractions are reused), score every predicted field with the eval rules, and pair each
+field's features with correct / incorrect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from structurer.confidence.calibrate import Sample
+from structurer.confidence.signals import features
+from structurer.db.models import Document, Extraction, FieldValue
+from structurer.db.session import session_scope
+from structurer.eval.gold import GoldRecord, load_gold_dir
+from structurer.eval.scoring import FieldKind, FieldScore, field_kinds, score_record
+from structurer.extract.runner import run_extraction
+from structurer.providers.llm import LLMClient
+from structurer.report_types import load_report_type
+from structurer.settings import Settings
+from structurer.store import field_rows, run_extractions
+
+
+@dataclass
+class GoldSet:
+    """The labelled fields of one extraction run over gold documents."""
+
+    run_id: str
+    samples: list[Sample] = field(default_factory=list)
+    scores: list[FieldScore] = field(default_factory=list)  # one per sample, same order
+    stored_confidence: list[float | None] = field(default_factory=list)  # as the run scored them
+    missing_docs: list[str] = field(default_factory=list)  # gold docs not in the corpus
+    failed_docs: list[str] = field(default_factory=list)
+
+
+def label_extraction(
+    gold: GoldRecord,
+    record: dict[str, Any] | None,
+    rows: Sequence[FieldValue],
+    kinds: dict[str, FieldKind],
+) -> list[tuple[Sample, FieldScore, float | None]]:
+    """One labelled sample per stored field row (every non-null predicted leaf)."""
+    pred = {"doc": gold.doc, "record": record or {}, "fields": {}}
+    by_path = {s.path: s for s in score_record(pred, gold, kinds)}
+    out = []
+    for row in rows:
+        score = by_path.get(row.path)
+        if score is None:
+            continue
+        feats = features(row.reader, row.alignment, row.signals or {}, row.value)
+        out.append((Sample(gold.doc, row.path, feats, score.correct), score, row.confidence))
+    return out
+
+
+def gold_documents(golds: Sequence[GoldRecord], corpus: Path) -> tuple[list[Path], list[str]]:
+    """The corpus files of the gold documents, and the gold documents with no file."""
+    found = [corpus / g.doc for g in golds if (corpus / g.doc).is_file()]
+    missing = [g.doc for g in golds if not (corpus / g.doc).is_file()]
+    return found, missing
+
+
+def gold_samples(
+    gold_dir: Path,
+    corpus: Path,
+    settings: Settings,
+    *,
+    llm: LLMClient | None = None,
+    reuse: bool = True,
+    name: str | None = "calibrate",
+) -> GoldSet:
+    golds = load_gold_dir(gold_dir)
+    paths, missing = gold_documents(golds, corpus)
+    summary = run_extraction([str(p) for p in paths], settings, name=name, llm=llm, reuse=reuse)
+    out = GoldSet(summary.run_id, missing_docs=missing)
+    kinds = field_kinds(load_report_type(settings.report_type).record_model)
+    by_doc = {g.doc: g for g in golds}
+    with session_scope(settings) as session:
+        pairs: list[tuple[Document, Extraction]] = run_extractions(session, summary.run_id)
+        for doc, extraction in pairs:
+            gold = by_doc.get(doc.name)
+            if gold is None:
+                continue
+            if extraction.status != "ok" or extraction.record is None:
+                out.failed_docs.append(doc.name)
+            rows = field_rows(session, extraction.id or 0)
+            for sample, score, conf in label_extraction(gold, extraction.record, rows, kinds):
+                out.samples.append(sample)
+                out.scores.append(score)
+                out.stored_confidence.append(conf)
+    return out
