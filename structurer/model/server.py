@@ -88,7 +88,7 @@ def _port_open(settings: Settings) -> bool:
 def _served_model(settings: Settings) -> str | None:
     """Model id of a healthy llama.cpp server at host:port, else None."""
     try:
-        with httpx.Client(trust_env=False, timeout=3.0) as client:
+        with httpx.Client(trust_env=False, timeout=5.0) as client:
             health = client.get(root_url(settings) + "/health")
             if health.status_code != 200:
                 return None
@@ -168,11 +168,22 @@ def _kill(pid: int, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def _start_lock(settings: Settings) -> Iterator[None]:
-    """Serialise starts across processes sharing a data_dir."""
+def _start_lock(settings: Settings, timeout: float) -> Iterator[None]:
+    """Serialise starts across processes sharing a data_dir and port."""
     run_dir(settings).mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
     with _run_file(settings, "lock").open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ServerError(
+                        f"another process has been starting the model server for {timeout:.0f}s; "
+                        f"see {log_path(settings)}"
+                    ) from None
+                time.sleep(0.2)
         try:
             yield
         finally:
@@ -216,11 +227,14 @@ def serve(settings: Settings, timeout: float = 600.0) -> ServerInfo:
     running = status(settings)
     if running is not None:
         return _check_reusable(settings, running)
-    with _start_lock(settings):
+    with _start_lock(settings, timeout):
         running = status(settings)  # another process may have started it while we waited
         if running is not None:
             return _check_reusable(settings, running)
         pid = _recorded_pid(settings)
+        if pid is None:
+            ours = _server_pids_on_port(settings.embedded_port)  # e.g. from another data_dir
+            pid = ours[0] if len(ours) == 1 else None
         if pid is None:
             if _port_open(settings):
                 raise ServerError(
