@@ -186,3 +186,33 @@ def test_calibrate_command_end_to_end(
     )
     assert result.exit_code == 0, result.output
     assert "errors caught" in result.output and "calibration" in result.output
+
+
+def test_rescore_run_applies_a_batch_budget(settings: Settings) -> None:
+    import math
+
+    from structurer.confidence.rescore import rescore_run
+    from structurer.db.session import session_scope
+    from structurer.extract.runner import run_extraction
+    from structurer.store import field_rows, run_extractions
+
+    gold = load(SAMPLE_GOLD)
+    llm_settings = settings.model_copy(update={"table_reader": "llm"})
+    fake = FakeChatModel(
+        gold_echo(gold["record"], corrupt={"proactive.total_items"}), logprob=-0.05
+    )
+    llm = LLMClient(
+        llm_settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001
+    )
+    summary = run_extraction([str(SAMPLES / "sample_2021_short.txt")], llm_settings, llm=llm)
+    with session_scope(llm_settings) as session:
+        result = rescore_run(session, llm_settings, summary.run_id, review_budget=0.1)
+        assert result.n_review == math.ceil(0.1 * result.n_fields)
+        assert result.calibration_version is None and "budget" in result.policy
+        ((_, ex),) = run_extractions(session, summary.run_id)
+        rows = field_rows(session, ex.id or 0)
+        worst = min(rows, key=lambda r: r.confidence or 0.0)
+        assert worst.status == "needs_review"
+        art = fit(_synthetic())
+        again = rescore_run(session, llm_settings, summary.run_id, artifact=art)
+        assert again.calibration_version == art.version
