@@ -8,6 +8,7 @@ import socket
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
@@ -36,9 +37,11 @@ def assert_sdk_works(settings: Settings) -> None:
     client = connect(settings)
     project = client.projects.create(title="structurer smoke test", label_config=LABEL_CONFIG)
     assert project.id is not None
-    assert any(p.id == project.id for p in client.projects.list())
+    listed: list[Any] = list(client.projects.list())
+    assert project.id in [p.id for p in listed]
     client.projects.delete(id=project.id)
-    assert all(p.id != project.id for p in client.projects.list())
+    listed = list(client.projects.list())
+    assert project.id not in [p.id for p in listed]
 
 
 @pytest.mark.labelstudio
