@@ -45,10 +45,11 @@ _NUMBERING: tuple[tuple[int, re.Pattern[str]], ...] = (
 _UNNUMBERED = 1.5  # an unnumbered heading ranks below "一、" and above "(一)"
 _MARKUP = re.compile(r"^(?:[\s#>*|_=]|-(?=\s))+|[\s*|_=]+$")  # markdown heading/bold/table marks
 _SENTENCE_END = re.compile(r"[。;；,，!?！？、《“‘(（]$")  # no heading ends so
+_FULL_STOP = re.compile(r"[。;；!?！？]$")  # a sentence ends here: no heading goes on
 _CONTINUED = re.compile(r"[、,，《“‘(（和及与或的]$")  # a line broken mid-phrase
 _INNER_STOP = re.compile(r"[。,，:;；!?！？].")  # sentence punctuation inside: not a heading
 _CLOSED = re.compile(r"[。;；:：!?！？)）」』”]$")  # a line that ends a sentence or a block
-_RUN_IN = re.compile(r"[。:;；]|\s{2,}")  # where a run-in heading ends and its paragraph starts
+_RUN_IN = re.compile(r"[。:;；]|\s{3,}")  # where a run-in heading ends and its paragraph starts
 _DIGITS = re.compile(r"\d")
 _YEAR = re.compile(r"(?:19|20)\d\d年")
 _CELLS = re.compile(r"\S {3,}\S")  # a wide gap inside a line: between table cells
@@ -76,6 +77,14 @@ class _Candidate:
     start: int  # normalised offsets of the heading text
     end: int
     anchor: int  # the line that encloses lower-level headings below it once chosen
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """A chosen heading line as seen from below: the level it encloses and its first part."""
+
+    level: float
+    spec: int
 
 
 def split_sections(text: str, specs: Sequence[SectionSpec]) -> list[Section]:
@@ -158,27 +167,29 @@ def _candidates(lines: list[_Line], compiled: list[list[re.Pattern[str]]]) -> li
     found: list[_Candidate] = []
     full = _full_width(lines)
     for i, line in enumerate(lines):
-        if line.cells:
-            continue
-        if line.level is None and not _starts_block(lines, i, full):
-            continue  # an unnumbered line inside a wrapped paragraph or a table
+        if line.level is None and (line.cells or not _starts_block(lines, i, full)):
+            continue  # an unnumbered line in a table or inside a wrapped paragraph
+        if line.cells and line.level != 1:
+            continue  # a table row; only "一、heading   text" may run on past a wide gap
         level = line.level if line.level is not None else _UNNUMBERED
         core = line.core.rstrip("。.:")
         matched: set[int] = set()
         unnumbered_ok = not line.tabbed and _heading_like(line.core)
-        if len(core) <= MAX_CORE and (line.level is not None or unnumbered_ok):
+        short = len(core) <= MAX_CORE and not line.cells and not _INNER_STOP.search(core)
+        if short and (line.level is not None or unnumbered_ok):
             for s, patterns in enumerate(compiled):
                 if _matches(core, patterns):
                     matched.add(s)
                     found.append(_Candidate(s, i, i, level, line.start, line.end, i))
-        if line.level is not None and len(core) > MAX_CORE:
+        if line.level is not None and not short:
             head = re.sub(r"\s+", "", _RUN_IN.split(line.rest, maxsplit=1)[0])
             if len(head) <= MAX_CORE:
                 for s, patterns in enumerate(compiled):
                     if _matches(head, patterns):
                         matched.add(s)
                         found.append(_Candidate(s, i, i, level, line.start, line.end, i))
-        found.extend(_split_heading(lines, i, level, compiled, matched))
+        if not line.cells:
+            found.extend(_split_heading(lines, i, level, compiled, matched))
     found.sort(key=lambda c: (c.start, c.spec))
     return found
 
@@ -192,15 +203,17 @@ def _full_width(lines: list[_Line]) -> int:
 
 
 def _starts_block(lines: list[_Line], i: int, full: int) -> bool:
-    """False when line `i` continues the line above: that one is a table row, or is a full
-    wrapped line that does not end a sentence (PDF text breaks paragraphs at the margin)."""
+    """False when line `i` continues the line above: that one breaks off mid-phrase, or is a
+    full wrapped line that does not end a sentence (PDF text breaks lines at the margin)."""
     k = i - 1
     while k >= 0 and not lines[k].core and lines[k].level is None:
         k -= 1
     if k < 0:
         return True
     above = lines[k]
-    if above.cells or _CONTINUED.search(above.core):
+    if above.tabbed:
+        return True  # a heading right after a table
+    if _CONTINUED.search(above.core):
         return False
     if _CLOSED.search(above.core):
         return True
@@ -230,7 +243,7 @@ def _split_heading(
     first = lines[i]
     if not first.core and first.level is None:
         return []  # a blank line
-    if first.tabbed or len(first.core) > MAX_PART or _SENTENCE_END.search(first.core):
+    if first.tabbed or len(first.core) > MAX_PART or _FULL_STOP.search(first.core):
         return []
     joined = first.core
     out: list[_Candidate] = []
@@ -254,7 +267,8 @@ def _split_heading(
             if s in taken or not _matches(text, patterns):
                 continue
             taken.add(s)
-            if not _matches(tail, patterns):
+            broken = not first.core or bool(_CONTINUED.search(first.core))
+            if broken or not _matches(tail, patterns):
                 out.append(_Candidate(s, i, j, level, first.start, nxt.end, i))
             elif first.level is not None:
                 # The later lines match alone: either a heading broken after a few characters
@@ -262,7 +276,7 @@ def _split_heading(
                 # the heading as its unnumbered later line.
                 weak = min(level, _UNNUMBERED)
                 out.append(_Candidate(s, i, j, weak, first.start, nxt.end, j))
-        if _SENTENCE_END.search(nxt.core):
+        if _FULL_STOP.search(nxt.core):
             break
     return out
 
@@ -301,17 +315,21 @@ def _choose(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate
     """Per spec, the best heading by level ("一、", unnumbered, "(一)", "1、", "(1)"), then the
     earliest; a lower-level heading only where no chosen heading already encloses it."""
     chosen: dict[int, _Candidate] = {}
-    chosen_lines: set[int] = set()
+    anchors: dict[int, _Anchor] = {}
     for level in sorted({c.level for c in candidates}):
         for c in candidates:
             if c.level != level or c.spec in chosen:
                 continue
-            if level > 1 and _enclosed(c, lines, chosen_lines):
+            if level > 1 and _enclosed(c, lines, anchors):
                 continue
             if lines[c.first].level is None and _under_numbered(c, candidates, lines):
                 continue
             chosen[c.spec] = c
-            chosen_lines.add(c.anchor)
+            first_level = lines[c.first].level
+            encloses = max(c.level, first_level if first_level is not None else _UNNUMBERED)
+            previous = anchors.get(c.anchor)
+            spec = min(c.spec, previous.spec) if previous else c.spec
+            anchors[c.anchor] = _Anchor(encloses, spec)
     return sorted(chosen.values(), key=lambda c: (c.start, c.spec))
 
 
@@ -327,12 +345,14 @@ def _under_numbered(c: _Candidate, candidates: list[_Candidate], lines: list[_Li
     return False
 
 
-def _enclosed(c: _Candidate, lines: list[_Line], chosen_lines: set[int]) -> bool:
+def _enclosed(c: _Candidate, lines: list[_Line], anchors: dict[int, _Anchor]) -> bool:
     """True when the nearest higher-level heading above `c` is a chosen one. Unchosen
     unnumbered lines are body text; an unchosen "一、" line ends the search (not enclosed).
 
     A numbered heading "(N)" with N > 1 whose sibling "(N-1)" is not between it and the
-    enclosing heading is no sub-heading: the report mixes numbering styles at the top."""
+    enclosing heading is no sub-heading: the report mixes numbering styles at the top. An
+    unnumbered heading is enclosed only by a heading of a part that comes later in the specs
+    (else its numbering was lost: "五、…" under "四、…" stays a heading of its own)."""
     own = lines[c.first]
     sibling = False
     for k in range(c.first - 1, -1, -1):
@@ -341,12 +361,16 @@ def _enclosed(c: _Candidate, lines: list[_Line], chosen_lines: set[int]) -> bool
             continue
         if own.number is not None and line.level == own.level and line.number == own.number - 1:
             sibling = True
-        level = line.level if line.level is not None else _UNNUMBERED
-        if level >= c.level or (line.level is None and k not in chosen_lines):
-            continue
-        if k in chosen_lines:
+        anchor = anchors.get(k)
+        if anchor is not None:
+            if anchor.level >= c.level:
+                continue
+            if own.level is None:
+                return anchor.spec >= c.spec
             return own.number is None or own.number <= 1 or sibling
-        if level == 1:
+        if line.level is None or line.level >= c.level:
+            continue
+        if line.level == 1:
             return False
     return False
 
