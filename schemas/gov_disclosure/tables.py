@@ -86,7 +86,18 @@ _REQUEST_PRIORS = {
     "other_org": 0.15,
     "total": 0.9,
 }
-_REQUEST_COLS = tuple(_C(c, _REQUEST_PRIORS[c]) for c in [*REQUEST_COLUMNS, "total"])
+_REQUEST_HEADERS = {
+    "natural_person": "自然人",
+    "commercial": "商业企业",
+    "research": "科研机构",
+    "nonprofit": "社会公益组织",
+    "legal_services": "法律服务机构",
+    "other_org": "其他",
+    "total": "总计",
+}
+_REQUEST_COLS = tuple(
+    _C(c, _REQUEST_PRIORS[c], header=_REQUEST_HEADERS[c]) for c in [*REQUEST_COLUMNS, "total"]
+)
 
 # (row key, printed labels, optional)
 _REQUEST_ROW_LABELS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
@@ -206,20 +217,21 @@ _HEADERS_2019 = (
 _ROWS_2021 = ("申请人无正当理由逾期不补正", "逾期未按收费通知要求缴纳费用")
 _ROWS_2019 = ("其他对外管理服务事项", "政府集中采购")
 MIN_ROWS_FOR_TABLES = 4
+FOUND = 0.8  # similarity at which a printed header or label counts as present
 
 
 def detect_format(doc: Prepared) -> str | None:
     """ "2021" / "2019" from table 二's column headers, else from the rows only one format
     prints; None when nothing decides it."""
-    s2021 = max(doc.best_similarity(h) for h in _HEADERS_2021)
-    s2019 = max(doc.best_similarity(h) for h in _HEADERS_2019)
-    if max(s2021, s2019) >= 0.8 and s2021 != s2019:
-        return "2021" if s2021 > s2019 else "2019"
-    if max(doc.best_similarity(r) for r in _ROWS_2021) >= 0.8:
+    n2021 = sum(doc.best_similarity(h) >= FOUND for h in _HEADERS_2021)
+    n2019 = sum(doc.best_similarity(h) >= FOUND for h in _HEADERS_2019)
+    if n2021 != n2019:
+        return "2021" if n2021 > n2019 else "2019"
+    if max(doc.best_similarity(r) for r in _ROWS_2021) >= FOUND:
         return "2021"
-    if max(doc.best_similarity(r) for r in _ROWS_2019) >= 0.8:
+    if max(doc.best_similarity(r) for r in _ROWS_2019) >= FOUND:
         return "2019"
-    if doc.best_similarity("（六）其他处理") >= 0.8:
+    if doc.best_similarity("（六）其他处理") >= FOUND:
         return "2019"
     return None
 

@@ -29,6 +29,7 @@ from structurer.types import AlignmentStatus, CellReading, Evidence
 
 BLANK_NOTE = "blank cell read as 0"
 PLACE_WEIGHT = 0.6
+HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,9 @@ def _read_table(
         return
     options: dict[str, list[Reading]] = {}
     absent: set[str] = set()
-    columns_x = _column_positions(doc, [(rows[i][1], slots[i]) for i in idx])
+    first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
+    header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
+    columns_x = _column_positions(doc, [(rows[i][1], slots[i]) for i in idx], header_region)
     for i in idx:
         row = rows[i][1]
         row_slots_ = slots[i]
@@ -216,32 +219,79 @@ def _read_table(
 
 
 def _column_positions(
-    doc: Prepared, table_rows: list[tuple[RowSpec, list[Slot] | None]]
+    doc: Prepared, table_rows: list[tuple[RowSpec, list[Slot] | None]], header_region: list[Token]
 ) -> dict[int, Callable[[Slot, int], float]]:
-    """For space-aligned layouts (pdftotext -layout): where each column's numbers end on
-    their line, learnt from the table's own numbers (k clusters of x for k columns).
-    Returns, per column count, a log-score of a slot sitting in a column."""
+    """For space-aligned layouts (pdftotext -layout): where each column sits on the line.
+
+    Learnt from the table's own numbers when they form k clusters of right edges for k
+    columns, else from the printed column headers (their centres). Returns, per column
+    count, a log-score of a slot sitting in a column."""
     xs_by_k: dict[int, list[int]] = {}
+    columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
     for row, row_slots_ in table_rows:
+        columns_by_k[len(row.columns)] = row.columns
         for slot in row_slots_ or []:
-            tok = slot.token
-            if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
-                continue
-            xs_by_k.setdefault(len(row.columns), []).append(doc.columns.number_end(tok))
+            if _aligned_number(slot) is not None:
+                xs_by_k.setdefault(len(row.columns), []).append(doc.columns.number_end(slot.token))  # type: ignore[arg-type]
     out: dict[int, Callable[[Slot, int], float]] = {}
     for k, xs in xs_by_k.items():
-        centres = _clusters(sorted(xs))
-        if len(centres) != k or k < 2:
+        if k < 2:
             continue
-
-        def place(slot: Slot, col: int, centres: list[float] = centres) -> float:
-            tok = slot.token
-            if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
-                return 0.0
-            return -PLACE_WEIGHT * min(abs(doc.columns.number_end(tok) - centres[col]), 10.0)
-
-        out[k] = place
+        centres = _clusters(sorted(xs))
+        if len(centres) == k:
+            out[k] = _placer(doc, centres, centred=False)
+            continue
+        header_x = _header_centres(doc, columns_by_k[k], header_region)
+        if header_x is not None:
+            out[k] = _placer(doc, header_x, centred=True)
     return out
+
+
+def _aligned_number(slot: Slot) -> Token | None:
+    tok = slot.token
+    if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
+        return None
+    return tok
+
+
+def _placer(doc: Prepared, centres: list[float], *, centred: bool) -> Callable[[Slot, int], float]:
+    def place(slot: Slot, col: int) -> float:
+        tok = _aligned_number(slot)
+        if tok is None:
+            return 0.0
+        end = doc.columns.number_end(tok)
+        x = (doc.columns.at(tok.start) + end) / 2 if centred else end
+        return -PLACE_WEIGHT * min(abs(x - centres[col]), 10.0)
+
+    return place
+
+
+def _header_centres(
+    doc: Prepared, columns: tuple[ColumnSpec, ...], region: list[Token]
+) -> list[float] | None:
+    """Display centres of the columns' printed headers (the last print of each before the
+    table's first row; a header broken over lines is found by its first part)."""
+    centres: list[float] = []
+    for col in columns:
+        head = label_key(col.header)
+        if len(head) < 2:
+            return None
+        found = [
+            t
+            for t in region
+            if t.kind == TokenKind.text
+            and len(key := label_key(t.text)) >= 2
+            and head.startswith(key[:2])
+            and key.startswith(head[: len(key)][:2])
+        ]
+        if not found:
+            return None
+        tok = found[-1]
+        left = doc.columns.at(tok.start)
+        centres.append((left + doc.columns.at(tok.end)) / 2)
+    if any(b <= a for a, b in zip(centres, centres[1:], strict=False)):
+        return None
+    return centres
 
 
 def _clusters(xs: list[int], gap: int = 3) -> list[float]:

@@ -24,12 +24,14 @@ class ColumnSpec:
 
     `key` is the last part of the field path. `nonzero_prior` is how often this column is
     non-zero in real tables; it only breaks ties between readings that the table's
-    identities cannot tell apart (e.g. which of 7 cells was left blank).
+    identities cannot tell apart (e.g. which of 7 cells was left blank). `header`, when
+    given, locates the column on the line in space-aligned (PDF layout) text.
     """
 
     key: str
     nonzero_prior: float = 0.5
     unit: CellUnit = CellUnit.integer
+    header: str = ""  # the printed column header, used to place numbers in layout text
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ _PAGE_DECORATED_RE = re.compile(
     r"(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[,，]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})"
 )
 _PAGE_BARE_RE = re.compile(r"\d{1,4}")
+_PAGE_LINE_RE = re.compile(
+    r"^[ \t\f]*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[,，]?\s*共\s*\d{1,4}\s*页)?)[ \t\f]*$",
+    re.MULTILINE,
+)
 
 
 class TokenKind(StrEnum):
@@ -84,7 +88,9 @@ def normalise(text: str) -> MappedText:
 
 
 def _mask_page_numbers(norm: str) -> str:
-    """Blank out page-number lines next to form feeds (footer before \\f, header after)."""
+    """Blank out page-number lines: decorated ones ("- 7 -", "第7页") anywhere, bare
+    numbers only as the footer before a form feed."""
+    norm = _PAGE_LINE_RE.sub(lambda m: re.sub(r"[^\n\f]", " ", m.group()), norm)
     if "\f" not in norm:
         return norm
     lines: list[tuple[int, int]] = []
