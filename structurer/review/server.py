@@ -330,6 +330,12 @@ def serve(settings: Settings, port: int = DEFAULT_PORT, echo: Echo = _stderr) ->
             if not running.url.endswith(f":{port}"):
                 echo(f"Label Studio is already running at {running.url}; reusing it.")
             return running
+        stale = _read_pid(paths)
+        if stale is not None:
+            raise ReviewServerError(
+                f"Label Studio (pid {stale}) is running but not answering as ours; "
+                "stop it with `structurer review serve --stop`"
+            )
         _install(paths, echo)
         info = load_credentials(settings)
         if info is None or not (paths.data / "label_studio.sqlite3").is_file():
