@@ -1,9 +1,10 @@
 """A throwaway real Label Studio server for tests.
 
-Use it from a test module with ``from tests.labelstudio_fixture import label_studio  # noqa: F401``
-(or register it with ``pytest_plugins`` in a conftest). The fixture is session-scoped: one
-server, started from a copy of the migrated template of the shared install under the default
-data dir (``scripts/install_label_studio.sh`` pre-installs it; else the first use installs it).
+Register it once in tests/conftest.py with ``pytest_plugins = ["tests.labelstudio_fixture"]``
+so that every module shares one server (a module that imports ``label_studio`` instead gets its
+own). The fixture is session-scoped: one server on a free port, started from a copy of the
+migrated template of the shared install under the default data dir
+(``scripts/install_label_studio.sh`` pre-installs it; else the first use installs it).
 """
 
 from __future__ import annotations
