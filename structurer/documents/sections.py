@@ -79,14 +79,6 @@ class _Candidate:
     anchor: int  # the line that encloses lower-level headings below it once chosen
 
 
-@dataclass(frozen=True)
-class _Anchor:
-    """A chosen heading line as seen from below: the level it encloses and its first part."""
-
-    level: float
-    spec: int
-
-
 def split_sections(text: str, specs: Sequence[SectionSpec]) -> list[Section]:
     """Sections of `text` found by the specs' heading patterns; offsets into `text` as given."""
     norm = normalize(text)
@@ -315,7 +307,7 @@ def _choose(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate
     """Per spec, the best heading by level ("一、", unnumbered, "(一)", "1、", "(1)"), then the
     earliest; a lower-level heading only where no chosen heading already encloses it."""
     chosen: dict[int, _Candidate] = {}
-    anchors: dict[int, _Anchor] = {}
+    anchors: dict[int, float] = {}  # chosen heading line -> the level it encloses below it
     for level in sorted({c.level for c in candidates}):
         for c in candidates:
             if c.level != level or c.spec in chosen:
@@ -327,9 +319,7 @@ def _choose(candidates: list[_Candidate], lines: list[_Line]) -> list[_Candidate
             chosen[c.spec] = c
             first_level = lines[c.first].level
             encloses = max(c.level, first_level if first_level is not None else _UNNUMBERED)
-            previous = anchors.get(c.anchor)
-            spec = min(c.spec, previous.spec) if previous else c.spec
-            anchors[c.anchor] = _Anchor(encloses, spec)
+            anchors[c.anchor] = max(anchors.get(c.anchor, 0.0), encloses)
     return sorted(chosen.values(), key=lambda c: (c.start, c.spec))
 
 
@@ -345,14 +335,14 @@ def _under_numbered(c: _Candidate, candidates: list[_Candidate], lines: list[_Li
     return False
 
 
-def _enclosed(c: _Candidate, lines: list[_Line], anchors: dict[int, _Anchor]) -> bool:
+def _enclosed(c: _Candidate, lines: list[_Line], anchors: dict[int, float]) -> bool:
     """True when the nearest higher-level heading above `c` is a chosen one. Unchosen
     unnumbered lines are body text; an unchosen "一、" line ends the search (not enclosed).
 
     A numbered heading "(N)" with N > 1 whose sibling "(N-1)" is not between it and the
     enclosing heading is no sub-heading: the report mixes numbering styles at the top. An
-    unnumbered heading is enclosed only by a heading of a part that comes later in the specs
-    (else its numbering was lost: "五、…" under "四、…" stays a heading of its own)."""
+    unnumbered heading is never enclosed (lines of a section's own text are filtered before:
+    a heading is short, starts a block, and is not inside a numbered heading of its part)."""
     own = lines[c.first]
     sibling = False
     for k in range(c.first - 1, -1, -1):
@@ -363,14 +353,30 @@ def _enclosed(c: _Candidate, lines: list[_Line], anchors: dict[int, _Anchor]) ->
             sibling = True
         anchor = anchors.get(k)
         if anchor is not None:
-            if anchor.level >= c.level:
+            if anchor >= c.level:
                 continue
             if own.level is None:
-                return anchor.spec >= c.spec
+                return False  # its numbering was lost: "五、…" under "四、…" stays a heading
+            if line.level is None and _list_goes_on(lines, k, own):
+                continue  # an earlier item of the same list lost its number: no parent
             return own.number is None or own.number <= 1 or sibling
         if line.level is None or line.level >= c.level:
             continue
         if line.level == 1:
+            return False
+    return False
+
+
+def _list_goes_on(lines: list[_Line], k: int, own: _Line) -> bool:
+    """True when the list that `own` belongs to ("1、", "2、" …) began above line `k`."""
+    if own.number is None:
+        return False
+    for line in reversed(lines[:k]):
+        if line.tabbed or line.level is None:
+            continue
+        if line.level == own.level and line.number is not None and line.number < own.number:
+            return True
+        if line.level < (own.level or 0):
             return False
     return False
 
