@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -350,3 +351,83 @@ def test_letter_spaced_heading_is_not_a_table_row() -> None:
     sections = split_sections(text, SECTIONS)
     assert names(sections) == ["overview", "proactive"]
     assert sections[1].heading == "一 、 总 体 情 况"
+
+
+# --- random combinations of damage ----------------------------------------------------------
+
+
+def damage_wrap(text: str, rng: random.Random) -> str:
+    """PDF text: every paragraph broken at a right margin of 28-42 characters."""
+    width = rng.randint(28, 42)
+    out: list[str] = []
+    for line in text.split("\n"):
+        if "\t" in line or len(line) <= width:
+            out.append(line)
+        else:
+            out.extend(line[k : k + width] for k in range(0, len(line), width))
+    return "\n".join(out)
+
+
+def damage_spaces(text: str, rng: random.Random) -> str:
+    """Letter-spaced or indented headings."""
+    for line in set(_headings(text)):
+        body = line.strip()
+        text = text.replace(line, " ".join(body) if rng.random() < 0.5 else f"   {body}  ", 1)
+    return text
+
+
+def damage_markdown(text: str, rng: random.Random) -> str:
+    for line in set(_headings(text)):
+        text = text.replace(line, rng.choice(["## ", "**", "### "]) + line.strip() + "**", 1)
+    return text
+
+
+def damage_page_breaks(text: str, rng: random.Random) -> str:
+    out: list[str] = []
+    for number, line in enumerate(text.split("\n")):
+        out.append(line)
+        if rng.random() < 0.08:
+            out.append(rng.choice([f"- {number} -\f", f"\f第 {number} 页", f"{number}\f"]))
+    return "\n".join(out)
+
+
+def damage_split_at_random(text: str, rng: random.Random) -> str:
+    for line in set(_headings(text)):
+        body = line.strip()
+        if len(body) >= 6:
+            cut = rng.randint(3, len(body) - 2)
+            text = text.replace(line, body[:cut] + "\n" + body[cut:], 1)
+    return text
+
+
+DAMAGES = (
+    damage_wrap,
+    damage_spaces,
+    damage_markdown,
+    damage_page_breaks,
+    damage_split_at_random,
+    lambda text, rng: damage_numbering(text),
+    lambda text, rng: text.replace("\n", "\r\n"),
+    lambda text, rng: text.replace("、", rng.choice(["．", ".", "、"])).replace("（", "("),
+)
+
+
+@needs_corpus
+def test_random_combinations_of_damage() -> None:
+    texts = [corpus_text(stem) for stem in sorted(EXPECTED)]
+    texts.append((Path(__file__).resolve().parents[1] / "samples" / "sample_2021.txt").read_text())
+    exact = total = 0
+    for trial in range(15):
+        for k, text in enumerate(texts):
+            rng = random.Random(f"{trial}-{k}")
+            want = names(split_sections(text, SECTIONS))
+            damaged = text
+            for damage in rng.sample(DAMAGES, rng.randint(1, 4)):
+                damaged = damage(damaged, rng)
+            sections = split_sections(damaged, SECTIONS)
+            check_shape(damaged, sections)
+            found = names(sections)
+            assert set(found) <= set(want)  # damage may lose a heading, never invent one
+            exact += found == want
+            total += 1
+    assert exact / total >= 0.9
