@@ -101,7 +101,8 @@ def test_save_load_pointer_and_explicit_file(tmp_path: Path) -> None:
     assert (tmp_path / "calibration" / "current").read_text().strip() == art.version
     assert current_version(settings) == art.version
     data = json.loads(path.read_text())
-    assert data["features"] == list(FEATURES) and data["n_train"] == 200 and "fitted_on" in data
+    assert data["features"] == ["prior_logit", *FEATURES] and data["n_train"] == 200
+    assert "fitted_on" in data and data["prior_weights"]
     other = fit(_synthetic(seed=3))
     other_path = save(other, settings, make_current=False)
     assert current_version(settings) == art.version

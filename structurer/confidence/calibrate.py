@@ -1,6 +1,10 @@
 """Fit P(correct | signals) on gold-labelled fields, store it as a versioned artifact, load it.
 
-The fused model is a small L2-regularised logistic regression over `signals.FEATURES`
+The fused model is a small L2-regularised logistic regression over `signals.FEATURES` plus
+the default prior's logit (`prior_logit`, the weights of `default.py` frozen into the
+artifact): a signal never seen in training (e.g. table cells when the only tabled gold
+document is held out) still moves confidence the way the prior says, and the penalty
+shrinks the learnt weights towards "trust the prior" rather than towards "know nothing".
 (or, with method="isotonic", an isotonic map of the default prior score). With a handful of
 gold documents, overfitting is held back by:
 
@@ -34,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from structurer.confidence.default import INTERCEPT, WEIGHTS
-from structurer.confidence.signals import FEATURES, vector
+from structurer.confidence.signals import FEATURES
 from structurer.eval.metrics import compute_metrics
 from structurer.eval.scoring import FieldScore
 from structurer.settings import Settings
@@ -42,6 +46,8 @@ from structurer.settings import Settings
 Method = Literal["logistic", "isotonic"]
 C_GRID: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0)
 POINTER = "current"
+PRIOR = "prior_logit"
+DESIGN: tuple[str, ...] = (PRIOR, *FEATURES)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class CalibrationArtifact(BaseModel):
     features: list[str]
     coefficients: list[float] = Field(default_factory=list)
     intercept: float = 0.0
+    prior_weights: dict[str, float] = Field(default_factory=lambda: dict(WEIGHTS))
+    prior_intercept: float = INTERCEPT
     C: float | None = None
     isotonic_x: list[float] = Field(default_factory=list)  # prior score -> P(correct)
     isotonic_y: list[float] = Field(default_factory=list)
@@ -74,14 +82,23 @@ class CalibrationArtifact(BaseModel):
 
     def predict(self, feats: Mapping[str, float]) -> float:
         if self.method == "isotonic":
-            p = float(np.interp(prior_score(feats), self.isotonic_x, self.isotonic_y))
+            p = float(np.interp(self.prior(feats), self.isotonic_x, self.isotonic_y))
         else:
             z = self.intercept + sum(
-                c * x for c, x in zip(self.coefficients, vector(feats, self.features), strict=True)
+                c * x for c, x in zip(self.coefficients, self.row(feats), strict=True)
             )
             p = 1.0 / (1.0 + math.exp(-z))
         lo, hi = self.clip
         return min(max(p, lo), hi)
+
+    def prior(self, feats: Mapping[str, float]) -> float:
+        return prior_score(feats, self.prior_weights, self.prior_intercept)
+
+    def row(self, feats: Mapping[str, float]) -> list[float]:
+        """The design row of one field, in `features` order."""
+        return [
+            self.prior(feats) if n == PRIOR else float(feats.get(n, 0.0)) for n in self.features
+        ]
 
     def content_hash(self) -> str:
         blob = json.dumps(
@@ -92,6 +109,7 @@ class CalibrationArtifact(BaseModel):
                 "intercept": round(self.intercept, 8),
                 "isotonic": [self.isotonic_x, self.isotonic_y],
                 "clip": self.clip,
+                "prior": [self.prior_weights, self.prior_intercept],
                 "fitted_on": self.fitted_on,
                 "n_train": self.n_train,
             },
@@ -101,17 +119,20 @@ class CalibrationArtifact(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def prior_score(feats: Mapping[str, float]) -> float:
-    """The default (unfitted) logit: the single score isotonic calibration maps."""
-    return INTERCEPT + sum(WEIGHTS.get(k, 0.0) * v for k, v in feats.items())
+def prior_score(
+    feats: Mapping[str, float], weights: Mapping[str, float] = WEIGHTS, intercept: float = INTERCEPT
+) -> float:
+    """The default (unfitted) logit of `default.py`."""
+    return intercept + sum(weights.get(k, 0.0) * v for k, v in feats.items())
 
 
 # ---------------------------------------------------------------- fitting
 
 
 def _matrix(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = np.array([vector(s.features) for s in samples], dtype=float).reshape(
-        len(samples), len(FEATURES)
+    template = CalibrationArtifact(features=list(DESIGN))
+    x = np.array([template.row(s.features) for s in samples], dtype=float).reshape(
+        len(samples), len(DESIGN)
     )
     y = np.array([int(s.correct) for s in samples], dtype=int)
     groups = np.array([s.doc for s in samples])
@@ -131,11 +152,8 @@ def _fit_predict(
         }
         return np.full(len(x_test), rate), constant
     if method == "isotonic":
-        prior = np.array([prior_score(dict(zip(FEATURES, row, strict=True))) for row in x_train])
+        prior, test_prior = x_train[:, DESIGN.index(PRIOR)], x_test[:, DESIGN.index(PRIOR)]
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(prior, y_train)
-        test_prior = np.array(
-            [prior_score(dict(zip(FEATURES, row, strict=True))) for row in x_test]
-        )
         params: dict[str, Any] = {
             "isotonic_x": [float(v) for v in iso.X_thresholds_],
             "isotonic_y": [float(v) for v in iso.y_thresholds_],
@@ -193,7 +211,7 @@ def fit(
     artifact = CalibrationArtifact(
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         method=method,
-        features=list(FEATURES),
+        features=list(DESIGN),
         C=best_c if method == "logistic" else None,
         clip=clip,
         n_train=n,
