@@ -376,7 +376,9 @@ def render_markdown(tables: list[Table], rng: random.Random) -> str:
         out.append(t.title + "\n")
         lines = [list(h) for h in t.headers]
         for labels, values in t.rows:
-            merged = ["".join(labels)] if rng.random() < 0.3 else labels  # merged label cells
+            merged = (
+                ["".join(labels)] if labels and rng.random() < 0.3 else labels
+            )  # merged label cells
             lines.append([*merged, *values])
         width = max(len(r) for r in lines)
         for n, cells in enumerate(lines):

@@ -40,6 +40,7 @@ class Prepared:
     tokens: list[Token]
     labels: LabelText
     columns: DisplayColumns
+    recovered_labels: dict[str, tuple[int, int]] = field(default_factory=dict)  # row path -> span
 
     def best_similarity(self, label: str) -> float:
         """How well `label` occurs anywhere in the label text (0..1)."""
@@ -94,8 +95,36 @@ def _all_slots(
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
         result[i] = row_slots(tokens, hit.first_token, stop, gap)
+    _recover_first_rows(doc, rows, hits, result, problems)
     _spread_blocks(rows, hits, result, problems)
     return result
+
+
+def _recover_first_rows(
+    doc: Prepared,
+    rows: list[tuple[TableSpec, RowSpec]],
+    hits: list[LabelHit | None],
+    slots: list[list[Slot] | None],
+    problems: list[str],
+) -> None:
+    """A table's first row whose label was lost (e.g. a 2-character label misread): its
+    cells are the numbers printed just before the next row's label."""
+    for i in range(len(rows) - 1):
+        table, row = rows[i]
+        nxt = hits[i + 1]
+        if hits[i] is not None or nxt is None or rows[i + 1][0] is not table:
+            continue
+        if (i > 0 and rows[i - 1][0] is table) or row.optional:
+            continue  # only a table's first row: later rows' cells follow the row before
+        j = nxt.first_token - 1
+        items: list[int] = []
+        while j >= 0 and doc.tokens[j].kind != TokenKind.text:
+            items.insert(0, j)
+            j -= 1
+        if 1 <= len(items) <= len(row.columns) and j >= 0:
+            slots[i] = [Slot(doc.tokens[t]) for t in items]
+            doc.recovered_labels[row.path] = (doc.tokens[j].start, doc.tokens[j].end)
+            problems.append(f"{row.path}: label not found; cells taken from before the next row")
 
 
 def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
@@ -320,6 +349,8 @@ def _cell(
             start, end = token.start, token.end
         elif hit is not None:
             start, end = doc.labels.origin[hit.start], doc.labels.origin[hit.end - 1] + 1
+        elif row.path in doc.recovered_labels:
+            start, end = doc.recovered_labels[row.path]
         else:
             start = end = 0
         note = BLANK_NOTE + (
