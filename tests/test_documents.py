@@ -70,6 +70,7 @@ def test_unknown_extension_is_read_as_text(tmp_path: Path) -> None:
     [
         ("empty.txt", b"", "empty"),
         ("blank.txt", b" \r\n\t\n", "empty"),
+        ("blank16.txt", codecs.BOM_UTF16_LE + " \n".encode("utf-16-le"), "empty"),
         ("bin.txt", bytes(range(256)) * 8, "binary"),
         ("bad.txt", b"\xff\xfe\xfa" * 40 + "政府".encode("utf-16-le")[:3], "undecodable"),
         ("noise.txt", bytes([0x81, 0x20, 0xFF, 0x7F, 0x1B]) * 50, "undecodable"),

@@ -61,7 +61,7 @@ def read_document(path: Path) -> LoadedDocument:
     digest = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
 
-    if suffix in PDF_SUFFIXES or data.startswith(b"%PDF-"):
+    if suffix in PDF_SUFFIXES or b"%PDF-" in data[:1024]:
         text = _pdf_text(data, path)
         fmt, encoding = "pdf", None
     elif suffix in HTML_SUFFIXES:
@@ -72,7 +72,7 @@ def read_document(path: Path) -> LoadedDocument:
         text, encoding = decode_bytes(data, path)
         fmt = "txt"
     if not text.strip():
-        raise DocumentError(f"{path}: no text in the file")
+        raise DocumentError(f"{path}: file is empty (no text in it)")
     return LoadedDocument(
         name=path.name,
         path=str(path),
