@@ -298,3 +298,21 @@ def test_password_protected_pdf(tmp_path: Path) -> None:
     pdf.save()
     with pytest.raises(DocumentError, match="password-protected"):
         read_document(path)
+
+
+def test_pdf_fake_bold_is_not_doubled(tmp_path: Path) -> None:
+    canvas_mod = pytest.importorskip("reportlab.pdfgen.canvas")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "bold.pdf"
+    pdf = canvas_mod.Canvas(str(path))
+    pdf.setFont("STSong-Light", 16)
+    for dx in (0.0, 0.4):  # a heading printed twice: fake bold
+        pdf.drawString(50 + dx, 780, "一、总体情况")
+    pdf.setFont("STSong-Light", 12)
+    pdf.drawString(50, 750, "正文内容。")
+    pdf.showPage()
+    pdf.save()
+    assert read_document(path).text.split("\n")[0] == "一、总体情况"

@@ -362,7 +362,8 @@ def _pdf_text(data: bytes, path: Path) -> str:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for index, page in enumerate(pdf.pages):
-                raw = page.extract_text(layout=True) or ""
+                # Fake bold (a glyph printed twice, slightly offset) would double each char.
+                raw = page.dedupe_chars().extract_text(layout=True) or ""
                 images += len(page.images)
                 if _unmapped_share(raw) > _MAX_UNMAPPED:
                     raw = _pdfium_page(data, index)
