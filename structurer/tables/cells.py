@@ -120,6 +120,7 @@ def readings(
     slots: list[Slot],
     columns: tuple[ColumnSpec, ...],
     place: Callable[[Slot, int], float] | None = None,
+    limit: int = MAX_CANDIDATES,
 ) -> list[Reading]:
     """Every placement of `slots` into the columns (order kept), best prior first.
 
@@ -134,13 +135,13 @@ def readings(
     if n == k:
         out.append(Reading(tuple(slots), _prior(tuple(slots), columns)))
     elif n < k:
-        for filled in _limited(combinations(range(k), n)):
+        for filled in _limited(combinations(range(k), n), limit):
             cells: list[Slot | None] = [None] * k
             for pos, slot in zip(filled, slots, strict=True):
                 cells[pos] = slot
             out.append(Reading(tuple(cells), _prior(tuple(cells), columns)))
     else:
-        for kept in _limited(combinations(range(n), k)):
+        for kept in _limited(combinations(range(n), k), limit):
             dropped = [i for i in range(n) if i not in kept]
             penalty = sum(0.5 if i >= k else 3.0 for i in dropped)
             cells_t = tuple(slots[i] for i in kept)
@@ -155,11 +156,11 @@ def _placement(cells: tuple[Slot | None, ...], place: Callable[[Slot, int], floa
     return sum(place(c, i) for i, c in enumerate(cells) if c is not None)
 
 
-def _limited(it: combinations[tuple[int, ...]]) -> list[tuple[int, ...]]:
+def _limited(it: combinations[tuple[int, ...]], limit: int) -> list[tuple[int, ...]]:
     out: list[tuple[int, ...]] = []
     for c in it:
         out.append(c)
-        if len(out) >= MAX_CANDIDATES:
+        if len(out) >= limit:
             break
     return out
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
-from structurer.tables.resolve import Resolver
+from structurer.tables.resolve import BLANK_TOTAL_CREDIT, IDENTITY_WEIGHT, Resolver
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
     DisplayColumns,
@@ -29,6 +29,7 @@ from structurer.types import AlignmentStatus, CellReading, Evidence
 
 BLANK_NOTE = "blank cell read as 0"
 PLACE_WEIGHT = 0.6
+BLOCK_CANDIDATES = 7000
 HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
 
 
@@ -97,7 +98,65 @@ def _all_slots(
         result[i] = row_slots(tokens, hit.first_token, stop, gap)
     _recover_first_rows(doc, rows, hits, result, problems)
     _spread_blocks(rows, hits, result, problems)
+    _spread_short_blocks(rows, result, problems)
     return result
+
+
+def _spread_short_blocks(
+    rows: list[tuple[TableSpec, RowSpec]], slots: list[list[Slot] | None], problems: list[str]
+) -> None:
+    """Like _spread_blocks, when some cells of the block were left blank (fewer than m*k
+    numbers): place them over the m rows as one long row, by the identities and priors."""
+    for i in range(len(rows)):
+        cur = slots[i]
+        table, row = rows[i]
+        k = len(row.columns)
+        if cur is None or len(cur) <= k:
+            continue
+        window = [i]
+        while window[0] > 0 and rows[window[0] - 1][0] is table and not slots[window[0] - 1]:
+            if len(rows[window[0] - 1][1].columns) != k:
+                break
+            window.insert(0, window[0] - 1)
+        while (
+            window[-1] + 1 < len(rows)
+            and rows[window[-1] + 1][0] is table
+            and slots[window[-1] + 1] is None
+        ):
+            if len(rows[window[-1] + 1][1].columns) != k:
+                break
+            window.append(window[-1] + 1)
+        if len(window) < 2 or len(cur) > k * len(window):
+            continue
+        columns = tuple(c for r in window for c in rows[r][1].columns)
+        where = {
+            (rows[r][1].path, c.key): n * k + ci
+            for n, r in enumerate(window)
+            for ci, c in enumerate(row.columns)
+        }
+        local = [x for x in table.identities if all(ref in where for ref in (*x.lhs, *x.rhs))]
+
+        def score(reading: Reading) -> float:
+            vals = reading.values()
+            held = 0.0
+            for ident in local:
+                lhs = sum(vals[where[ref]] for ref in ident.lhs)
+                rhs = sum(vals[where[ref]] for ref in ident.rhs)
+                if abs(lhs - rhs) < 1e-6:
+                    held += 1.0
+                elif len(ident.lhs) == 1 and reading.cells[where[ident.lhs[0]]] is None:
+                    held += BLANK_TOTAL_CREDIT
+            return reading.prior + IDENTITY_WEIGHT * held
+
+        options = readings(cur, columns, limit=BLOCK_CANDIDATES)
+        if not options:
+            continue
+        best = max(options, key=score)
+        for n, r in enumerate(window):
+            slots[r] = [c if c is not None else Slot(None) for c in best.cells[n * k : (n + 1) * k]]
+        problems.append(
+            f"{table.name}: cells of {len(window)} rows printed as one block with blanks"
+        )
 
 
 def _recover_first_rows(
@@ -167,6 +226,9 @@ def _spread_blocks(
                 continue
             if any(slots[r] for r in window if r != i):
                 continue
+            after = window[-1] + 1
+            if after < len(rows) and same_shape(i, after) and slots[after] is None:
+                break  # a lost label right after: maybe a longer block with blanks
             if any(slots[r] is None for r in window):
                 problems.append(
                     f"{rows[i][0].name}: a row label was not found; its cells taken by position"
@@ -180,6 +242,8 @@ def _spread_blocks(
         k = len(rows[i][1].columns)
         if cur is None or len(cur) <= k:
             continue
+        if i > 0 and same_shape(i - 1, i) and slots[i - 1] == []:
+            continue  # empty rows before: a block, see _spread_short_blocks
         lost: list[int] = []
         j = i + 1
         while j < len(rows) and rows[j][0] is rows[i][0] and slots[j] is None:
