@@ -3,6 +3,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import structurer.db.models  # noqa: F401  (registers the tables)
+import structurer.eval.db_models  # noqa: F401  (the eval_runs table)
 
 config = context.config
 target_metadata = SQLModel.metadata
