@@ -336,14 +336,14 @@ def serve(settings: Settings, port: int = DEFAULT_PORT, echo: Echo = _stderr) ->
                 f"Label Studio (pid {stale}) is running but not answering as ours; "
                 "stop it with `structurer review serve --stop`"
             )
-        _install(paths, echo)
-        info = load_credentials(settings)
-        if info is None or not (paths.data / "label_studio.sqlite3").is_file():
-            info = _create_instance(paths, echo)
         if not _port_is_free(port):
             raise ReviewServerError(
                 f"port {port} on {HOST} is already in use; choose another with --port"
             )
+        _install(paths, echo)
+        info = load_credentials(settings)
+        if info is None or not (paths.data / "label_studio.sqlite3").is_file():
+            info = _create_instance(paths, echo)
         url = f"http://{HOST}:{port}"
         info = ServerInfo(url, info.username, info.password, info.token)
         _save_credentials(paths, info)
