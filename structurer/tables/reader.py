@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
 from structurer.tables.resolve import BLANK_TOTAL_CREDIT, IDENTITY_WEIGHT, Resolver
-from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
+from structurer.tables.spec import CellUnit, ColumnSpec, Identity, RowSpec, TableSpec
 from structurer.tables.textmap import (
     DisplayColumns,
     MappedText,
@@ -136,22 +136,10 @@ def _spread_short_blocks(
         }
         local = [x for x in table.identities if all(ref in where for ref in (*x.lhs, *x.rhs))]
 
-        def score(reading: Reading) -> float:
-            vals = reading.values()
-            held = 0.0
-            for ident in local:
-                lhs = sum(vals[where[ref]] for ref in ident.lhs)
-                rhs = sum(vals[where[ref]] for ref in ident.rhs)
-                if abs(lhs - rhs) < 1e-6:
-                    held += 1.0
-                elif len(ident.lhs) == 1 and reading.cells[where[ident.lhs[0]]] is None:
-                    held += BLANK_TOTAL_CREDIT
-            return reading.prior + IDENTITY_WEIGHT * held
-
         options = readings(cur, columns, limit=BLOCK_CANDIDATES)
         if not options:
             continue
-        best = max(options, key=score)
+        best = max(options, key=lambda r: _block_score(r, local, where))
         for n, r in enumerate(window):
             slots[r] = [c if c is not None else Slot(None) for c in best.cells[n * k : (n + 1) * k]]
         problems.append(
@@ -184,6 +172,21 @@ def _recover_first_rows(
             slots[i] = [Slot(doc.tokens[t]) for t in items]
             doc.recovered_labels[row.path] = (doc.tokens[j].start, doc.tokens[j].end)
             problems.append(f"{row.path}: label not found; cells taken from before the next row")
+
+
+def _block_score(
+    reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]
+) -> float:
+    vals = reading.values()
+    held = 0.0
+    for ident in identities:
+        lhs = sum(vals[where[ref]] for ref in ident.lhs)
+        rhs = sum(vals[where[ref]] for ref in ident.rhs)
+        if abs(lhs - rhs) < 1e-6:
+            held += 1.0
+        elif len(ident.lhs) == 1 and reading.cells[where[ident.lhs[0]]] is None:
+            held += BLANK_TOTAL_CREDIT
+    return reading.prior + IDENTITY_WEIGHT * held
 
 
 def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
