@@ -362,8 +362,9 @@ def _pdf_text(data: bytes, path: Path) -> str:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for index, page in enumerate(pdf.pages):
-                # Fake bold (a glyph printed twice, slightly offset) would double each char.
-                raw = page.dedupe_chars().extract_text(layout=True) or ""
+                if _has_doubled_glyphs(page.chars):
+                    page = page.dedupe_chars()
+                raw = page.extract_text(layout=True) or ""
                 images += len(page.images)
                 if _unmapped_share(raw) > _MAX_UNMAPPED:
                     raw = _pdfium_page(data, index)
@@ -382,6 +383,20 @@ def _pdf_text(data: bytes, path: Path) -> str:
     if _unmapped_share(text) > _MAX_UNMAPPED:
         raise DocumentError(f"{path}: PDF text layer is unreadable (fonts without Unicode map)")
     return text
+
+
+def _has_doubled_glyphs(chars: list[dict[str, object]]) -> bool:
+    """Fake bold prints a glyph twice, slightly offset: text would come out doubled."""
+    seen: set[tuple[object, int, int]] = set()
+    for char in chars:
+        x0, top = char.get("x0"), char.get("top")
+        if not isinstance(x0, int | float) or not isinstance(top, int | float):
+            continue
+        text, x, y = char.get("text"), round(x0), round(top)
+        if any((text, x + dx, y) in seen for dx in (-1, 0, 1)):
+            return True
+        seen.add((text, x, y))
+    return False
 
 
 def _root_cause(exc: BaseException) -> BaseException:
