@@ -9,7 +9,11 @@ off and the rest (spaces removed) is searched with each spec's patterns. Also ha
 - a table of contents in the preamble (a run of heading lines with no body between them,
   whose parts reappear later) is skipped;
 - numbering that restarts (tables numbered 一、二、… inside a section): order is not assumed;
-- a sub-heading ("(一)…", "1、…") counts only when no chosen heading already encloses it.
+- a sub-heading ("(一)…", "1、…") counts only when no chosen heading already encloses it
+  (unless its list began above that heading, or its "(N-1)" sibling is missing: mixed styles);
+- unnumbered headings (numbering lost) count only when short, starting a block (not a piece
+  of a paragraph wrapped at the PDF margin), and not inside a numbered heading of their part;
+- table rows (tabs, wide gaps, "|") are never headings.
 
 Each spec takes its best heading (higher numbering level first, then the earliest). A line
 that matches several specs opens a section for each (same span), so a caller can ask for any
@@ -229,8 +233,10 @@ def _split_heading(
 ) -> list[_Candidate]:
     """A heading broken over up to MAX_JOIN short lines (blank lines between allowed).
 
-    After an unnumbered first line the join must be needed: when the later lines match on
-    their own they are a heading of their own (a title's last line takes no part in it).
+    When the later lines match on their own, the join is kept only if the first line is a
+    lone number or breaks off mid-phrase ("…问题和"); otherwise after an unnumbered first
+    line (a title's last line) there is no join, and after a numbered one ("二、…情况" over
+    an unnumbered heading) the join ranks and anchors as the unnumbered heading.
     """
     first = lines[i]
     if not first.core and first.level is None:
