@@ -9,13 +9,15 @@ then all numbers); choose between readings of damaged rows by the identities (re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
 from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
-from structurer.tables.resolve import BLANK_TOTAL_CREDIT, IDENTITY_WEIGHT, Resolver
-from structurer.tables.spec import CellUnit, ColumnSpec, Identity, RowSpec, TableSpec
+from structurer.tables.positions import column_positions
+from structurer.tables.resolve import Resolver
+from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
     DisplayColumns,
     MappedText,
@@ -28,8 +30,6 @@ from structurer.tables.textmap import (
 from structurer.types import AlignmentStatus, CellReading, Evidence
 
 BLANK_NOTE = "blank cell read as 0"
-PLACE_WEIGHT = 0.6
-BLOCK_CANDIDATES = 7000
 HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
 
 
@@ -96,97 +96,10 @@ def _all_slots(
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
         result[i] = row_slots(tokens, hit.first_token, stop, gap)
-    _recover_first_rows(doc, rows, hits, result, problems)
-    _spread_blocks(rows, hits, result, problems)
-    _spread_short_blocks(rows, result, problems)
+    recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
+    spread_blocks(rows, hits, result, problems)
+    spread_short_blocks(rows, result, problems)
     return result
-
-
-def _spread_short_blocks(
-    rows: list[tuple[TableSpec, RowSpec]], slots: list[list[Slot] | None], problems: list[str]
-) -> None:
-    """Like _spread_blocks, when some cells of the block were left blank (fewer than m*k
-    numbers): place them over the m rows as one long row, by the identities and priors."""
-    for i in range(len(rows)):
-        cur = slots[i]
-        table, row = rows[i]
-        k = len(row.columns)
-        if cur is None or len(cur) <= k:
-            continue
-        window = [i]
-        while window[0] > 0 and rows[window[0] - 1][0] is table and not slots[window[0] - 1]:
-            if len(rows[window[0] - 1][1].columns) != k:
-                break
-            window.insert(0, window[0] - 1)
-        while (
-            window[-1] + 1 < len(rows)
-            and rows[window[-1] + 1][0] is table
-            and slots[window[-1] + 1] is None
-        ):
-            if len(rows[window[-1] + 1][1].columns) != k:
-                break
-            window.append(window[-1] + 1)
-        if len(window) < 2 or len(cur) > k * len(window):
-            continue
-        columns = tuple(c for r in window for c in rows[r][1].columns)
-        where = {
-            (rows[r][1].path, c.key): n * k + ci
-            for n, r in enumerate(window)
-            for ci, c in enumerate(row.columns)
-        }
-        local = [x for x in table.identities if all(ref in where for ref in (*x.lhs, *x.rhs))]
-
-        options = readings(cur, columns, limit=BLOCK_CANDIDATES)
-        if not options:
-            continue
-        best = max(options, key=lambda r: _block_score(r, local, where))
-        for n, r in enumerate(window):
-            slots[r] = [c if c is not None else Slot(None) for c in best.cells[n * k : (n + 1) * k]]
-        problems.append(
-            f"{table.name}: cells of {len(window)} rows printed as one block with blanks"
-        )
-
-
-def _recover_first_rows(
-    doc: Prepared,
-    rows: list[tuple[TableSpec, RowSpec]],
-    hits: list[LabelHit | None],
-    slots: list[list[Slot] | None],
-    problems: list[str],
-) -> None:
-    """A table's first row whose label was lost (e.g. a 2-character label misread): its
-    cells are the numbers printed just before the next row's label."""
-    for i in range(len(rows) - 1):
-        table, row = rows[i]
-        nxt = hits[i + 1]
-        if hits[i] is not None or nxt is None or rows[i + 1][0] is not table:
-            continue
-        if (i > 0 and rows[i - 1][0] is table) or row.optional:
-            continue  # only a table's first row: later rows' cells follow the row before
-        j = nxt.first_token - 1
-        items: list[int] = []
-        while j >= 0 and doc.tokens[j].kind != TokenKind.text:
-            items.insert(0, j)
-            j -= 1
-        if 1 <= len(items) <= len(row.columns) and j >= 0:
-            slots[i] = [Slot(doc.tokens[t]) for t in items]
-            doc.recovered_labels[row.path] = (doc.tokens[j].start, doc.tokens[j].end)
-            problems.append(f"{row.path}: label not found; cells taken from before the next row")
-
-
-def _block_score(
-    reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]
-) -> float:
-    vals = reading.values()
-    held = 0.0
-    for ident in identities:
-        lhs = sum(vals[where[ref]] for ref in ident.lhs)
-        rhs = sum(vals[where[ref]] for ref in ident.rhs)
-        if abs(lhs - rhs) < 1e-6:
-            held += 1.0
-        elif len(ident.lhs) == 1 and reading.cells[where[ident.lhs[0]]] is None:
-            held += BLANK_TOTAL_CREDIT
-    return reading.prior + IDENTITY_WEIGHT * held
 
 
 def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
@@ -199,68 +112,6 @@ def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[in
             if tok.kind == TokenKind.text and any(p.match(label_key(tok.text)) for p in pats)
         ]
     return ends
-
-
-def _spread_blocks(
-    rows: list[tuple[TableSpec, RowSpec]],
-    hits: list[LabelHit | None],
-    slots: list[list[Slot] | None],
-    problems: list[str],
-) -> None:
-    """A row holding m*k cells while m-1 neighbouring rows hold none (their labels printed
-    first and all numbers after them, or their labels lost): give each row its share."""
-
-    def same_shape(a: int, b: int) -> bool:
-        return rows[a][0] is rows[b][0] and len(rows[a][1].columns) == len(rows[b][1].columns)
-
-    for i in range(len(rows)):
-        cur = slots[i]
-        k = len(rows[i][1].columns)
-        if cur is None or len(cur) <= k or len(cur) % k:
-            continue
-        m = len(cur) // k
-        for offset in range(m - 1, -1, -1):  # the block's row last first: labels, then numbers
-            window = list(range(i - offset, i - offset + m))
-            if (
-                window[0] < 0
-                or window[-1] >= len(rows)
-                or not all(same_shape(i, r) for r in window)
-            ):
-                continue
-            if any(slots[r] for r in window if r != i):
-                continue
-            after = window[-1] + 1
-            if after < len(rows) and same_shape(i, after) and slots[after] is None:
-                break  # a lost label right after: maybe a longer block with blanks
-            if any(slots[r] is None for r in window):
-                problems.append(
-                    f"{rows[i][0].name}: a row label was not found; its cells taken by position"
-                )
-            problems.append(f"{rows[i][0].name}: cells of {m} rows printed as one block")
-            for n, r in enumerate(window):
-                slots[r] = cur[n * k : (n + 1) * k]
-            break
-    for i in range(len(rows)):  # extra cells, then rows of another shape whose labels were lost
-        cur = slots[i]
-        k = len(rows[i][1].columns)
-        if cur is None or len(cur) <= k:
-            continue
-        if i > 0 and same_shape(i - 1, i) and slots[i - 1] == []:
-            continue  # empty rows before: a block, see _spread_short_blocks
-        lost: list[int] = []
-        j = i + 1
-        while j < len(rows) and rows[j][0] is rows[i][0] and slots[j] is None:
-            lost.append(j)
-            if k + sum(len(rows[r][1].columns) for r in lost) == len(cur):
-                at = k
-                slots[i] = cur[:k]
-                for r in lost:
-                    width = len(rows[r][1].columns)
-                    slots[r] = cur[at : at + width]
-                    at += width
-                    problems.append(f"{rows[r][1].path}: label not found; cells taken by position")
-                break
-            j += 1
 
 
 def _read_table(
@@ -283,7 +134,7 @@ def _read_table(
     absent: set[str] = set()
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
     header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
-    columns_x = _column_positions(doc, [(rows[i][1], slots[i]) for i in idx], header_region)
+    columns_x = column_positions(doc.columns, [(rows[i][1], slots[i]) for i in idx], header_region)
     for i in idx:
         row = rows[i][1]
         row_slots_ = slots[i]
@@ -312,92 +163,6 @@ def _read_table(
         inferred = len(options[row.path]) > 1
         for col, cell in zip(row.columns, reading.cells, strict=True):
             out.cells.append(_cell(doc, row, col, cell, hit, inferred))
-
-
-def _column_positions(
-    doc: Prepared, table_rows: list[tuple[RowSpec, list[Slot] | None]], header_region: list[Token]
-) -> dict[int, Callable[[Slot, int], float]]:
-    """For space-aligned layouts (pdftotext -layout): where each column sits on the line.
-
-    Learnt from the table's own numbers when they form k clusters of right edges for k
-    columns, else from the printed column headers (their centres). Returns, per column
-    count, a log-score of a slot sitting in a column."""
-    xs_by_k: dict[int, list[int]] = {}
-    columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
-    for row, row_slots_ in table_rows:
-        columns_by_k[len(row.columns)] = row.columns
-        for slot in row_slots_ or []:
-            if _aligned_number(slot) is not None:
-                xs_by_k.setdefault(len(row.columns), []).append(doc.columns.number_end(slot.token))  # type: ignore[arg-type]
-    out: dict[int, Callable[[Slot, int], float]] = {}
-    for k, xs in xs_by_k.items():
-        if k < 2:
-            continue
-        centres = _clusters(sorted(xs))
-        if len(centres) == k:
-            out[k] = _placer(doc, centres, centred=False)
-            continue
-        header_x = _header_centres(doc, columns_by_k[k], header_region)
-        if header_x is not None:
-            out[k] = _placer(doc, header_x, centred=True)
-    return out
-
-
-def _aligned_number(slot: Slot) -> Token | None:
-    tok = slot.token
-    if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
-        return None
-    return tok
-
-
-def _placer(doc: Prepared, centres: list[float], *, centred: bool) -> Callable[[Slot, int], float]:
-    def place(slot: Slot, col: int) -> float:
-        tok = _aligned_number(slot)
-        if tok is None:
-            return 0.0
-        end = doc.columns.number_end(tok)
-        x = (doc.columns.at(tok.start) + end) / 2 if centred else end
-        return -PLACE_WEIGHT * min(abs(x - centres[col]), 10.0)
-
-    return place
-
-
-def _header_centres(
-    doc: Prepared, columns: tuple[ColumnSpec, ...], region: list[Token]
-) -> list[float] | None:
-    """Display centres of the columns' printed headers (the last print of each before the
-    table's first row; a header broken over lines is found by its first part)."""
-    centres: list[float] = []
-    for col in columns:
-        head = label_key(col.header)
-        if len(head) < 2:
-            return None
-        found = [
-            t
-            for t in region
-            if t.kind == TokenKind.text
-            and len(key := label_key(t.text)) >= 2
-            and head.startswith(key[:2])
-            and key.startswith(head[: len(key)][:2])
-        ]
-        if not found:
-            return None
-        tok = found[-1]
-        left = doc.columns.at(tok.start)
-        centres.append((left + doc.columns.at(tok.end)) / 2)
-    if any(b <= a for a, b in zip(centres, centres[1:], strict=False)):
-        return None
-    return centres
-
-
-def _clusters(xs: list[int], gap: int = 3) -> list[float]:
-    groups: list[list[int]] = []
-    for x in xs:
-        if groups and x - groups[-1][-1] <= gap:
-            groups[-1].append(x)
-        else:
-            groups.append([x])
-    return [sum(g) / len(g) for g in groups]
 
 
 def _cell(

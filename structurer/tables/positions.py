@@ -1,0 +1,103 @@
+"""Where each column sits on a line of space-aligned layout text (pdftotext -layout), to
+place the numbers of a row with blank cells: from the table's own numbers, or from the
+printed column headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from structurer.tables.cells import Slot
+from structurer.tables.spec import ColumnSpec, RowSpec
+from structurer.tables.textmap import DisplayColumns, Token, TokenKind, label_key
+
+PLACE_WEIGHT = 0.6
+
+
+def column_positions(
+    columns: DisplayColumns,
+    table_rows: list[tuple[RowSpec, list[Slot] | None]],
+    header_region: list[Token],
+) -> dict[int, Callable[[Slot, int], float]]:
+    """For space-aligned layouts (pdftotext -layout): where each column sits on the line.
+
+    Learnt from the table's own numbers when they form k clusters of right edges for k
+    columns, else from the printed column headers (their centres). Returns, per column
+    count, a log-score of a slot sitting in a column."""
+    xs_by_k: dict[int, list[int]] = {}
+    columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
+    for row, row_slots_ in table_rows:
+        columns_by_k[len(row.columns)] = row.columns
+        for slot in row_slots_ or []:
+            if _aligned_number(slot) is not None:
+                xs_by_k.setdefault(len(row.columns), []).append(columns.number_end(slot.token))  # type: ignore[arg-type]
+    out: dict[int, Callable[[Slot, int], float]] = {}
+    for k, xs in xs_by_k.items():
+        if k < 2:
+            continue
+        centres = _clusters(sorted(xs))
+        if len(centres) == k:
+            out[k] = _placer(columns, centres, centred=False)
+            continue
+        header_x = _header_centres(columns, columns_by_k[k], header_region)
+        if header_x is not None:
+            out[k] = _placer(columns, header_x, centred=True)
+    return out
+
+
+def _aligned_number(slot: Slot) -> Token | None:
+    tok = slot.token
+    if tok is None or tok.kind != TokenKind.number or "\t" in tok.sep or "|" in tok.sep:
+        return None
+    return tok
+
+
+def _placer(
+    columns: DisplayColumns, centres: list[float], *, centred: bool
+) -> Callable[[Slot, int], float]:
+    def place(slot: Slot, col: int) -> float:
+        tok = _aligned_number(slot)
+        if tok is None:
+            return 0.0
+        end = columns.number_end(tok)
+        x = (columns.at(tok.start) + end) / 2 if centred else end
+        return -PLACE_WEIGHT * min(abs(x - centres[col]), 10.0)
+
+    return place
+
+
+def _header_centres(
+    display: DisplayColumns, columns: tuple[ColumnSpec, ...], region: list[Token]
+) -> list[float] | None:
+    """Display centres of the columns' printed headers (the last print of each before the
+    table's first row; a header broken over lines is found by its first part)."""
+    centres: list[float] = []
+    for col in columns:
+        head = label_key(col.header)
+        if len(head) < 2:
+            return None
+        found = [
+            t
+            for t in region
+            if t.kind == TokenKind.text
+            and len(key := label_key(t.text)) >= 2
+            and head.startswith(key[:2])
+            and key.startswith(head[: len(key)][:2])
+        ]
+        if not found:
+            return None
+        tok = found[-1]
+        left = display.at(tok.start)
+        centres.append((left + display.at(tok.end)) / 2)
+    if any(b <= a for a, b in zip(centres, centres[1:], strict=False)):
+        return None
+    return centres
+
+
+def _clusters(xs: list[int], gap: int = 3) -> list[float]:
+    groups: list[list[int]] = []
+    for x in xs:
+        if groups and x - groups[-1][-1] <= gap:
+            groups[-1].append(x)
+        else:
+            groups.append([x])
+    return [sum(g) / len(g) for g in groups]
