@@ -28,8 +28,9 @@ def column_positions(
     for row, row_slots_ in table_rows:
         columns_by_k[len(row.columns)] = row.columns
         for slot in row_slots_ or []:
-            if _aligned_number(slot) is not None:
-                xs_by_k.setdefault(len(row.columns), []).append(columns.number_end(slot.token))  # type: ignore[arg-type]
+            tok = _aligned_number(slot)
+            if tok is not None:
+                xs_by_k.setdefault(len(row.columns), []).append(columns.number_end(tok))
     out: dict[int, Callable[[Slot, int], float]] = {}
     for k, xs in xs_by_k.items():
         if k < 2:
