@@ -431,3 +431,13 @@ def test_random_combinations_of_damage() -> None:
             exact += found == want
             total += 1
     assert exact / total >= 0.9
+
+
+def test_a_heading_about_hot_topics_is_not_the_problems_section() -> None:
+    text = report("一、基本情况", "二、群众关心的热点问题回应情况", "三、存在的主要问题")
+    sections = split_sections(text, SECTIONS)
+    assert [(s.name, s.heading) for s in sections[1:]] == [
+        ("overview", "一、基本情况"),
+        ("responses", "二、群众关心的热点问题回应情况"),
+        ("problems", "三、存在的主要问题"),
+    ]

@@ -41,10 +41,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "organisation",
         (r"机构建设|保障经费|经费保障|工作经费|培训|会议情况|人员配备|队伍建设",),
     ),
-    SectionSpec(
-        "problems",
-        (r"问题|不足|差距|薄弱",),
-    ),
+    SectionSpec("problems", (r"^(?!.*(?:回应|热点|解读|舆情)).*(?:问题|不足|差距|薄弱)",)),
     SectionSpec(
         "plans",
         (
@@ -52,7 +49,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
             r"^\d{4}年(?:度)?(?:的)?(?:主要)?工作",
         ),
     ),
-    SectionSpec("other", (r"其[他它]需要?报告|其[他它](?:有关)?事项|需要报告的",)),
+    SectionSpec("other", (r"其[他它](?:需要|需|应当|应)|其[他它](?:有关)?事项|需要报告的",)),
 )
 
 _VOCABULARY = re.compile(r"政府信息公开|政务公开|信息公开|公开工作")
