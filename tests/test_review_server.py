@@ -20,9 +20,7 @@ from structurer.cli.review_cmd import app
 from structurer.review.client import connect
 from structurer.review.server import Paths, ReviewServerError, serve, status, stop
 from structurer.settings import Settings
-from tests.labelstudio_fixture import free_port, label_studio, throwaway_settings
-
-__all__ = ["label_studio"]  # the fixture, imported for pytest
+from tests.labelstudio_fixture import free_port, throwaway_settings
 
 LABEL_CONFIG = (
     '<View><Text name="text" value="$text"/><TextArea name="answer" toName="text"/></View>'
