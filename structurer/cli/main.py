@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -59,15 +58,32 @@ def db_upgrade() -> None:
 def extract(
     paths: Annotated[list[str], typer.Argument(help="files, directories or globs")],
     name: Annotated[str | None, typer.Option(help="a name for this run")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="documents in flight at once")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="requests in flight at the endpoint (documents and their parts)")
+    ] = None,
     prompt: Annotated[str | None, typer.Option(help="prompt version (prompts/<type>/<version>)")] = None,
     model: Annotated[str | None, typer.Option(help="model name at the endpoint")] = None,
     table_reader: Annotated[str | None, typer.Option(help="llm | table | both")] = None,
     no_reuse: Annotated[bool, typer.Option("--no-reuse", help="extract again even if done with these settings")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse cached model replies")] = False,
+    engine: Annotated[str, typer.Option(help="threads | ray (a local or running Ray cluster)")] = "threads",
+    resume: Annotated[
+        str | None, typer.Option(help="continue this run id (or 'last': the newest unfinished run with these settings)")
+    ] = None,
 ) -> None:
-    """Extract records from report files and store them."""
-    from structurer.extract.runner import DocResult, run_extraction
+    """Extract records from report files and store them.
 
+    Ctrl-C stops taking documents and finishes the ones in flight; a second Ctrl-C abandons
+    them. Either way the run is marked interrupted, and running the command again resumes.
+    """
+    import os
+
+    from structurer.batch.accounting import BatchStats
+    from structurer.extract.runner import DocResult, ResumeError, run_extraction
+
+    if engine not in ("threads", "ray"):
+        err.print("[red]--engine must be threads or ray[/red]")
+        raise typer.Exit(2)
     overrides: dict[str, object] = {}
     if concurrency:
         overrides["concurrency"] = concurrency
@@ -78,8 +94,7 @@ def extract(
     if table_reader:
         overrides["table_reader"] = table_reader
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    started = time.perf_counter()
-    tokens = [0, 0]
+    stats = BatchStats()
     with Progress(
         TextColumn("[bold]extract"),
         BarColumn(),
@@ -91,39 +106,71 @@ def extract(
         transient=False,
     ) as progress:
         task = progress.add_task("extract", total=None, status="")
-        counts = {"ok": 0, "failed": 0, "skipped": 0}
 
         def on_start(n: int) -> None:
+            stats.total = n
             progress.update(task, total=n)
 
         def on_result(r: DocResult) -> None:
-            counts[r.status] = counts.get(r.status, 0) + 1
-            tokens[0] += r.tokens_in
-            tokens[1] += r.tokens_out
-            minutes = max(time.perf_counter() - started, 1e-6) / 60
-            progress.update(
-                task,
-                advance=1,
-                status=f"ok {counts['ok']} failed {counts['failed']} skipped {counts['skipped']} · "
-                f"{(counts['ok'] + counts['failed']) / minutes:.1f} docs/min · tokens {tokens[0]}+{tokens[1]}",
-            )
+            stats.add(r.status, r.tokens_in, r.tokens_out, r.cost, r.calls, r.cached_calls)
+            progress.update(task, advance=1, status=stats.line())
             if r.status == "failed":
                 progress.console.print(f"[red]failed[/red] {r.name}: {r.error}")
 
-        summary = run_extraction(paths, settings, name=name, on_result=on_result, on_start=on_start)
+        try:
+            summary = run_extraction(
+                paths,
+                settings,
+                name=name,
+                reuse=not no_reuse,
+                use_cache=not no_cache,
+                engine=engine,  # type: ignore[arg-type]
+                resume=resume,
+                on_result=on_result,
+                on_start=on_start,
+            )
+        except ResumeError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
 
-    table = Table(title=f"run {summary.run_id}")
-    for column in ("document", "status", "fields", "to review", "tokens in/out", "seconds", "error"):
-        table.add_column(column)
-    for r in summary.results:
-        colour = {"ok": "green", "failed": "red", "skipped": "cyan"}.get(r.status, "white")
-        table.add_row(
-            r.name, f"[{colour}]{r.status}[/{colour}]", str(r.n_fields), str(r.n_review),
-            f"{r.tokens_in}/{r.tokens_out}", f"{r.seconds:.1f}", r.error or "",
-        )
-    console.print(table)
+    if len(summary.results) <= 30:
+        table = Table(title=f"run {summary.run_id}")
+        for column in ("document", "status", "fields", "to review", "tokens in/out", "seconds", "error"):
+            table.add_column(column)
+        for r in summary.results:
+            colour = {"ok": "green", "failed": "red", "skipped": "cyan"}.get(r.status, "yellow")
+            table.add_row(
+                r.name, f"[{colour}]{r.status}[/{colour}]", str(r.n_fields), str(r.n_review),
+                f"{r.tokens_in}/{r.tokens_out}", f"{r.seconds:.1f}", r.error or "",
+            )
+        console.print(table)
+    totals = Table(title=f"run {summary.run_id}" + (" (resumed)" if summary.resumed else ""), show_header=False)
+    totals.add_column("what")
+    totals.add_column("value", justify="right")
+    for label, value in (
+        ("documents", f"{stats.done} of {stats.total}"),
+        ("ok / failed / skipped", f"{stats.ok} / {stats.failed} / {stats.skipped}"),
+        ("documents per minute", f"{stats.docs_per_minute():.1f}"),
+        ("model calls (cached)", f"{stats.calls} ({stats.cached_calls})"),
+        ("tokens in / out", f"{stats.tokens_in:,} / {stats.tokens_out:,}"),
+        ("cost", "no price set" if stats.cost is None else f"{stats.cost:.4f}"),
+        ("wall time", f"{stats.elapsed:.1f} s"),
+    ):
+        totals.add_row(label, value)
+    console.print(totals)
+    if summary.failed:
+        failures = Table(title=f"{len(summary.failed)} failed document(s)")
+        failures.add_column("document")
+        failures.add_column("error", overflow="fold")
+        for r in summary.failed:
+            failures.add_row(r.path, r.error or "")
+        console.print(failures)
     if summary.interrupted:
-        err.print("[yellow]interrupted: finished documents are stored; run again to resume[/yellow]")
+        err.print("[yellow]interrupted: finished documents are stored; run the same command again to finish (stored documents are reused)[/yellow]")
+        if summary.abandoned:
+            console.file.flush()
+            err.file.flush()
+            os._exit(130)  # threads still waiting on the endpoint are abandoned, not joined
         raise typer.Exit(130)
     if summary.failed:
         raise typer.Exit(1)

@@ -102,3 +102,21 @@ class LLMCall(SQLModel, table=True):
     cached: bool = False
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class LLMCacheEntry(SQLModel, table=True):
+    """A model reply that validated, reusable for the same request (structurer/providers/cache.py)."""
+
+    __tablename__ = "llm_cache"
+
+    key: str = Field(primary_key=True, max_length=64)  # request_hash + sampling settings
+    request_hash: str = Field(index=True, max_length=64)  # model, messages, response schema, mode
+    model: str
+    response_model: str
+    parsed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    raw: str | None = Field(default=None, sa_column=Column(Text))
+    logprobs: list[Any] = Field(default_factory=list, sa_column=Column(JSON))
+    tokens_in: int = 0
+    tokens_out: int = 0
+    retries: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow)

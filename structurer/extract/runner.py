@@ -1,36 +1,61 @@
-"""Run extraction over many documents: read, skip what is already done, extract, store."""
+"""Run extraction over many documents: read, skip what is already done, extract, store.
+
+Engines: `threads` (default) keeps `concurrency` documents in flight and, inside them, runs
+their parts on a shared pool of `concurrency` threads, so at most `concurrency` requests reach
+the endpoint at once; `ray` maps the pure unit of work (`extract_document`) over a Ray cluster
+while this process reads the documents and writes every result (structurer/batch/ray_engine.py).
+
+Every finished document is committed on its own, so a killed batch loses only the documents
+in flight; a rerun skips what is stored (same bytes, same settings) and the response cache
+makes the parts already answered free. Ctrl-C stops taking new documents and finishes the ones
+in flight (a second Ctrl-C abandons them); the run is marked `interrupted`.
+"""
 
 from __future__ import annotations
 
 import glob
 import hashlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import httpx
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import col, select
 
+from structurer.batch.accounting import cost_of
 from structurer.confidence.route import review_policy, route_rows, score_rows
-from structurer.db.models import Document, Extraction
-from structurer.db.session import session_scope
+from structurer.db.models import Document, Extraction, Run
+from structurer.db.session import get_engine, session_scope
 from structurer.documents.reader import DocumentError, read_document
 from structurer.extract.pipeline import DocumentOutcome, extract_document
 from structurer.prompts import PromptSet
 from structurer.providers.llm import LLMClient
 from structurer.report_types import ReportType, load_report_type
 from structurer.settings import Settings
-from structurer.store import copy_extraction, create_run, finish_run, reusable_extraction, save_outcome
+from structurer.store import (
+    copy_extraction,
+    create_run,
+    finish_run,
+    reusable_extraction,
+    save_outcome,
+    upsert_document,
+)
+from structurer.types import LoadedDocument
 
 TEXT_SUFFIXES = {".txt", ".text", ".html", ".htm", ".pdf", ".md"}
+Engine = Literal["threads", "ray"]
 
 
 @dataclass
 class DocResult:
     name: str
     path: str
-    status: str  # ok | failed | skipped
+    status: str  # ok | failed | skipped | interrupted
     error: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
@@ -38,6 +63,9 @@ class DocResult:
     n_fields: int = 0
     n_review: int = 0
     document_id: int | None = None
+    calls: int = 0
+    cached_calls: int = 0
+    cost: float | None = None
 
 
 @dataclass
@@ -45,10 +73,32 @@ class RunSummary:
     run_id: str
     results: list[DocResult] = field(default_factory=list)
     interrupted: bool = False
+    abandoned: bool = False  # a second Ctrl-C: documents in flight were not waited for
+    resumed: bool = False
 
     @property
     def failed(self) -> list[DocResult]:
         return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def tokens_in(self) -> int:
+        return sum(r.tokens_in for r in self.results)
+
+    @property
+    def tokens_out(self) -> int:
+        return sum(r.tokens_out for r in self.results)
+
+    @property
+    def cost(self) -> float | None:
+        costs = [r.cost for r in self.results if r.cost is not None]
+        return sum(costs) if costs else None
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+
+class ResumeError(ValueError):
+    """`resume` named a run that does not exist or ran with other settings."""
 
 
 def resolve_paths(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
@@ -58,7 +108,11 @@ def resolve_paths(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES))
+            found.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
+                )
+            )
         elif path.exists():
             found.append(path)
         else:
@@ -78,7 +132,7 @@ def run_settings(settings: Settings, prompts: PromptSet) -> tuple[dict[str, Any]
     return data, hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def make_llm(settings: Settings, http_client: httpx.Client | None = None) -> LLMClient:
+def make_llm(settings: Settings, http_client: Any = None) -> LLMClient:
     if settings.uses_embedded_model:
         from structurer.model.server import ensure_running
 
@@ -86,6 +140,93 @@ def make_llm(settings: Settings, http_client: httpx.Client | None = None) -> LLM
     else:
         base_url = settings.openai_base_url or ""
     return LLMClient(settings, base_url, http_client=http_client)
+
+
+@dataclass
+class BatchContext:
+    """What every document of a run shares."""
+
+    settings: Settings
+    rtype: ReportType
+    prompts: PromptSet
+    run_id: str
+    settings_hash: str
+    reuse: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class Prepared:
+    """A document read and stored, waiting for the model."""
+
+    path: Path
+    doc: LoadedDocument
+    document_id: int
+
+
+def prepare(path: Path, ctx: BatchContext) -> Prepared | DocResult:
+    """Read and store a document; a DocResult when nothing is left to do (unreadable, reused)."""
+    try:
+        doc = read_document(path)
+    except DocumentError as exc:
+        return _store_unreadable(path, str(exc), ctx.settings, ctx.run_id, ctx.settings_hash)
+    with session_scope(ctx.settings) as session:
+        doc_row = upsert_document(session, doc)
+        if ctx.reuse:
+            previous = reusable_extraction(session, doc.sha256, ctx.settings_hash)
+            if previous is not None:
+                if previous.run_id != ctx.run_id:
+                    run = session.get(Run, ctx.run_id)
+                    assert run is not None
+                    try:
+                        copy_extraction(session, run, previous)
+                    except IntegrityError:  # the same bytes under another name, copied already
+                        session.rollback()
+                return DocResult(doc.name, str(path), "skipped", document_id=doc_row.id)
+    return Prepared(path, doc, doc_row.id or 0)
+
+
+def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
+    return DocumentOutcome(
+        doc, "failed", f"{type(exc).__name__}: {exc}"[:300], None, [], [], None, [], 0.0
+    )
+
+
+def store(prepared: Prepared, outcome: DocumentOutcome, ctx: BatchContext) -> DocResult:
+    """Score, route and store one outcome (one transaction)."""
+    doc = outcome.document
+    score_rows(outcome.fields, outcome.identity_breaks, ctx.settings)
+    route_rows(outcome.fields, review_policy(ctx.settings))
+    with session_scope(ctx.settings) as session:
+        run = session.get(Run, ctx.run_id)
+        doc_row = session.get(Document, prepared.document_id)
+        assert run is not None and doc_row is not None
+        try:
+            save_outcome(session, run, doc_row, outcome)
+        except IntegrityError:  # another file with the same bytes was stored in this run meanwhile
+            session.rollback()
+            return DocResult(
+                doc.name,
+                str(prepared.path),
+                "skipped",
+                "same content as another file of this batch",
+                document_id=prepared.document_id,
+            )
+    return DocResult(
+        doc.name,
+        str(prepared.path),
+        outcome.status,
+        outcome.error,
+        outcome.tokens_in,
+        outcome.tokens_out,
+        outcome.seconds,
+        n_fields=len(outcome.fields),
+        n_review=sum(1 for f in outcome.fields if f.status.value == "needs_review"),
+        document_id=prepared.document_id,
+        calls=len(outcome.calls),
+        cached_calls=sum(1 for c in outcome.calls if c.cached),
+        cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
+    )
 
 
 def process_one(
@@ -98,53 +239,41 @@ def process_one(
     settings_hash: str,
     *,
     reuse: bool = True,
+    executor: Executor | None = None,
+    stop: threading.Event | None = None,
 ) -> DocResult:
     """Read, extract and store one document. Never raises for a bad document."""
-    try:
-        doc = read_document(path)
-    except DocumentError as exc:
-        return _store_unreadable(path, str(exc), settings, run_id, settings_hash)
-    from structurer.store import upsert_document
-
-    with session_scope(settings) as session:
-        doc_row = upsert_document(session, doc)
-        if reuse:
-            previous = reusable_extraction(session, doc.sha256, settings_hash)
-            if previous is not None:
-                from structurer.db.models import Run
-
-                run = session.get(Run, run_id)
-                assert run is not None
-                if previous.run_id != run_id:
-                    copy_extraction(session, run, previous)
-                return DocResult(doc.name, str(path), "skipped", document_id=doc_row.id)
-    try:
-        outcome = extract_document(doc, rtype, get_llm(), prompts, settings)
-    except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
-        outcome = DocumentOutcome(doc, "failed", f"{type(exc).__name__}: {exc}"[:300], None, [], [], None, [], 0.0)
-    score_rows(outcome.fields, outcome.identity_breaks, settings)
-    route_rows(outcome.fields, review_policy(settings))
-    with session_scope(settings) as session:
-        from structurer.db.models import Run
-
-        run = session.get(Run, run_id)
-        assert run is not None
-        save_outcome(session, run, doc_row, outcome)
-    return DocResult(
-        doc.name,
-        str(path),
-        outcome.status,
-        outcome.error,
-        outcome.tokens_in,
-        outcome.tokens_out,
-        outcome.seconds,
-        n_fields=len(outcome.fields),
-        n_review=sum(1 for f in outcome.fields if f.status.value == "needs_review"),
-        document_id=doc_row.id,
+    ctx = BatchContext(
+        settings, rtype, prompts, run_id, settings_hash, reuse, stop or threading.Event()
     )
+    return _process(path, ctx, get_llm, executor)
 
 
-def _store_unreadable(path: Path, error: str, settings: Settings, run_id: str, settings_hash: str) -> DocResult:
+def _process(
+    path: Path, ctx: BatchContext, get_llm: Callable[[], LLMClient], executor: Executor | None
+) -> DocResult:
+    try:
+        prepared = prepare(path, ctx)
+        if isinstance(prepared, DocResult):
+            return prepared
+        if ctx.stop.is_set():
+            return DocResult(
+                prepared.doc.name, str(path), "interrupted", document_id=prepared.document_id
+            )
+        try:
+            outcome = extract_document(
+                prepared.doc, ctx.rtype, get_llm(), ctx.prompts, ctx.settings, executor=executor
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
+            outcome = failed_outcome(prepared.doc, exc)
+        return store(prepared, outcome, ctx)
+    except Exception as exc:  # noqa: BLE001 - e.g. the database hiccupped on this one
+        return DocResult(path.name, str(path), "failed", f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _store_unreadable(
+    path: Path, error: str, settings: Settings, run_id: str, settings_hash: str
+) -> DocResult:
     """Record a document that could not be read: its bytes' hash and the error."""
     try:
         data = path.read_bytes()
@@ -152,22 +281,106 @@ def _store_unreadable(path: Path, error: str, settings: Settings, run_id: str, s
         return DocResult(path.name, str(path), "failed", error)
     sha = hashlib.sha256(data).hexdigest()
     with session_scope(settings) as session:
-        from sqlmodel import select
-
         doc_row = session.exec(select(Document).where(Document.sha256 == sha)).first()
         if doc_row is None:
-            doc_row = Document(name=path.name, source_path=str(path), sha256=sha, text="", source_format="unreadable")
+            doc_row = Document(
+                name=path.name,
+                source_path=str(path),
+                sha256=sha,
+                text="",
+                source_format="unreadable",
+            )
             session.add(doc_row)
-            session.flush()
+            try:
+                session.commit()
+            except IntegrityError:  # another process stored the same bytes first
+                session.rollback()
+                doc_row = session.exec(select(Document).where(Document.sha256 == sha)).one()
         existing = session.exec(
-            select(Extraction).where(Extraction.run_id == run_id, Extraction.document_id == doc_row.id)
+            select(Extraction).where(
+                Extraction.run_id == run_id, Extraction.document_id == doc_row.id
+            )
         ).first()
         if existing is None:
             session.add(
-                Extraction(run_id=run_id, document_id=doc_row.id or 0, settings_hash=settings_hash, status="failed", error=error)
+                Extraction(
+                    run_id=run_id,
+                    document_id=doc_row.id or 0,
+                    settings_hash=settings_hash,
+                    status="failed",
+                    error=error,
+                )
             )
-        session.commit()
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
         return DocResult(path.name, str(path), "failed", error, document_id=doc_row.id)
+
+
+def ensure_database(settings: Settings, attempts: int = 20) -> None:
+    """Migrate the database once even when several batches start on it at the same moment.
+
+    SQLite: an exclusive file lock beside the database file serialises the first migration.
+    PostgreSQL (transactional DDL): the loser of a race rolls back; it waits and checks again.
+    """
+    url = settings.db_url
+    if url.startswith("sqlite:///"):
+        import fcntl
+
+        db_path = Path(url.removeprefix("sqlite:///"))
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{db_path}.migrate-lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                get_engine(settings)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
+    for attempt in range(attempts):
+        try:
+            get_engine(settings)
+            return
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25 + random.random() * 0.5)
+
+
+def _open_run(
+    settings: Settings,
+    settings_dict: dict[str, Any],
+    settings_hash: str,
+    name: str | None,
+    resume: str | None,
+) -> tuple[str, bool]:
+    """A new run, or the run to resume ("last": the newest unfinished run with these settings)."""
+    with session_scope(settings) as session:
+        if resume:
+            if resume == "last":
+                run = session.exec(
+                    select(Run)
+                    .where(
+                        Run.settings_hash == settings_hash,
+                        col(Run.status).in_(["running", "interrupted"]),
+                    )
+                    .order_by(col(Run.created_at).desc())
+                ).first()
+            else:
+                run = session.get(Run, resume)
+                if run is None:
+                    raise ResumeError(f"no run {resume!r} to resume")
+                if run.settings_hash != settings_hash:
+                    raise ResumeError(
+                        f"run {resume} ran with other settings (hash {run.settings_hash}, now {settings_hash})"
+                    )
+            if run is not None:
+                run.status = "running"
+                run.finished_at = None
+                session.add(run)
+                session.commit()
+                return run.id, True
+        return create_run(session, settings_dict, settings_hash, name=name).id, False
 
 
 def run_extraction(
@@ -179,56 +392,134 @@ def run_extraction(
     reuse: bool = True,
     on_result: Callable[[DocResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    engine: Engine = "threads",
+    use_cache: bool = True,
+    resume: str | None = None,
+    stop: threading.Event | None = None,
 ) -> RunSummary:
+    """Extract every input document into one run; never raises for a bad document.
+
+    `resume`: a run id (or "last") to continue instead of starting a new run. `stop`: set it to
+    stop taking new documents (what Ctrl-C does). `use_cache`: look model replies up in the
+    response cache first and store new ones.
+    """
     rtype = load_report_type(settings.report_type)
     prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
     paths, missing = resolve_paths(inputs)
     settings_dict, settings_hash = run_settings(settings, prompts)
-    with session_scope(settings) as session:
-        run = create_run(session, settings_dict, settings_hash, name=name)
-        run_id = run.id
-    summary = RunSummary(run_id)
-    for item in missing:
-        summary.results.append(DocResult(Path(item).name, item, "failed", f"{item}: no such file"))
-    if on_start:
-        on_start(len(paths))
-
-    client: list[LLMClient] = [llm] if llm is not None else []
-
-    def get_llm() -> LLMClient:
-        if not client:
-            client.append(make_llm(settings))
-        return client[0]
+    ensure_database(settings)
+    run_id, resumed = _open_run(settings, settings_dict, settings_hash, name, resume)
+    ctx = BatchContext(
+        settings, rtype, prompts, run_id, settings_hash, reuse, stop or threading.Event()
+    )
+    summary = RunSummary(run_id, resumed=resumed)
 
     def record(result: DocResult) -> None:
         summary.results.append(result)
         if on_result:
             on_result(result)
 
-    try:
-        with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-            pending: set[Future[DocResult]] = set()
-            queue = list(paths)
-            while queue or pending:
-                while queue and len(pending) < settings.concurrency * 2:
-                    p = queue.pop(0)
-                    pending.add(pool.submit(process_one, p, settings, rtype, prompts, get_llm, run_id, settings_hash, reuse=reuse))
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    record(fut.result())
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    finally:
-        with session_scope(settings) as session:
-            from structurer.db.models import Run
+    if on_start:
+        on_start(len(paths) + len(missing))
+    for item in missing:
+        record(DocResult(Path(item).name, item, "failed", f"{item}: no such file"))
 
+    try:
+        if engine == "ray":
+            from structurer.batch.ray_engine import run_on_ray
+
+            run_on_ray(paths, ctx, record, use_cache=use_cache)
+        else:
+            _run_threads(paths, ctx, record, llm, use_cache, summary)
+    except KeyboardInterrupt:
+        ctx.stop.set()
+        summary.abandoned = True
+    finally:
+        summary.interrupted = ctx.stop.is_set()
+        with session_scope(settings) as session:
             run_row = session.get(Run, run_id)
             if run_row is not None:
+                n_docs, n_failed = len(summary.results), len(summary.failed)
+                if resumed:  # count what the run holds, not only this invocation's share
+                    stored = session.exec(
+                        select(Extraction.status).where(Extraction.run_id == run_id)
+                    ).all()
+                    n_docs, n_failed = len(stored), sum(1 for s in stored if s == "failed")
                 finish_run(
                     session,
                     run_row,
-                    n_docs=len(summary.results),
-                    n_failed=len(summary.failed),
+                    n_docs=n_docs,
+                    n_failed=n_failed,
                     status="interrupted" if summary.interrupted else "done",
                 )
     return summary
+
+
+def _cached_llm(
+    settings: Settings, llm: LLMClient | None, use_cache: bool
+) -> Callable[[], LLMClient]:
+    """A lazily made client (the embedded server starts only if a document needs it), with the cache."""
+    client: list[LLMClient] = []
+    lock = threading.Lock()
+
+    def get_llm() -> LLMClient:
+        with lock:
+            if not client:
+                base = llm if llm is not None else make_llm(settings)
+                if use_cache and base.cache is None:
+                    from structurer.providers.cache import DbResponseCache
+
+                    base = base.with_cache(DbResponseCache(settings))
+                client.append(base)
+            return client[0]
+
+    return get_llm
+
+
+def _run_threads(
+    paths: list[Path],
+    ctx: BatchContext,
+    record: Callable[[DocResult], None],
+    llm: LLMClient | None,
+    use_cache: bool,
+    summary: RunSummary,
+) -> None:
+    n = ctx.settings.concurrency
+    get_llm = _cached_llm(ctx.settings, llm, use_cache)
+    queue: Iterator[Path] = iter(paths)
+    part_pool = (
+        ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-part") if n > 1 else None
+    )
+    doc_pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-doc")
+    pending: set[Future[DocResult]] = set()
+    try:
+        try:
+            for path in queue:
+                while len(pending) >= n * 2:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        record(fut.result())
+                if ctx.stop.is_set():
+                    break
+                pending.add(doc_pool.submit(_process, path, ctx, get_llm, part_pool))
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    record(fut.result())
+        except KeyboardInterrupt:
+            # First Ctrl-C: take no new documents, finish the ones in flight.
+            ctx.stop.set()
+            for fut in pending:
+                fut.cancel()
+            pending = {f for f in pending if not f.cancelled()}
+            try:
+                while pending:
+                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        record(fut.result())
+            except KeyboardInterrupt:
+                summary.abandoned = True  # second Ctrl-C: in-flight documents are not stored
+    finally:
+        doc_pool.shutdown(wait=not summary.abandoned, cancel_futures=True)
+        if part_pool is not None:
+            part_pool.shutdown(wait=not summary.abandoned, cancel_futures=True)

@@ -7,16 +7,19 @@ Validation errors are re-asked by instructor (`max_retries`); transport errors (
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import instructor
 import openai
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryError,
     Retrying,
@@ -25,6 +28,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from structurer.providers.cache import CachedReply, ResponseCache, cache_key, cacheable
 from structurer.settings import Settings
 
 logging.getLogger("instructor").setLevel(logging.CRITICAL)  # failures are returned as data
@@ -63,6 +67,21 @@ def request_hash(model: str, messages: list[dict[str, Any]], schema: dict[str, A
         ensure_ascii=False,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_schemas: weakref.WeakKeyDictionary[type[BaseModel], dict[str, Any]] = weakref.WeakKeyDictionary()
+_schemas_lock = threading.Lock()
+
+
+def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema, computed once per class (it is asked for on every call)."""
+    with _schemas_lock:
+        found = _schemas.get(model)
+    if found is None:
+        found = model.model_json_schema()
+        with _schemas_lock:
+            _schemas[model] = found
+    return found
 
 
 def _api_error(exc: BaseException) -> openai.OpenAIError | None:
@@ -126,8 +145,43 @@ class LLMClient:
         )
         self.transport_attempts = transport_attempts
         self.backoff = backoff
+        # Replies that validated are looked up here first and stored after (None: no cache).
+        self.cache: ResponseCache | None = None
+
+    def with_cache(self, cache: ResponseCache | None) -> LLMClient:
+        """A client sharing this one's connection pool, with `cache` as its response cache."""
+        clone = copy.copy(self)
+        clone.cache = cache
+        return clone
+
+    def _cached(self, key: str, response_model: type[BaseModel]) -> LLMResult | None:
+        assert self.cache is not None
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        try:
+            parsed = response_model.model_validate(hit.parsed)
+        except ValidationError:
+            return None  # the model class changed under the same schema: ask again
+        return LLMResult(
+            parsed=parsed,
+            raw=hit.raw,
+            tokens_in=hit.tokens_in,
+            tokens_out=hit.tokens_out,
+            retries=hit.retries,
+            cached=True,
+            logprobs=[TokenLogprob(token=t, logprob=lp) for t, lp in hit.logprobs],
+        )
 
     def complete(self, messages: list[dict[str, Any]], response_model: type[BaseModel]) -> LLMResult:
+        key: str | None = None
+        req_hash = ""
+        if self.cache is not None and cacheable(self.settings):
+            req_hash = request_hash(self.model, messages, schema_of(response_model), self.mode_name)
+            key = cache_key(req_hash, self.settings)
+            hit = self._cached(key, response_model)
+            if hit is not None:
+                return hit
         attempts: list[dict[str, Any]] = []  # one entry per completion received (incl. re-asks)
         parse_errors: list[str] = []
 
@@ -176,7 +230,7 @@ class LLMClient:
             error = _describe_instructor_error(exc, parse_errors, self.base_url)
         latency = time.perf_counter() - started
         last = attempts[-1]["response"] if attempts else None
-        return LLMResult(
+        result = LLMResult(
             parsed=parsed,
             raw=_content_of(last),
             tokens_in=sum(a["in"] for a in attempts),
@@ -186,6 +240,17 @@ class LLMClient:
             error=error,
             logprobs=_logprobs_of(last),
         )
+        if key is not None and self.cache is not None and parsed is not None and error is None:
+            reply = CachedReply(
+                parsed=parsed.model_dump(mode="json"),
+                raw=result.raw,
+                tokens_in=result.tokens_in,
+                tokens_out=result.tokens_out,
+                retries=result.retries,
+                logprobs=[(lp.token, lp.logprob) for lp in result.logprobs],
+            )
+            self.cache.put(key, req_hash, self.model, response_model.__name__, reply)
+        return result
 
 
 def _describe_instructor_error(exc: Exception, parse_errors: list[str], base_url: str) -> str:

@@ -1,0 +1,1 @@
+"""Running extraction over many documents: engines (threads, Ray) and accounting."""
