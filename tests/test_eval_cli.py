@@ -145,6 +145,24 @@ def test_rerun_reuses_stored_extractions(in_evals: Evals) -> None:
     assert second.results.metrics["seconds_per_doc"] == first.results.metrics["seconds_per_doc"]
 
 
+def test_scoring_a_stored_extraction_run_makes_no_model_calls(in_evals: Evals) -> None:
+    worse = in_evals.worse
+    fake = FakeChatModel()  # answers nothing: any call would fail the documents
+    again = run_eval(
+        GOLD_DIR,
+        SAMPLES,
+        in_evals.settings,
+        name="rescored",
+        llm=llm_for(in_evals.settings, fake),
+        extract_run=worse.extract_run_id,
+    )
+    assert fake.requests == [] and again.extract_run_id == worse.extract_run_id
+    assert again.results.metrics["accuracy"] == worse.results.metrics["accuracy"]
+    assert again.results.settings["model"] == "fake-model-corrupt"
+    with pytest.raises(EvalError, match="no extraction run"):
+        run_eval(GOLD_DIR, SAMPLES, in_evals.settings, extract_run=in_evals.base.id)
+
+
 def test_corrupted_echo_scores_lower_and_compare_gates(in_evals: Evals) -> None:
     worse = in_evals.worse
     assert worse.results.metrics["accuracy"] is not None and worse.results.metrics["accuracy"] < 1.0

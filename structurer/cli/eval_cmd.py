@@ -179,6 +179,12 @@ def run(
     ] = None,
     table_reader: Annotated[str | None, typer.Option(help="llm | table | both")] = None,
     name: Annotated[str | None, typer.Option(help="a name for this eval run")] = None,
+    extract_run: Annotated[
+        str | None,
+        typer.Option(
+            help="score this stored extraction run instead of extracting (no model calls)"
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="output directory (default <data_dir>/evals/<name or id>)")
     ] = None,
@@ -209,6 +215,7 @@ def run(
             out_dir=out,
             on_result=on_result,
             on_start=on_start,
+            extract_run=extract_run,
         )
     except (EvalError, PromptError) as exc:
         err.print(f"[red]{exc}[/red]")

@@ -9,6 +9,7 @@ the extraction run it scored, the gold set, the results JSON and its output dire
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -163,6 +164,45 @@ def collect_predictions(
     return predictions, stats, reused
 
 
+def stored_summary(
+    settings: Settings, run_ref: str, paths: Sequence[Path]
+) -> tuple[RunSummary, dict[str, Any]]:
+    """An extraction run already stored, as if just run over ``paths`` (matched by their
+    bytes), and its settings: scoring it makes no model calls. A document the run does not
+    hold is a failure."""
+    with session_scope(settings) as session:
+        run = session.get(Run, run_ref)
+        if run is None:
+            matches = session.exec(
+                select(Run).where(col(Run.id).startswith(run_ref), Run.kind == "extract")
+            ).all()
+            run = matches[0] if len(matches) == 1 else None
+        if run is None or run.kind != "extract":
+            raise EvalError(f"no extraction run {run_ref!r}")
+        summary = RunSummary(run.id)
+        for path in paths:
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            document = session.exec(select(Document).where(Document.sha256 == sha)).first()
+            held = (
+                document is not None
+                and session.exec(
+                    select(Extraction.id).where(
+                        Extraction.run_id == run.id, Extraction.document_id == document.id
+                    )
+                ).first()
+            )
+            summary.results.append(
+                DocResult(
+                    path.name,
+                    str(path),
+                    "skipped" if held else "failed",
+                    None if held else f"not in extraction run {run.id}",
+                    document_id=document.id if document is not None else None,
+                )
+            )
+        return summary, dict(run.settings)
+
+
 def _store_eval(
     settings: Settings,
     eval_id: str,
@@ -222,27 +262,34 @@ def run_eval(
     llm: LLMClient | None = None,
     on_result: Callable[[DocResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    extract_run: str | None = None,
 ) -> EvalOutcome:
     """Extract every gold document from ``corpus_dir`` (reusing stored extractions), score
     against the gold set, write ``results.json``/``samples.jsonl``/``report.html`` and store
-    the eval run. Documents that fail count as all-null predictions and are listed."""
+    the eval run. Documents that fail count as all-null predictions and are listed.
+
+    With ``extract_run`` (an extraction run id), score what that run stored instead of
+    extracting: no model calls; the run's own settings are recorded."""
     golds = load_gold_dir(gold_dir)
     if not golds:
         raise EvalError(f"no gold files (*.json) in {gold_dir}")
     paths = gold_paths(golds, corpus_dir)
     rtype = load_report_type(settings.report_type)
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
-    extraction_settings, _ = run_settings(settings, prompts)
     eval_id = uuid.uuid4().hex[:12]
     label = label_of(name, eval_id)
-    summary = run_extraction(
-        [str(p) for p in paths],
-        settings,
-        name=f"eval:{label}",
-        llm=llm,
-        on_result=on_result,
-        on_start=on_start,
-    )
+    if extract_run is not None:
+        summary, extraction_settings = stored_summary(settings, extract_run, paths)
+    else:
+        prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+        extraction_settings, _ = run_settings(settings, prompts)
+        summary = run_extraction(
+            [str(p) for p in paths],
+            settings,
+            name=f"eval:{label}",
+            llm=llm,
+            on_result=on_result,
+            on_start=on_start,
+        )
     if summary.interrupted:
         raise EvalError(
             f"interrupted: finished documents are stored (run {summary.run_id}); "
