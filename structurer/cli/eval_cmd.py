@@ -36,7 +36,7 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
-WIDE = 150  # tables stay readable when output is piped (rich falls back to 80 columns)
+WIDE = 180  # tables stay readable when output is piped (rich falls back to 80 columns)
 
 
 def _print(renderable: Any) -> None:
