@@ -405,7 +405,14 @@ def render_pdf(tables: list[Table], rng: random.Random) -> str:
     page = 3
     for ti, t in enumerate(tables):
         out.append(t.title)
-        for h in t.headers:
+        if ti == 1:  # table 三: column headers centred over their columns, broken mid-word
+            tops, bottoms = [], []
+            for i, name in enumerate(REQUEST_HEADERS):
+                cut = max(1, len(name) // 2 + 1) if len(name) > 2 else len(name)
+                tops.append((34 + 8 * i + 5 - cut, name[:cut]))
+                bottoms.append((34 + 8 * i + 5 - (len(name) - cut), name[cut:]))
+            out.extend([_at_columns(tops), _at_columns(bottoms)])
+        for h in t.headers if ti != 1 else t.headers[:1]:
             parts = [c for c in h if c]
             top = "   ".join(c[: max(1, len(c) // 2 + 1)] for c in parts)
             bottom = "   ".join(c[max(1, len(c) // 2 + 1) :] for c in parts)
@@ -417,14 +424,39 @@ def render_pdf(tables: list[Table], rng: random.Random) -> str:
                 out.append("  " + "".join(groups))
                 label = labels[-1]
             head, tail = (label[:14], label[14:]) if len(label) > 16 else (label, "")
-            cells = "".join(f"{v:>8}" if v else " " * 8 for v in values)
+            # a remark wraps inside its cell: the number stays in its column, the remark
+            # goes to the next line at the same place
+            numbers = [_split_remark(v) for v in values]
+            cells = "".join(f"{n:>8}" if n else " " * 8 for n, _ in numbers)
             out.append(f"  {head}{'　' * max(0, 16 - len(head))}{cells}".rstrip())
-            if tail:
-                out.append("  " + tail)
+            remarks = "".join(f"{r:>8}" if r else " " * 8 for _, r in numbers)
+            if tail or remarks.strip():
+                out.append(f"  {tail}{'　' * max(0, 16 - len(tail))}{remarks}".rstrip())
             if ti == 1 and ri == 12:
                 out.append(f"\n                    - {page} -\n\f")
                 page += 1
     return "\n".join(out)
+
+
+REQUEST_HEADERS = ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
+
+
+def _at_columns(items: list[tuple[int, str]]) -> str:
+    """A line with each text starting at a display column (CJK 2 wide)."""
+    line, col = "", 0
+    for start, text in items:
+        pad = max(1 if line else 0, start - col)
+        line += " " * pad + text
+        col += pad + 2 * len(text)
+    return line
+
+
+def _split_remark(value: str) -> tuple[str, str]:
+    for opener in ("（", " ("):
+        if opener in value:
+            number, remark = value.split(opener, 1)
+            return number, opener.strip() + remark
+    return value, ""
 
 
 LAYOUTS = {

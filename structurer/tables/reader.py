@@ -95,11 +95,55 @@ def _all_slots(
             stop = nxt.first_token
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
-        result[i] = row_slots(tokens, hit.first_token, stop, gap)
+        lost = []
+        j = i + 1
+        while (
+            j < len(rows)
+            and rows[j][0] is rows[i][0]
+            and hits[j] is None
+            and not rows[j][1].optional
+        ):
+            lost.append(j)
+            j += 1
+        start = hit.first_token
+        for r in lost:  # a lost label's row: numbers again after a new text line
+            cut = _next_row_start(tokens, hit.last_token, start, stop)
+            if cut is None:
+                break
+            result[i if start == hit.first_token else r - 1] = row_slots(tokens, start, cut[0], gap)
+            doc.recovered_labels[rows[r][1].path] = (tokens[cut[1]].start, tokens[cut[1]].end)
+            problems.append(
+                f"{rows[r][1].path}: label not found; cells taken from the line after the row before"
+            )
+            start = cut[1]
+            result[r] = row_slots(tokens, start, stop, gap)
+        if start == hit.first_token:
+            result[i] = row_slots(tokens, hit.first_token, stop, gap)
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
     spread_short_blocks(rows, result, problems)
     return result
+
+
+def _next_row_start(
+    tokens: list[Token], label_last: int, start: int, stop: int
+) -> tuple[int, int] | None:
+    """In a row's region, text on a new line after its numbers and followed by more
+    numbers: (first token of that text, its last text token, taken as the lost label)."""
+    seen_item = False
+    for t in range(max(start, label_last) + 1, stop):
+        tok = tokens[t]
+        if tok.kind != TokenKind.text:
+            seen_item = True
+            continue
+        if seen_item and "\n" in tok.sep:
+            last_text = t
+            while last_text + 1 < stop and tokens[last_text + 1].kind == TokenKind.text:
+                last_text += 1
+            if last_text + 1 < stop:
+                return t, last_text
+            return None
+    return None
 
 
 def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
