@@ -348,3 +348,10 @@ def test_artifact_json_roundtrip() -> None:
     )
     again = CalibrationArtifact.model_validate(json.loads(art.model_dump_json()))
     assert again.content_hash() == art.content_hash()
+
+
+def test_ambiguous_span_lowers_the_prior() -> None:
+    one = default_confidence("llm", "exact", {"value_in_span": 1.0, "span_numbers": 1})
+    two = default_confidence("llm", "exact", {"value_in_span": 1.0, "span_numbers": 3})
+    assert features("llm", "exact", {"span_numbers": 3})["span_ambiguous"] == 1.0
+    assert one > two

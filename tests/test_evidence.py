@@ -86,7 +86,7 @@ def test_quote_located_by_us_and_value_checked() -> None:
     assert TEXT[ev.start : ev.end] == "主动公开政府信息48条"
     assert ev.status == AlignmentStatus.exact
     assert got.via == "quote" and got.value_in_span == 1.0
-    assert got.signals() == {"evidence_via": "quote", "value_in_span": 1.0}
+    assert got.signals() == {"evidence_via": "quote", "value_in_span": 1.0, "span_numbers": 1}
 
 
 def test_real_quote_with_wrong_value_is_flagged() -> None:
@@ -188,3 +188,10 @@ def test_cell_signals() -> None:
 def test_align_quote_never_trusts_the_model() -> None:
     ev = align_quote("网络申请7件", TEXT)
     assert ev.start is not None and TEXT[ev.start : ev.end] == "网络申请7件"
+
+
+def test_span_with_several_numbers_is_marked() -> None:
+    quote = "主动公开政府信息总数：2017年，主动公开政府信息48条"
+    got = locate_evidence(48, quote, quote, [(0, len(quote))], kind="int")
+    assert got.value_in_span == 1.0 and got.span_numbers == 2
+    assert got.signals()["span_numbers"] == 2

@@ -20,6 +20,7 @@ WEIGHTS: dict[str, float] = {
     "aligned_fuzzy": 0.4,
     "value_in_span": 1.2,
     "value_not_in_span": -1.5,
+    "span_ambiguous": -0.5,
     "found_near_label": 0.5,
     "table_reader": 1.5,
     "blank_cell": -0.3,

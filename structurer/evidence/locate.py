@@ -45,11 +45,14 @@ class Located:
     via: str
     value_in_span: float | None
     label_score: float | None = None
+    span_numbers: int | None = None  # distinct numbers in the span (numbers and dates only)
 
     def signals(self) -> dict[str, Any]:
         out: dict[str, Any] = {"evidence_via": self.via}
         if self.value_in_span is not None:
             out["value_in_span"] = self.value_in_span
+        if self.span_numbers is not None:
+            out["span_numbers"] = self.span_numbers
         if self.label_score is not None:
             out["label_score"] = round(self.label_score, 1)
         return out
@@ -137,9 +140,11 @@ def locate_evidence(
     evidence = align_quote(quote, text, windows)
     in_span: float | None = None
     if evidence.start is not None and evidence.end is not None:
-        in_span = value_in_text(value, text[evidence.start : evidence.end], kind)
+        span = text[evidence.start : evidence.end]
+        in_span = value_in_text(value, span, kind)
         if in_span != 0.0:
-            return Located(evidence, "quote", in_span)
+            count = len(set(numbers_in(span))) if kind in ("int", "float") else None
+            return Located(evidence, "quote", in_span, span_numbers=count)
     if kind == "str":
         own = align_quote(str(value), text, windows)
         if own.start is not None:
