@@ -485,3 +485,13 @@ def test_text_without_tables() -> None:
         "一、总体情况\n本年度未收到政府信息公开申请，未发生行政复议、行政诉讼。\n"
     )
     assert readout.format is None and readout.cells == []
+
+
+def test_rows_whose_labels_are_lost_are_read_by_position() -> None:
+    """A 2-character label misread beyond matching, and a row label mangled by OCR."""
+    damaged = TAB_2021.replace("规章\t1", "规竟\t1").replace("（一）予以公开", "（一）子以工开")
+    readout = read_tables(NARRATIVE + damaged)
+    assert diff(values(readout), expected()) == []
+    assert any("requests.granted: label not found" in p for p in readout.problems)
+    granted = next(c for c in readout.cells if c.path == "requests.granted.natural_person")
+    assert granted.evidence.quote == "5"

@@ -179,9 +179,18 @@ def _read_table(
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
     header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
     columns_x = column_positions(doc.columns, [(rows[i][1], slots[i]) for i in idx], header_region)
+    blank_table = all(slot.value == 0 for i in idx for slot in slots[i] or [])  # all blank or 0
     for i in idx:
         row = rows[i][1]
         row_slots_ = slots[i]
+        if row_slots_ is None and not row.optional and blank_table:
+            row_slots_ = []  # every other cell printed blank or 0: so is this row, its label lost
+            first_hit = next(h for j in idx if (h := hits[j]) is not None)
+            span = (doc.labels.origin[first_hit.start], doc.labels.origin[first_hit.end - 1] + 1)
+            doc.recovered_labels[row.path] = span
+            out.problems.append(
+                f"{row.path}: label not found in a table printed all blank or 0; read as blank"
+            )
         if row_slots_ is None:
             if row.optional:
                 absent.add(row.path)
