@@ -17,7 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gov_disclosure import REPORT_TYPE  # noqa: E402
-
 from structurer.extract.response_models import _camel  # noqa: E402
 from tests.gold_echo import gold_echo, load  # noqa: E402
 
