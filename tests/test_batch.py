@@ -368,3 +368,60 @@ def test_two_batches_writing_to_one_database_at_once(
         assert len(keys) == len(set(keys))
     for run in runs:
         assert_complete_run(batch_settings, run.id, paths)
+
+
+def test_client_cache_hook_serves_validated_replies_only(tmp_path: Path) -> None:
+    from pydantic import BaseModel
+
+    from structurer.providers.cache import MemoryResponseCache, cacheable
+    from structurer.providers.fake import FakeChatModel
+    from structurer.providers.llm import LLMClient
+
+    class Year(BaseModel):
+        year: int
+
+    settings = Settings(
+        data_dir=tmp_path,
+        openai_base_url="http://fake-endpoint/v1",
+        model="fake-model",
+        max_retries=0,
+    )
+    fake = FakeChatModel(logprob=-0.1).queue("not json", {"year": 2021}, {"year": 1999})
+    cache = MemoryResponseCache()
+    llm = LLMClient(
+        settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001
+    ).with_cache(cache)
+    messages = [{"role": "user", "content": "报告年度？"}]
+    assert llm.complete(messages, Year).parsed is None  # a failure is not cached...
+    first = llm.complete(messages, Year)  # ...so it is asked again
+    again = llm.complete(messages, Year)
+    assert first.parsed is not None and again.parsed is not None
+    assert first.parsed.model_dump() == again.parsed.model_dump() == {"year": 2021}
+    assert not first.cached and again.cached
+    assert again.tokens_in == first.tokens_in and again.logprobs == first.logprobs
+    assert len(fake.requests) == 2 and fake.pending == 1
+    other = llm.with_cache(cache).complete([{"role": "user", "content": "另一个问题"}], Year)
+    assert (
+        other.parsed is not None
+        and other.parsed.model_dump() == {"year": 1999}
+        and not other.cached
+    )
+    # k independent samples at a temperature above zero must not be served from the cache
+    assert cacheable(settings) and not cacheable(
+        settings.model_copy(update={"samples": 3, "temperature": 0.7})
+    )
+
+
+def test_resume_refuses_a_run_with_other_settings(batch_settings: Settings, tmp_path: Path) -> None:
+    from structurer.extract.runner import ResumeError
+
+    make_corpus(tmp_path / "docs", 1)
+    first = run_extraction([str(tmp_path / "docs")], batch_settings)
+    with pytest.raises(ResumeError):
+        run_extraction(
+            [str(tmp_path / "docs")],
+            batch_settings.model_copy(update={"model": "other"}),
+            resume=first.run_id,
+        )
+    with pytest.raises(ResumeError):
+        run_extraction([str(tmp_path / "docs")], batch_settings, resume="no-such-run")
