@@ -1,4 +1,4 @@
-"""`structurer review ...`: the Label Studio review loop (serve; push, pull, listen to come)."""
+"""`structurer review ...`: the Label Studio review loop: serve, push, pull, listen."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from structurer.review.labeling import ReviewConfigError
 from structurer.review.server import (
     DEFAULT_PORT,
     ReviewServerError,
@@ -71,3 +73,74 @@ def serve_cmd(
         _show(serve(settings, port=port))
     except ReviewServerError as exc:
         raise _fail(exc) from None
+
+
+@app.command("push")
+def push_cmd(
+    run: Annotated[
+        str | None, typer.Option(help="run id (default: newest extraction of every document)")
+    ] = None,
+) -> None:
+    """Send every `needs_review` field to Label Studio as a task (again: only the new ones)."""
+    from structurer.review.push import push
+
+    settings = Settings()
+    try:
+        result = push(settings, run, echo=lambda m: err.print(m, highlight=False))
+    except (ReviewServerError, ReviewConfigError) as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"project {result.project_id} at {result.server}: {result.created} new task(s), "
+        f"{result.already} already pushed"
+        + (f", {result.adopted} found on the server" if result.adopted else "")
+        + (f", {result.unknown_paths} field(s) not in the schema" if result.unknown_paths else ""),
+        highlight=False,
+    )
+    if result.webhook_registered:
+        console.print("registered the listener's webhook", highlight=False)
+
+
+@app.command("pull")
+def pull_cmd() -> None:
+    """Read submitted annotations, check each correction, apply the valid ones."""
+    from structurer.review.pull import pull
+
+    settings = Settings()
+    try:
+        result = pull(settings)
+    except (ReviewServerError, ReviewConfigError) as exc:
+        raise _fail(exc) from None
+    for c in result.corrections:
+        colour = "green" if c.accepted else "red"
+        err.print(f"[{colour}]{escape(c.describe())}[/{colour}]", highlight=False)
+        for warning in c.warnings:
+            err.print(f"  [yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    console.print(
+        f"project {result.project_id}: {len(result.accepted)} correction(s) applied, "
+        f"{len(result.rejected)} rejected (kept as typed)",
+        highlight=False,
+    )
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("listen")
+def listen_cmd(
+    port: Annotated[int, typer.Option("--port", "-p", help="port to listen on")] = 8090,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    url: Annotated[
+        str | None,
+        typer.Option(help="the URL Label Studio calls (default http://HOST:PORT/webhook)"),
+    ] = None,
+) -> None:
+    """Receive Label Studio webhooks and pull on every submitted or updated annotation."""
+    from structurer.review.listen import Listener
+
+    try:
+        Listener(
+            Settings(), host, port, url, echo=lambda m: err.print(escape(m), highlight=False)
+        ).serve()
+    except (ReviewServerError, ReviewConfigError) as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(OSError(f"cannot listen on {host}:{port}: {exc.strerror}")) from None

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import structurer.db.models  # noqa: F401  (registers the tables)
 import structurer.eval.db_models  # noqa: F401  (the eval_runs table)
+import structurer.review.db_models  # noqa: F401  (the review tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

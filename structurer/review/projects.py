@@ -1,0 +1,97 @@
+"""The Label Studio project of a report type: created once, its config kept current, and the
+webhook that `structurer review listen` asked for."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from structurer.db.models import utcnow
+from structurer.report_types import ReportType
+from structurer.review.db_models import ReviewProject
+from structurer.review.labeling import ReviewConfig, config_version, label_config
+from structurer.review.remote import Remote
+from structurer.review.server import ReviewServerError
+
+WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
+SECRET_HEADER = "X-Structurer-Secret"
+
+
+def find_project(session: Session, server: str, report_type: str) -> ReviewProject | None:
+    return session.exec(
+        select(ReviewProject).where(
+            ReviewProject.server == server, ReviewProject.report_type == report_type
+        )
+    ).first()
+
+
+def ensure_project(
+    remote: Remote, session: Session, rtype: ReportType, config: ReviewConfig
+) -> ReviewProject:
+    """The report type's project on this server: created on first use; its labeling config and
+    model_version updated when the generated config changed."""
+    xml = label_config(rtype, config)
+    version = config_version(xml)
+    row = find_project(session, remote.server, rtype.name)
+    client = remote.client
+    if row is None:
+        with remote.calling(f"creating the review project for {rtype.name}"):
+            project = client.projects.create(
+                title=config.title,
+                description=config.description,
+                label_config=xml,
+                expert_instruction=config.instructions,
+                show_instruction=True,
+                show_collab_predictions=True,
+                model_version=version,
+            )
+        if project.id is None:
+            raise ReviewServerError(f"Label Studio at {remote.server} created a project without id")
+        row = ReviewProject(
+            server=remote.server,
+            report_type=rtype.name,
+            project_id=project.id,
+            config_version=version,
+        )
+        session.add(row)
+        session.commit()
+        return row
+    if row.config_version != version:
+        with remote.calling(f"updating the labeling config of project {row.project_id}"):
+            client.projects.update(
+                id=row.project_id,
+                label_config=xml,
+                expert_instruction=config.instructions,
+                model_version=version,
+            )
+        row.config_version = version
+        row.updated_at = utcnow()
+        session.add(row)
+        session.commit()
+    else:
+        with remote.calling(f"reading review project {row.project_id} ({rtype.name})"):
+            client.projects.get(id=row.project_id)
+    return row
+
+
+def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
+    """Register the listener's webhook on the project unless it is there. True if created."""
+    if not project.webhook_url:
+        return False
+    with remote.calling(f"listing the webhooks of project {project.project_id}"):
+        hooks = remote.client.webhooks.list(project=str(project.project_id))
+    if any(h.url == project.webhook_url for h in hooks):
+        return False
+    with remote.calling(f"registering a webhook on project {project.project_id}"):
+        remote.client.webhooks.create(
+            url=project.webhook_url,
+            project=project.project_id,
+            actions=WEBHOOK_ACTIONS,  # type: ignore[arg-type]
+            send_for_all_actions=False,
+            send_payload=True,
+            headers={SECRET_HEADER: project.webhook_secret or ""},
+            is_active=True,
+        )
+    return True
+
+
+__all__ = ["SECRET_HEADER", "ensure_project", "ensure_webhook", "find_project"]
