@@ -66,6 +66,7 @@ def run_calibration(
     oof = [p for p, _ in artifact.oof]
     prior = [_prior(s.features) for s in data.samples]
     artifact.cv.update(calibration_metrics(data.scores, oof))
+    artifact.cv["default_prior"] = calibration_metrics(data.scores, prior)
     path = save(artifact, settings, make_current=make_current)
     policies: list[PolicyDecision] = [threshold_for_accuracy(artifact.oof, t) for t in TARGETS]
     return {
@@ -79,7 +80,9 @@ def run_calibration(
         "coefficients": dict(zip(artifact.features, artifact.coefficients, strict=False)),
         "intercept": artifact.intercept,
         "metrics": {
-            "calibrated (out-of-fold)": artifact.cv,
+            "calibrated (out-of-fold)": {
+                k: v for k, v in artifact.cv.items() if k != "default_prior"
+            },
             "default prior": calibration_metrics(data.scores, prior),
             "as stored by the run": calibration_metrics(data.scores, data.stored_confidence),
         },
