@@ -1,0 +1,88 @@
+"""Hook (c): the embedded model's own speed, and structurer's share of the wall time.
+
+Runs the pipeline over real reports with the embedded llama.cpp model (or whatever endpoint the
+settings name) at concurrency 1, then reports reports/hour, tokens per report, model calls
+per report, and the share of wall time spent outside the endpoint
+(1 - sum of call latencies / wall; exact at concurrency 1).
+
+    .venv/bin/python bench/batch_embedded.py [--corpus ../shared/corpus] [--limit 5] [--out bench/results/embedded.json]
+
+Slow: one report takes minutes on 2 cores. Run it alone. It refuses to start while another
+embedded model server is running (`structurer model status`), unless --force is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from sqlmodel import select  # noqa: E402
+
+from structurer.db.models import LLMCall  # noqa: E402
+from structurer.db.session import session_scope  # noqa: E402
+from structurer.extract.runner import resolve_paths, run_extraction  # noqa: E402
+from structurer.settings import Settings  # noqa: E402
+
+
+def other_model_servers() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line.strip() for line in out.splitlines() if "structurer.model.serve_main" in line]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--limit", type=int, default=5)
+    parser.add_argument(
+        "--force", action="store_true", help="run even if a model server is already running"
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    running = other_model_servers()
+    if running and not args.force:
+        sys.exit(
+            "a model server is already running (one llama.cpp server on this machine at a time):\n"
+            + "\n".join(running)
+        )
+    paths, _ = resolve_paths([str(args.corpus)])
+    paths = paths[: args.limit]
+    settings = Settings().model_copy(
+        update={"data_dir": Path(tempfile.mkdtemp(prefix="bench-embedded-")), "concurrency": 1}
+    )
+    started = time.perf_counter()
+    summary = run_extraction([str(p) for p in paths], settings, reuse=False, use_cache=False)
+    wall = time.perf_counter() - started
+    with session_scope(settings) as session:
+        calls = session.exec(select(LLMCall).where(LLMCall.run_id == summary.run_id)).all()
+    in_endpoint = sum(c.latency_ms for c in calls) / 1000
+    n = max(len(summary.results), 1)
+    result = {
+        "model": settings.model_name,
+        "endpoint": settings.extraction_settings()["endpoint"],
+        "reports": len(summary.results),
+        "ok": summary.count("ok"),
+        "failed": [(r.name, r.error) for r in summary.failed],
+        "wall_s": round(wall, 1),
+        "reports_per_hour": round(len(summary.results) / wall * 3600, 2),
+        "calls_per_report": round(len(calls) / n, 1),
+        "tokens_in_per_report": round(summary.tokens_in / n),
+        "tokens_out_per_report": round(summary.tokens_out / n),
+        "seconds_in_endpoint": round(in_endpoint, 1),
+        "share_outside_endpoint": round(1 - in_endpoint / wall, 4),
+    }
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
