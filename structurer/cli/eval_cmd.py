@@ -89,12 +89,13 @@ def _fmt(value: Any, how: str) -> str:
 def headline_renderable(results: EvalResults, out_dir: Path | None = None) -> Group:
     """Headline metrics, accuracy per section, per document, and the failures."""
     s = results.settings
-    head = Table(
-        title=f"eval {results.run_name}: {results.n_docs} docs, "
+    title = Text(
+        f"eval {results.run_name}: {results.n_docs} docs, "
         f"{results.metrics.get('n_scored', '?')} fields scored · prompt {s.get('prompt', '?')} · "
         f"model {s.get('model', '?')} · tables {s.get('table_reader', '?')}",
-        title_justify="left",
+        style="bold",
     )
+    head = Table()
     head.add_column("metric")
     head.add_column("value", justify="right")
     for key, label, how in HEADLINE:
@@ -134,7 +135,7 @@ def headline_renderable(results: EvalResults, out_dir: Path | None = None) -> Gr
             str(d.retries),
             Text(d.error or "", style="red"),
         )
-    parts: list[Any] = [head, sections, docs]
+    parts: list[Any] = [title, head, sections, docs]
     reused = results.other.get("reused_docs") or []
     if reused:
         parts.append(
