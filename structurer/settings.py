@@ -100,8 +100,11 @@ class Settings(BaseSettings):
 
     def extraction_settings(self) -> dict[str, Any]:
         """What an extraction ran with. Never holds secrets. Keys are stable: runs compare by them."""
+        from structurer.extract.response_models import RESPONSE_MODEL_VERSION
+
         return {
             "report_type": self.report_type,
+            "response_models": RESPONSE_MODEL_VERSION,
             "prompt_version": self.prompt_version,
             "model": self.model_name,
             "endpoint": "embedded" if self.uses_embedded_model else _redact_url(self.openai_base_url),

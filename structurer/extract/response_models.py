@@ -1,5 +1,8 @@
 """Small response models for one part of a record, generated from the record schema.
 
+Bump RESPONSE_MODEL_VERSION when the shape changes: it is part of the run settings, so stored
+extractions made with another shape are not reused.
+
 Each scalar leaf becomes `{"value": <type> | null, "quote": <verbatim text> | null}` so the
 model cites its evidence; list leaves stay lists of verbatim items. Keys are the leaf path
 without its top-level section, joined by "_" (e.g. requests.granted.total -> granted_total).
@@ -15,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from structurer.records import iter_leaf_fields
 from structurer.report_types import PartSpec
+
+
+RESPONSE_MODEL_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -64,12 +70,14 @@ class _Leaf(BaseModel):
 
 
 def _leaf_model(annotation: Any, name: str) -> type[BaseModel]:
+    # Both keys required, quote first: under constrained decoding the model must cite before it
+    # answers, and cannot skip the value by leaving a key out.
     value_type = annotation if _is_optional(annotation) else annotation | None
     return create_model(  # type: ignore[call-overload, no-any-return]
         name,
         __base__=_Leaf,
-        value=(value_type, Field(None, description="取值；原文未提及则为null")),
-        quote=(str | None, Field(None, description="原文中支持该取值的一句话，逐字照录")),
+        quote=(str | None, Field(..., description="原文中支持该取值的一句话，逐字照录；未提及则为null")),
+        value=(value_type, Field(..., description="取值；原文未提及则为null")),
     )
 
 
@@ -81,10 +89,10 @@ def build_response_model(record_model: type[BaseModel], part: PartSpec) -> type[
     definitions: dict[str, Any] = {}
     for f in part_fields(record_model, part):
         if f.is_list:
-            definitions[f.key] = (list[str], Field(default_factory=list, description=f.description))
+            definitions[f.key] = (list[str], Field(..., description=f.description))
         else:
             leaf = _leaf_model(f.annotation, f"{_camel(part.name)}_{f.key}")
-            definitions[f.key] = (leaf | None, Field(None, description=f.description))
+            definitions[f.key] = (leaf, Field(..., description=f.description))
     return create_model(  # type: ignore[call-overload, no-any-return]
         _camel(part.name), __base__=_Leaf, **definitions
     )
