@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Protocol
 
 _VALUE_KEY = re.compile(r'"value"\s*:\s*')
@@ -58,18 +59,17 @@ def value_logprob(tokens: Sequence[TokenLike], key: str) -> ValueLogprob | None:
     """Mean and min logprob of the tokens spelling the value under `key`, or None."""
     if not tokens:
         return None
-    text = ""
-    spans: list[tuple[int, int, float, str]] = []
-    for item in tokens:
-        spans.append((len(text), len(text) + len(item.token), item.logprob, item.token))
-        text += item.token
+    pieces = [item.token for item in tokens]
+    text = "".join(pieces)
+    ends = list(accumulate(len(p) for p in pieces))
+    spans = [(e - len(p), e, item.logprob) for p, e, item in zip(pieces, ends, tokens, strict=True)]
     region = _value_region(text, key)
     if region is None:
         return None
     lo, hi = region
     picked = [
         lp
-        for s, e, lp, _ in spans
+        for s, e, lp in spans
         if s < hi and e > lo and not set(text[max(s, lo) : min(e, hi)]) <= _SYNTAX
     ]
     if not picked:
