@@ -4,7 +4,7 @@ choice over all rows (rows appear in their official order), by dynamic programmi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -23,6 +23,14 @@ class LabelText:
     token_of: list[int]  # token index of key[i]
     origin: list[int]  # original-text offset of key[i]
     barriers: list[int]  # token indices of prose tokens (they end a table region)
+    _bigrams: dict[str, list[int]] = field(default_factory=dict)
+
+    def bigrams(self) -> dict[str, list[int]]:
+        """Positions of every character pair of `key` (built once)."""
+        if not self._bigrams and len(self.key) > 1:
+            for i in range(len(self.key) - 1):
+                self._bigrams.setdefault(self.key[i : i + 2], []).append(i)
+        return self._bigrams
 
 
 @dataclass(frozen=True)
@@ -70,21 +78,39 @@ def find_label(text: LabelText, label: str, *, limit: int = 6) -> list[tuple[int
     if m == 0 or len(hay) < max(1, m - 1):
         return []
     size = min(m, len(hay))
-    windows = [hay[i : i + size] for i in range(len(hay) - size + 1)]
+    starts = _candidate_starts(text, label, len(hay) - size)
+    if not starts:
+        return []
+    windows = [hay[i : i + size] for i in starts]
     sims = cdist([label], windows, scorer=Levenshtein.normalized_similarity, workers=1)[0]
     thr = _threshold(m)
     order = np.argsort(-sims, kind="stable")
     taken: list[tuple[int, int, float]] = []
-    for i in order:
-        sim = float(sims[i])
+    for n in order:
+        sim = float(sims[n])
+        at = starts[int(n)]
         if sim < thr - 0.12 or len(taken) >= limit:
             break
-        if any(abs(int(i) - s) < max(2, m // 2) for s, _, _ in taken):
+        if any(abs(at - s) < max(2, m // 2) for s, _, _ in taken):
             continue
-        best = _refine(hay, label, int(i))
+        best = _refine(hay, label, at)
         if best[2] >= thr:
             taken.append(best)
     return taken
+
+
+def _candidate_starts(text: LabelText, label: str, last: int) -> list[int]:
+    """Window starts worth scoring: where a character pair of the label occurs (a label
+    with any hope of matching shares one), shifted to where the label would begin."""
+    starts: set[int] = set()
+    index = text.bigrams()
+    for offset in range(len(label) - 1):
+        for pos in index.get(label[offset : offset + 2], ()):
+            for shift in (-1, 0, 1):
+                start = pos - offset + shift
+                if 0 <= start <= last:
+                    starts.add(start)
+    return sorted(starts)
 
 
 def _refine(hay: str, label: str, at: int) -> tuple[int, int, float]:
