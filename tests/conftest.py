@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,3 +41,19 @@ def fake_model() -> FakeChatModel:
 
 def load_gold(name: str) -> dict[str, Any]:
     return json.loads((GOLD / name).read_text(encoding="utf-8"))
+
+
+SERVICE_MARKERS = ("model", "labelstudio", "postgres", "browser", "ray")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """With STRUCTURER_REQUIRE_SERVICES=1 (CI), a service test that skips is a failure:
+    a missing server must not pass silently."""
+    outcome = yield
+    report = outcome.get_result()
+    required = os.environ.get("STRUCTURER_REQUIRE_SERVICES") == "1"
+    if report.skipped and required and any(item.get_closest_marker(m) for m in SERVICE_MARKERS):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"service test skipped but STRUCTURER_REQUIRE_SERVICES=1: {reason}"

@@ -71,7 +71,10 @@ def base_url(settings: Settings) -> str:
 
 
 def threads(settings: Settings) -> int:
-    return settings.embedded_threads or len(os.sched_getaffinity(0))
+    # One core is left free: llama.cpp's threads busy-wait, and on a small machine anything else
+    # running (the pipeline, a database, the tests) made decoding 10-20x slower with every core
+    # taken (bench/embedded_model.md).
+    return settings.embedded_threads or max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 # ---------------------------------------------------------------- probing
