@@ -43,6 +43,9 @@ def one_batch(
     summary = run_extraction([str(corpus)], settings, use_cache=False, reuse=False)
     wall = time.perf_counter() - started
     dispose_engines()
+    for r in summary.results:
+        if r.status not in ("ok", "skipped"):
+            print(f"# {r.status}: {r.name}: {r.error}", flush=True)
     n = len(summary.results)
     calls = sum(r.calls for r in summary.results)
     ok = summary.count("ok") + summary.count("skipped")

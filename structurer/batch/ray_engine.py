@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from structurer.extract.runner import (
     make_llm,
     prepare,
     store,
+    with_db_retries,
 )
 from structurer.prompts import PromptSet
 from structurer.providers.llm import LLMClient
@@ -108,7 +110,7 @@ def run_on_ray(
             except Exception as exc:  # noqa: BLE001 - a crashed task fails its document only
                 outcome = failed_outcome(prepared.doc, exc)
             try:
-                record(store(prepared, outcome, ctx))
+                record(with_db_retries(partial(store, prepared, outcome, ctx)))
             except Exception as exc:  # noqa: BLE001
                 record(
                     DocResult(
@@ -124,7 +126,7 @@ def run_on_ray(
             if ctx.stop.is_set():
                 break
             try:
-                prepared = prepare(path, ctx)
+                prepared = with_db_retries(partial(prepare, path, ctx))
             except Exception as exc:  # noqa: BLE001 - e.g. the database hiccupped on this one
                 record(
                     DocResult(path.name, str(path), "failed", f"{type(exc).__name__}: {exc}"[:300])

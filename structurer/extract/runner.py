@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import col, select
 
 from structurer.batch.accounting import cost_of
@@ -249,11 +250,28 @@ def process_one(
     return _process(path, ctx, get_llm, executor)
 
 
+T = TypeVar("T")
+DB_ATTEMPTS = 4
+
+
+def with_db_retries(fn: Callable[[], T]) -> T:
+    """Run a database step again after a transient failure (pool exhausted, lock timeout,
+    connection dropped): each step is one transaction, so repeating it is safe."""
+    for attempt in range(DB_ATTEMPTS):
+        try:
+            return fn()
+        except (OperationalError, PoolTimeout):
+            if attempt == DB_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2**attempt + random.random() * 0.5)
+    raise AssertionError("unreachable")
+
+
 def _process(
     path: Path, ctx: BatchContext, get_llm: Callable[[], LLMClient], executor: Executor | None
 ) -> DocResult:
     try:
-        prepared = prepare(path, ctx)
+        prepared = with_db_retries(lambda: prepare(path, ctx))
         if isinstance(prepared, DocResult):
             return prepared
         if ctx.stop.is_set():
@@ -266,7 +284,8 @@ def _process(
             )
         except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
             outcome = failed_outcome(prepared.doc, exc)
-        return store(prepared, outcome, ctx)
+        ready = prepared
+        return with_db_retries(lambda: store(ready, outcome, ctx))
     except Exception as exc:  # noqa: BLE001 - e.g. the database hiccupped on this one
         return DocResult(path.name, str(path), "failed", f"{type(exc).__name__}: {exc}"[:300])
 
