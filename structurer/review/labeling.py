@@ -223,8 +223,8 @@ def label_config(rtype: ReportType, config: ReviewConfig) -> str:
 
 
 def config_version(xml: str) -> str:
-    """A short hash of the config; the project's model_version, so that predictions made for
-    another config do not pre-fill tasks they do not fit."""
+    """A short hash of the labeling config: the project's model_version, so that predictions
+    made for another config (other control names) do not pre-fill tasks they do not fit."""
     return hashlib.sha256(xml.encode()).hexdigest()[:10]
 
 

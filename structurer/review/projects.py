@@ -28,7 +28,8 @@ def ensure_project(
     remote: Remote, session: Session, rtype: ReportType, config: ReviewConfig
 ) -> ReviewProject:
     """The report type's project on this server: created on first use; its labeling config and
-    model_version updated when the generated config changed."""
+    model_version updated when the generated config changed (tasks pushed before keep their
+    predictions under the old model_version: those no longer pre-fill), its texts every time."""
     xml = label_config(rtype, config)
     version = config_version(xml)
     row = find_project(session, remote.server, rtype.name)
@@ -59,6 +60,8 @@ def ensure_project(
         with remote.calling(f"updating the labeling config of project {row.project_id}"):
             client.projects.update(
                 id=row.project_id,
+                title=config.title,
+                description=config.description,
                 label_config=xml,
                 expert_instruction=config.instructions,
                 model_version=version,
@@ -67,9 +70,14 @@ def ensure_project(
         row.updated_at = utcnow()
         session.add(row)
         session.commit()
-    else:
-        with remote.calling(f"reading review project {row.project_id} ({rtype.name})"):
-            client.projects.get(id=row.project_id)
+    else:  # the texts may have changed without the config; this also proves the project exists
+        with remote.calling(f"updating review project {row.project_id} ({rtype.name})"):
+            client.projects.update(
+                id=row.project_id,
+                title=config.title,
+                description=config.description,
+                expert_instruction=config.instructions,
+            )
     return row
 
 

@@ -108,7 +108,7 @@ def task_data(item: FieldToReview, config: ReviewConfig) -> dict[str, Any]:
     return {
         TEXT: item.text,
         "card": card_html(item, config),
-        "hint": f"更正后的值（{kind}）：{config.hints.get(field.kind, '')}",
+        "hint": f"更正后的值 · {config.hints.get(field.kind, kind)}",
         "options": [{"value": value, "html": escape(shown)} for value, shown in field.options],
         "structurer": {
             "key": task_key(item.field_value_id),
