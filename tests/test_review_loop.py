@@ -400,3 +400,65 @@ def test_listen_pulls_on_webhooks(label_studio: tuple[str, str], settings: Setti
         assert (row.status, row.value) == ("corrected", 57), listener.last_error
     finally:
         listener.stop()
+
+
+@pytest.mark.labelstudio
+def test_push_adopts_tasks_whose_commit_was_lost(
+    label_studio: tuple[str, str], settings: Settings
+) -> None:
+    url, token = label_studio
+    s = review_settings(settings, url, token)
+    run_id = extract(s)
+    first = push(s, run_id)
+    with session_scope(s) as session:  # as if the push died between the import and the commit
+        for task in session.exec(select(ReviewTask)).all():
+            session.delete(task)
+        session.commit()
+    again = push(s, run_id)
+    assert (again.created, again.adopted) == (0, first.created)
+    assert len(server_tasks(api(url, token), first.project_id)) == first.created
+    assert len(tasks_by_path(s)) == first.created
+
+
+@pytest.mark.labelstudio
+def test_cli_push_pull_export(
+    label_studio: tuple[str, str],
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from structurer.cli.main import app
+
+    url, token = label_studio
+    s = review_settings(settings, url, token)
+    extract(s)
+    monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
+    monkeypatch.setenv("LABEL_STUDIO_URL", url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", token)
+    runner = CliRunner()
+    pushed = runner.invoke(app, ["review", "push"])
+    assert pushed.exit_code == 0, pushed.output
+    assert "new task(s)" in pushed.output and token not in pushed.output
+    http = api(url, token)
+    t = {path: task.task_id for path, task in tasks_by_path(s).items()}
+    annotate(http, t["proactive.total_items"], result("corrected", "57"))
+    annotate(http, t["requests.new_received.research"], result("corrected", "abc"))
+    pulled = runner.invoke(app, ["review", "pull"])
+    assert pulled.exit_code == 1, pulled.output  # one correction was rejected
+    assert "1 correction(s) applied, 1 rejected" in pulled.output
+    assert f"rejected task {t['requests.new_received.research']}" in pulled.output
+    again = runner.invoke(app, ["review", "push"])
+    assert "0 new task(s)" in again.output
+    out = tmp_path / "out.jsonl"
+    exported = runner.invoke(app, ["export", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    line = json.loads(out.read_text(encoding="utf-8"))
+    assert line["record"]["proactive"]["total_items"] == 57
+    assert line["fields"]["proactive.total_items"]["status"] == "corrected"
+    shown = runner.invoke(app, ["show", SAMPLE.name])
+    assert shown.exit_code == 0 and "corrected" in shown.output
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "0" * 40)
+    denied = runner.invoke(app, ["review", "pull"])
+    assert denied.exit_code == 1 and "rejected the API key" in denied.output
