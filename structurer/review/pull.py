@@ -215,7 +215,10 @@ def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
 
         def users() -> dict[int, str]:
             if not cache:
-                cache.update(remote.annotators())
+                try:
+                    cache.update(remote.annotators())
+                except ReviewServerError:  # e.g. a key that may not list users: names by id
+                    cache[-1] = ""
             return cache
 
         ctx = _Context(remote, session, rtype, config, users)
