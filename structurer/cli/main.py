@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
 from structurer.settings import Settings
 
 app = typer.Typer(help="Structure government information-disclosure annual reports into validated records.", no_args_is_help=True)
@@ -27,21 +27,11 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _mount(module: str, name: str, help_text: str) -> None:
-    """Mount a sub-app if its module is present (each lives in its own file)."""
-    try:
-        sub = importlib.import_module(module).app
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return
-    app.add_typer(sub, name=name, help=help_text)
-
-
-_mount("structurer.cli.model_cmd", "model", "The embedded local model server.")
-_mount("structurer.cli.review_cmd", "review", "Human review in Label Studio.")
-_mount("structurer.cli.eval_cmd", "eval", "Score extractions against a gold set.")
-_mount("structurer.cli.gold_cmd", "gold", "Gold records: new, check, from-review.")
+app.add_typer(model_cmd.app, name="model", help="The embedded local model server.")
+app.add_typer(review_cmd.app, name="review", help="Human review in Label Studio.")
+app.add_typer(eval_cmd.app, name="eval", help="Score extractions against a gold set; compare runs.")
+app.add_typer(gold_cmd.app, name="gold", help="Gold records: new, check, from-review.")
+app.add_typer(calibrate_cmd.app, name="calibrate", help="Fit field confidence on gold data.")
 
 
 @db_app.command("upgrade")
