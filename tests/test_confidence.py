@@ -355,3 +355,10 @@ def test_ambiguous_span_lowers_the_prior() -> None:
     two = default_confidence("llm", "exact", {"value_in_span": 1.0, "span_numbers": 3})
     assert features("llm", "exact", {"span_numbers": 3})["span_ambiguous"] == 1.0
     assert one > two
+
+
+def test_quote_not_naming_the_field_lowers_the_prior() -> None:
+    named = default_confidence("llm", "exact", {"value_in_span": 1.0, "label_in_span": 1.0})
+    unnamed = default_confidence("llm", "exact", {"value_in_span": 1.0, "label_in_span": 0.0})
+    assert features("llm", "exact", {"label_in_span": 0.0})["label_not_in_span"] == 1.0
+    assert named > unnamed

@@ -86,7 +86,11 @@ def test_quote_located_by_us_and_value_checked() -> None:
     assert TEXT[ev.start : ev.end] == "主动公开政府信息48条"
     assert ev.status == AlignmentStatus.exact
     assert got.via == "quote" and got.value_in_span == 1.0
-    assert got.signals() == {"evidence_via": "quote", "value_in_span": 1.0, "span_numbers": 1}
+    assert got.signals() == {
+        "evidence_via": "quote",
+        "value_in_span": 1.0,
+        "span_numbers": 1,
+    }  # no label given
 
 
 def test_real_quote_with_wrong_value_is_flagged() -> None:
@@ -195,3 +199,21 @@ def test_span_with_several_numbers_is_marked() -> None:
     got = locate_evidence(48, quote, quote, [(0, len(quote))], kind="int")
     assert got.value_in_span == 1.0 and got.span_numbers == 2
     assert got.signals()["span_numbers"] == 2
+
+
+def test_label_in_span() -> None:
+    from structurer.evidence.locate import label_in_span
+
+    assert label_in_span("当面申请（件）", "本年度受理当面申请3件") == 1.0
+    assert label_in_span("当面申请（件）", "没有接到公民、法人和其他组织提出的申请") == 0.0
+    assert label_in_span(None, "x") is None
+    got = locate_evidence(
+        0,
+        "没有接到公民提出的申请",
+        "没有接到公民提出的申请",
+        [(0, 11)],
+        kind="int",
+        label="当面申请（件）",
+    )
+    assert got.value_in_span == 1.0 and got.label_in_span == 0.0
+    assert got.signals()["label_in_span"] == 0.0

@@ -15,6 +15,7 @@ from structurer.db.models import Document, Extraction, FieldValue
 from structurer.db.session import session_scope
 from structurer.eval.gold import GoldRecord, load_gold_dir
 from structurer.eval.scoring import FieldKind, FieldScore, field_kinds, score_record
+from structurer.evidence.locate import label_in_span
 from structurer.extract.runner import run_extraction
 from structurer.providers.llm import LLMClient
 from structurer.report_types import load_report_type
@@ -39,6 +40,7 @@ def label_extraction(
     record: dict[str, Any] | None,
     rows: Sequence[FieldValue],
     kinds: dict[str, FieldKind],
+    labels: dict[str, str] | None = None,
 ) -> list[tuple[Sample, FieldScore, float | None]]:
     """One labelled sample per stored field row (every non-null predicted leaf)."""
     pred = {"doc": gold.doc, "record": record or {}, "fields": {}}
@@ -48,7 +50,12 @@ def label_extraction(
         score = by_path.get(row.path)
         if score is None:
             continue
-        feats = features(row.reader, row.alignment, row.signals or {}, row.value)
+        signals = dict(row.signals or {})
+        if "label_in_span" not in signals and labels is not None and row.quote:
+            found = label_in_span(labels.get(row.path), row.quote)  # rows stored before the signal
+            if found is not None:
+                signals["label_in_span"] = found
+        feats = features(row.reader, row.alignment, signals, row.value)
         out.append((Sample(gold.doc, row.path, feats, score.correct), score, row.confidence))
     return out
 
@@ -73,7 +80,8 @@ def gold_samples(
     paths, missing = gold_documents(golds, corpus)
     summary = run_extraction([str(p) for p in paths], settings, name=name, llm=llm, reuse=reuse)
     out = GoldSet(summary.run_id, missing_docs=missing)
-    kinds = field_kinds(load_report_type(settings.report_type).record_model)
+    rtype = load_report_type(settings.report_type)
+    kinds = field_kinds(rtype.record_model)
     by_doc = {g.doc: g for g in golds}
     with session_scope(settings) as session:
         pairs: list[tuple[Document, Extraction]] = run_extractions(session, summary.run_id)
@@ -84,7 +92,9 @@ def gold_samples(
             if extraction.status != "ok" or extraction.record is None:
                 out.failed_docs.append(doc.name)
             rows = field_rows(session, extraction.id or 0)
-            for sample, score, conf in label_extraction(gold, extraction.record, rows, kinds):
+            for sample, score, conf in label_extraction(
+                gold, extraction.record, rows, kinds, rtype.labels
+            ):
                 out.samples.append(sample)
                 out.scores.append(score)
                 out.stored_confidence.append(conf)

@@ -21,6 +21,7 @@ WEIGHTS: dict[str, float] = {
     "value_in_span": 1.2,
     "value_not_in_span": -1.5,
     "span_ambiguous": -0.5,
+    "label_not_in_span": -0.7,
     "found_near_label": 0.5,
     "table_reader": 1.5,
     "blank_cell": -0.3,

@@ -6,6 +6,7 @@ Signals are collected along the way and stored with every field row (`FieldValue
   (`evidence_via`: quote, value, label search), `label_score`;
 - `value_in_span`: does the located span actually state the value (1/0); `span_numbers`:
   how many distinct numbers the span states (more than one: the check is weaker);
+  `label_in_span`: does the quote name the field (its label words);
 - `n_readers`, `readers_agree`, `identity_decided`: reconciliation of the readers;
 - `identity_break`: the field is part of a broken table identity;
 - `retries`: validation re-asks of the LLM call;
@@ -32,6 +33,7 @@ FEATURES: tuple[str, ...] = (
     "value_in_span",
     "value_not_in_span",
     "span_ambiguous",
+    "label_not_in_span",
     "found_near_label",
     "table_reader",
     "blank_cell",
@@ -74,6 +76,7 @@ def features(
         f["value_in_span"] = in_span
         f["value_not_in_span"] = 1.0 - in_span
     f["span_ambiguous"] = float((_num(signals, "span_numbers") or 0.0) > 1)
+    f["label_not_in_span"] = float(_num(signals, "label_in_span") == 0.0)
     f["found_near_label"] = float(signals.get("evidence_via") == "label")
     f["table_reader"] = float(table)
     f["blank_cell"] = float(bool(signals.get("blank_cell")))

@@ -46,6 +46,7 @@ class Located:
     value_in_span: float | None
     label_score: float | None = None
     span_numbers: int | None = None  # distinct numbers in the span (numbers and dates only)
+    label_in_span: float | None = None  # do the field's label words appear in the quote's span
 
     def signals(self) -> dict[str, Any]:
         out: dict[str, Any] = {"evidence_via": self.via}
@@ -53,6 +54,8 @@ class Located:
             out["value_in_span"] = self.value_in_span
         if self.span_numbers is not None:
             out["span_numbers"] = self.span_numbers
+        if self.label_in_span is not None:
+            out["label_in_span"] = self.label_in_span
         if self.label_score is not None:
             out["label_score"] = round(self.label_score, 1)
         return out
@@ -86,6 +89,17 @@ def _occurrences(
             if ok:
                 spans.append((m.start(), m.end()))
     return spans
+
+
+def label_in_span(label: str | None, span: str | None) -> float | None:
+    """1.0 when one of the label's words appears (nearly) in the span, 0.0 when none does,
+    None when there is no label or span. A quote that never names the field ("没有接到申请"
+    for 当面申请) supports its value only loosely."""
+    terms = label_terms(label)
+    if not terms or not span:
+        return None
+    best = max(fuzz.partial_ratio(t, span) if len(t) <= len(span) else 0.0 for t in terms)
+    return float(best >= LABEL_MIN_SCORE)
 
 
 def search_near_label(
@@ -139,12 +153,14 @@ def locate_evidence(
         return Located(Evidence(first.start, first.end, first.quote, status), "value", share)
     evidence = align_quote(quote, text, windows)
     in_span: float | None = None
+    labelled: float | None = None
     if evidence.start is not None and evidence.end is not None:
         span = text[evidence.start : evidence.end]
         in_span = value_in_text(value, span, kind)
+        labelled = label_in_span(label, span)
         if in_span != 0.0:
             count = len(set(numbers_in(span))) if kind in ("int", "float") else None
-            return Located(evidence, "quote", in_span, span_numbers=count)
+            return Located(evidence, "quote", in_span, span_numbers=count, label_in_span=labelled)
     if kind == "str":
         own = align_quote(str(value), text, windows)
         if own.start is not None:
@@ -152,7 +168,8 @@ def locate_evidence(
     near = search_near_label(value, kind, label, text, windows)
     if near is not None:
         return Located(near[0], "label", in_span, label_score=near[1])
-    return Located(evidence, "quote" if evidence.start is not None else "none", in_span)
+    via = "quote" if evidence.start is not None else "none"
+    return Located(evidence, via, in_span, label_in_span=labelled)
 
 
 def cell_signals(
