@@ -247,7 +247,7 @@ def compare(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
     _print(comparison_renderable(comparison))
-    console.print(f"wrote {html}")
+    console.print(f"wrote {html}", soft_wrap=True)
     if fail_on_regression is not None and regression(comparison, fail_on_regression):
         delta = comparison.overall.delta or 0.0
         err.print(
