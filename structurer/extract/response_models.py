@@ -11,6 +11,7 @@ without its top-level section, joined by "_" (e.g. requests.granted.total -> gra
 from __future__ import annotations
 
 import typing
+from functools import cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ def _covers(prefixes: tuple[str, ...], path: str) -> bool:
     return any(path == p or path.startswith(p + ".") for p in prefixes)
 
 
+@cache  # built once per part: building pydantic classes dominated the per-document CPU cost
 def part_fields(record_model: type[BaseModel], part: PartSpec) -> list[PartField]:
     descriptions: dict[str, str] = {}
     _collect_descriptions(record_model, "", "", descriptions)
@@ -85,6 +87,7 @@ def _is_optional(annotation: Any) -> bool:
     return type(None) in typing.get_args(annotation)
 
 
+@cache
 def build_response_model(record_model: type[BaseModel], part: PartSpec) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for f in part_fields(record_model, part):
