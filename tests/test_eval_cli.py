@@ -143,6 +143,13 @@ def test_rerun_reuses_stored_extractions(in_evals: Evals) -> None:
     # cost is that of the extraction that made the record, not of the free copy
     assert second.results.metrics["tokens_in_per_doc"] == first.results.metrics["tokens_in_per_doc"]
     assert second.results.metrics["seconds_per_doc"] == first.results.metrics["seconds_per_doc"]
+    # a second run of the same name keeps the first one's files; the name finds the newest
+    third = run_eval(GOLD_DIR, SAMPLES, settings, name="again", llm=llm_for(settings, fake))
+    assert second.out_dir.name == "again" and third.out_dir.name == f"again-{third.id}"
+    assert (second.out_dir / "results.json").is_file()
+    with session_scope(settings) as session:
+        found = find_eval(session, "again")
+        assert found is not None and found.id == third.id
 
 
 def test_scoring_a_stored_extraction_run_makes_no_model_calls(in_evals: Evals) -> None:

@@ -315,6 +315,8 @@ def run_eval(
     results.other["eval_id"] = eval_id
     results.other["reused_docs"] = reused
     target = out_dir or evals_dir(settings) / label
+    if out_dir is None and (target / RESULTS_FILE).exists():  # keep the earlier run's files
+        target = evals_dir(settings) / f"{label}-{eval_id}"
     write_run(target, results, scores)
     _store_eval(
         settings,
