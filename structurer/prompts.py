@@ -20,8 +20,14 @@ class PromptSet:
         if not self.dir.is_dir():
             raise PromptError(f"no prompt version {version!r} for {report_type!r} (looked in {self.dir})")
         self.version = version
+        # Templates are read once: what is rendered is exactly what the fingerprint hashes, even
+        # if a file is edited while a batch runs.
+        self._sources = {
+            str(path.relative_to(self.dir)): path.read_text(encoding="utf-8")
+            for path in sorted(self.dir.rglob("*.j2"))
+        }
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(self.dir)),
+            loader=jinja2.DictLoader(self._sources),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,
@@ -31,9 +37,9 @@ class PromptSet:
     def fingerprint(self) -> str:
         """version + a hash of every template, so an edited template is a different prompt."""
         digest = hashlib.sha256()
-        for path in sorted(self.dir.rglob("*.j2")):
-            digest.update(str(path.relative_to(self.dir)).encode())
-            digest.update(path.read_bytes())
+        for name, source in self._sources.items():
+            digest.update(name.encode())
+            digest.update(source.encode("utf-8"))
         return f"{self.version}+{digest.hexdigest()[:8]}"
 
     def render(self, name: str, **context: Any) -> str:
@@ -43,4 +49,4 @@ class PromptSet:
             raise PromptError(f"prompt template {name!r} missing in {self.dir}") from exc
 
     def has(self, name: str) -> bool:
-        return (self.dir / name).is_file()
+        return name in self._sources
