@@ -60,6 +60,12 @@ def extract(
     resume: Annotated[
         str | None, typer.Option(help="continue this run id (or 'last': the newest unfinished run with these settings)")
     ] = None,
+    review_budget: Annotated[
+        float | None, typer.Option(help="send the least confident share of fields to review, e.g. 0.10")
+    ] = None,
+    target_accuracy: Annotated[
+        float | None, typer.Option(help="auto-accept only above the threshold that meets this accuracy on gold")
+    ] = None,
 ) -> None:
     """Extract records from report files and store them.
 
@@ -83,7 +89,20 @@ def extract(
         overrides["model"] = model
     if table_reader:
         overrides["table_reader"] = table_reader
+    if review_budget is not None:
+        overrides["review_budget"] = review_budget
+    if target_accuracy is not None:
+        overrides["target_accuracy"] = target_accuracy
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    from structurer.confidence.policy import PolicyError
+    from structurer.confidence.route import review_policy
+
+    try:
+        policy = review_policy(settings)
+    except PolicyError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    err.print(f"review policy: {policy.describe()}", highlight=False)
     stats = BatchStats()
     with Progress(
         TextColumn("[bold]extract"),

@@ -29,6 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import col, select
 
 from structurer.batch.accounting import cost_of
+from structurer.confidence.calibrate import current_version
 from structurer.confidence.route import review_policy, route_rows, score_rows
 from structurer.db.models import Document, Extraction, Run
 from structurer.db.session import get_engine, session_scope
@@ -399,7 +400,12 @@ def _open_run(
                 session.add(run)
                 session.commit()
                 return run.id, True
-        return create_run(session, settings_dict, settings_hash, name=name).id, False
+        run = create_run(session, settings_dict, settings_hash, name=name)
+        # Recorded on the run, not in its settings: a new calibration must not stop reuse.
+        run.calibration_version = current_version(settings)
+        session.add(run)
+        session.commit()
+        return run.id, False
 
 
 def run_extraction(
