@@ -10,6 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -107,7 +108,7 @@ class Settings(BaseSettings):
             "response_models": RESPONSE_MODEL_VERSION,
             "prompt_version": self.prompt_version,
             "model": self.model_name,
-            "endpoint": "embedded" if self.uses_embedded_model else _redact_url(self.openai_base_url),
+            "endpoint": "embedded" if self.uses_embedded_model else redact_url(self.openai_base_url or ""),
             "instructor_mode": self.instructor_mode,
             "temperature": self.temperature,
             "max_retries": self.max_retries,
@@ -121,12 +122,15 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _redact_url(url: str | None) -> str | None:
+def redact_url(url: str) -> str:
     """Drop any user:password@ part of a URL."""
-    if not url or "@" not in url:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
         return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('@', 1)[1]}"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def get_settings(**overrides: Any) -> Settings:

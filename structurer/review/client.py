@@ -9,27 +9,17 @@ Errors are one line and never contain the key.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import contextlib
+from collections.abc import Iterator
 
 import httpx
 from label_studio_sdk.client import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from structurer.review.server import ReviewServerError, load_credentials
-from structurer.settings import Settings
+from structurer.settings import Settings, redact_url
 
-__all__ = ["ReviewServerError", "connect", "resolve"]
-
-
-def _redact(url: str) -> str:
-    """Drop any user:password@ part of a URL."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=host))
+__all__ = ["ReviewServerError", "connect", "label_studio_errors", "resolve"]
 
 
 def resolve(settings: Settings) -> tuple[str, str]:
@@ -55,27 +45,41 @@ def resolve(settings: Settings) -> tuple[str, str]:
 def connect(settings: Settings, *, check: bool = True, timeout: float = 30.0) -> LabelStudio:
     """An SDK client for the review server. With ``check``, one whoami call proves URL and key."""
     url, key = resolve(settings)
-    shown = _redact(url)
-    try:
+    with label_studio_errors(redact_url(url), hint=True, timeout=timeout):
         client = LabelStudio(base_url=url, api_key=key, timeout=timeout)
         if check:
             client.users.whoami()
+    return client
+
+
+@contextlib.contextmanager
+def label_studio_errors(
+    shown: str, what: str | None = None, *, hint: bool = False, timeout: float | None = None
+) -> Iterator[None]:
+    """Turn every failure of a call to Label Studio into a one-line ReviewServerError.
+
+    Never str() an SDK ApiError: it carries the response headers, session cookie included.
+    """
+    prefix = f"{what}: " if what else ""
+    try:
+        yield
     except ApiError as exc:
-        raise _api_error(exc, shown) from None
+        error = _api_error(exc, shown)
+        if what and exc.status_code not in (401, 403):
+            error = ReviewServerError(f"{prefix}{error}")
+        raise error from None
     except httpx.ConnectError:
+        tail = "; is it running? (`structurer review serve` starts ours)" if hint else ""
         raise ReviewServerError(
-            f"cannot reach Label Studio at {shown} (connection refused); "
-            "is it running? (`structurer review serve` starts ours)"
+            f"{prefix}cannot reach Label Studio at {shown} (connection refused){tail}"
         ) from None
     except httpx.TimeoutException:
-        raise ReviewServerError(
-            f"Label Studio at {shown} did not answer within {timeout:.0f}s"
-        ) from None
+        within = f"within {timeout:.0f}s" if timeout else "in time"
+        raise ReviewServerError(f"{prefix}Label Studio at {shown} did not answer {within}") from None
     except (httpx.HTTPError, ValueError) as exc:
         raise ReviewServerError(
-            f"talking to Label Studio at {shown} failed: {type(exc).__name__}"
+            f"{prefix}talking to Label Studio at {shown} failed: {type(exc).__name__}"
         ) from None
-    return client
 
 
 def _api_error(exc: ApiError, shown: str) -> ReviewServerError:
