@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gov_disclosure.record import Report
 
+from gov_disclosure.identities import REQUEST_COLUMNS
+from gov_disclosure.record import Report
 from structurer.records import flatten, leaf_paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +23,7 @@ SAMPLES = ROOT / "samples"
 GOLD = ROOT / "eval" / "gov_disclosure" / "gold"
 DOCS = ["sample_2021", "sample_2021_short"]
 
-COLS = [
-    "natural_person",
-    "commercial",
-    "research",
-    "nonprofit",
-    "legal_services",
-    "other_org",
-    "total",
-]
+COLS = [*REQUEST_COLUMNS, "total"]
 # row key -> a label fragment that identifies exactly one line of table 三
 REQUEST_LABELS = {
     "new_received": "本年新收政府信息公开申请数量",

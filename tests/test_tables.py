@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gov_disclosure.identities import REQUEST_COLUMNS
 from gov_disclosure.tables import read_tables, read_tables_cells
 from structurer.tables.reader import BLANK_NOTE, TableReadout
 
@@ -23,15 +24,7 @@ WULANHUA = SHARED / "corpus" / "wulanhua-town_2020.txt"
 WULANHUA_GOLD = SHARED / "gold" / "wulanhua-town_2020.json"
 LEGACY = ["dongsheng-township_2017.txt", "shuguang-town_2018.txt", "tiande-township_2016.txt"]
 
-COLS = [
-    "natural_person",
-    "commercial",
-    "research",
-    "nonprofit",
-    "legal_services",
-    "other_org",
-    "total",
-]
+COLS = [*REQUEST_COLUMNS, "total"]
 
 # One hand-made 2021 table, consistent with every identity. Row -> 7 cells.
 REQUESTS: dict[str, list[int]] = {
