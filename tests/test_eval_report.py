@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from gov_disclosure.record import Report
-
 from structurer.eval.compare import compare_runs
 from structurer.eval.gold import load_gold_dir
 from structurer.eval.metrics import REGISTRY, DocStats, register

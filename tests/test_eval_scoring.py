@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gov_disclosure.record import Report
 
+from gov_disclosure.record import Report
 from structurer.eval.gold import GoldRecord, load_gold_dir
 from structurer.eval.metrics import REGISTRY, DocStats, compute_metrics, errors_caught
 from structurer.eval.scoring import (

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from gov_disclosure.record import Report
-
 from structurer.eval.gold import (
     check_gold,
     check_gold_dir,

@@ -11,15 +11,14 @@ without its top-level section, joined by "_" (e.g. requests.granted.total -> gra
 from __future__ import annotations
 
 import typing
-from functools import cache
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from structurer.records import iter_leaf_fields
 from structurer.report_types import PartSpec
-
 
 RESPONSE_MODEL_VERSION = 2
 

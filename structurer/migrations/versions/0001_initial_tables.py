@@ -7,7 +7,7 @@ Create Date: 2026-11-22 05:59:40.086836
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '0001'

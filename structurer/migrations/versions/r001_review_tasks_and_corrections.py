@@ -8,7 +8,7 @@ Create Date: 2026-11-22 06:43:43.622894
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "r001"
