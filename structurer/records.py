@@ -60,18 +60,6 @@ def leaf_paths(model: type[BaseModel]) -> list[str]:
     return [path for path, _, _ in iter_leaf_fields(model)]
 
 
-def field_info(model: type[BaseModel], path: str) -> Any:
-    """The FieldInfo of a leaf path."""
-    node: type[BaseModel] = model
-    *parents, leaf = path.split(".")
-    for part in parents:
-        sub = _submodel(node.model_fields[part].annotation)
-        if sub is None:
-            raise KeyError(path)
-        node = sub
-    return node.model_fields[leaf]
-
-
 def empty_record(model: type[BaseModel]) -> dict[str, Any]:
     """A nested dict with every leaf None (lists empty)."""
     flat: dict[str, Any] = {}

@@ -131,7 +131,3 @@ def redact_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=host))
-
-
-def get_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

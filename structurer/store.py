@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -207,7 +206,3 @@ def run_extractions(session: Session, run_id: str | None) -> list[tuple[Document
     ).all():
         latest[d.id or 0] = (d, e)
     return sorted(latest.values(), key=lambda pair: pair[0].name)
-
-
-def now() -> dt.datetime:
-    return utcnow()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -19,23 +19,6 @@ class FieldStatus(StrEnum):
     auto = "auto"
     needs_review = "needs_review"
     corrected = "corrected"
-
-
-class ReaderName(StrEnum):
-    llm = "llm"
-    table = "table"
-
-
-@dataclass(frozen=True)
-class Span:
-    """Half-open [start, end) character offsets into the document text *as read*."""
-
-    start: int
-    end: int
-
-    def __post_init__(self) -> None:
-        if self.start < 0 or self.end < self.start:
-            raise ValueError(f"bad span {self.start}..{self.end}")
 
 
 @dataclass(frozen=True)
@@ -87,15 +70,3 @@ class CellReading:
     value: int | float | None
     evidence: Evidence
     note: str | None = None  # e.g. "blank cell read as 0", "remark stripped"
-
-
-@dataclass
-class FieldReading:
-    """One leaf value proposed by one reader, with what is known about it."""
-
-    path: str
-    value: Any
-    reader: ReaderName
-    quote: str | None = None
-    evidence: Evidence | None = None
-    signals: dict[str, float] = field(default_factory=dict)

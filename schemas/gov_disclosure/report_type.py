@@ -83,10 +83,6 @@ PARTS: tuple[PartSpec, ...] = (
     PartSpec("table_appeals", ("appeals",), ("appeals",), "table_appeals", table=True),
 )
 
-# Paths a text (non-table) part may fill for a report whose standard tables were read.
-TABLE_PATH_PREFIXES = ("proactive.", "requests.", "appeals.")
-
-
 def _labels() -> dict[str, str]:
     from structurer.extract.response_models import _collect_descriptions
 
