@@ -313,7 +313,10 @@ def test_threshold_for_accuracy_not_demonstrable_reviews_everything() -> None:
     pairs = [(0.9, 1)] * 10 + [(0.5, 0)] * 3
     d = threshold_for_accuracy(pairs, 0.99)
     assert not d.met and d.threshold == REVIEW_ALL
-    assert "NOT demonstrable" in d.describe()
+    text = d.describe()
+    assert "NOT demonstrable" in text and "every field goes to review" in text
+    assert "auto-accepts" not in text  # nothing is auto-accepted; the best try is only reported
+    assert "would auto-accept 77% of 13 gold fields" in text
 
 
 def test_decide_from_settings(tmp_path: Path) -> None:

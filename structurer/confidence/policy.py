@@ -46,6 +46,17 @@ class PolicyDecision:
     def describe(self) -> str:
         if self.rule == "threshold":
             return f"fields below confidence {self.threshold:.3f} go to review"
+        head = f"{self.rule} {self.requested:g}"
+        if self.met is False:
+            best = []
+            if self.accepted_share is not None:
+                best.append(f"would auto-accept {self.accepted_share:.0%} of {self.n} gold fields")
+            if self.accepted_accuracy is not None:
+                best.append(f"at accuracy {self.accepted_accuracy:.3f}")
+            if self.accuracy_lower_bound is not None:
+                best.append(f"(95% lower bound {self.accuracy_lower_bound:.3f})")
+            tail = f"; the best threshold on gold {' '.join(best)}" if best else ""
+            return f"{head} NOT demonstrable on the gold data: every field goes to review{tail}"
         parts = [f"threshold {min(self.threshold, 1.0):.3f}"]
         if self.accepted_share is not None:
             parts.append(f"auto-accepts {self.accepted_share:.0%} of {self.n} gold fields")
@@ -53,9 +64,6 @@ class PolicyDecision:
             parts.append(f"accuracy {self.accepted_accuracy:.3f}")
         if self.accuracy_lower_bound is not None:
             parts.append(f"95% lower bound {self.accuracy_lower_bound:.3f}")
-        head = f"{self.rule} {self.requested:g}"
-        if self.met is False:
-            head += " NOT demonstrable on the gold data: every field goes to review"
         return f"{head}: " + ", ".join(parts)
 
 
