@@ -6,6 +6,11 @@ per report, and the share of wall time spent outside the endpoint
 (1 - sum of call latencies / wall; exact at concurrency 1).
 
     .venv/bin/python bench/batch_embedded.py [--corpus ../shared/corpus] [--limit 5] [--out bench/results/embedded.json]
+    .venv/bin/python bench/batch_embedded.py --from-run RUN_ID   # the same figures for a stored run
+
+With --from-run nothing is extracted: the figures come from a run already in the database
+(e.g. the extraction run of an eval), using each document's own wall time (`extractions.seconds`)
+and its calls' latencies, so they are exact for any concurrency.
 
 Slow: one report takes minutes on 2 cores. Run it alone. It refuses to start while another
 embedded model server is running (`structurer model status`), unless --force is given.
@@ -26,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from sqlmodel import select  # noqa: E402
 
-from structurer.db.models import LLMCall  # noqa: E402
+from structurer.db.models import Extraction, LLMCall  # noqa: E402
 from structurer.db.session import session_scope  # noqa: E402
 from structurer.extract.runner import resolve_paths, run_extraction  # noqa: E402
 from structurer.settings import Settings  # noqa: E402
@@ -37,6 +42,34 @@ def other_model_servers() -> list[str]:
     return [line.strip() for line in out.splitlines() if "structurer.model.serve_main" in line]
 
 
+def from_run(run_id: str, settings: Settings) -> dict[str, object]:
+    with session_scope(settings) as session:
+        extractions = session.exec(
+            select(Extraction).where(Extraction.run_id == run_id, Extraction.status == "ok")
+        ).all()
+        calls = session.exec(
+            select(LLMCall).where(LLMCall.run_id == run_id, LLMCall.cached == False)  # noqa: E712
+        ).all()
+    made = [e for e in extractions if any(c.document_id == e.document_id for c in calls)]
+    if not made:
+        sys.exit(f"run {run_id}: no extraction made by model calls in this run (all reused?)")
+    wall = sum(e.seconds for e in made)
+    in_endpoint = sum(c.latency_ms for c in calls) / 1000
+    n = len(made)
+    return {
+        "run": run_id,
+        "reports": n,
+        "wall_s": round(wall, 1),
+        "reports_per_hour": round(n / wall * 3600, 2),
+        "calls_per_report": round(len(calls) / n, 1),
+        "tokens_in_per_report": round(sum(c.tokens_in for c in calls) / n),
+        "tokens_out_per_report": round(sum(c.tokens_out for c in calls) / n),
+        "seconds_in_endpoint": round(in_endpoint, 1),
+        "seconds_outside_endpoint_per_report": round((wall - in_endpoint) / n, 2),
+        "share_outside_endpoint": round(1 - in_endpoint / wall, 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
@@ -45,7 +78,11 @@ def main() -> None:
         "--force", action="store_true", help="run even if a model server is already running"
     )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--from-run", default=None, help="measure this stored run; extract nothing")
     args = parser.parse_args()
+    if args.from_run:
+        print(json.dumps(from_run(args.from_run, Settings()), ensure_ascii=False, indent=2))
+        return
     running = other_model_servers()
     if running and not args.force:
         sys.exit(

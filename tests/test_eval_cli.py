@@ -189,6 +189,14 @@ def test_corrupted_echo_scores_lower_and_compare_gates(in_evals: Evals) -> None:
     )
     assert {f["path"] for f in comparison["flipped"]} == CORRUPT
 
+    # 4 table cells lost in requests, none gained: McNemar p = 0.125, not significant at 0.05
+    sections = ["eval", "compare", "base", "worse", "--fail-on-section-regression", "0.01"]
+    quiet = runner.invoke(app, sections)
+    assert quiet.exit_code == 0, quiet.output
+    loose = runner.invoke(app, [*sections, "--alpha", "0.2"])
+    assert loose.exit_code == 1, loose.output
+    assert "regression in section requests" in loose.output and "section meta" not in loose.output
+
     lenient = runner.invoke(
         app, ["eval", "compare", "base", "worse", "--fail-on-regression", "0.5"]
     )

@@ -7,7 +7,13 @@ import io
 import pytest
 from rich.console import Console
 
-from structurer.eval.compare import compare_runs, comparison_renderable, mcnemar_exact, regression
+from structurer.eval.compare import (
+    compare_runs,
+    comparison_renderable,
+    mcnemar_exact,
+    regression,
+    section_regressions,
+)
 from structurer.eval.scoring import FieldScore
 
 
@@ -73,6 +79,27 @@ def test_constructed_regression_is_flagged() -> None:
     assert len(comparison.flipped) == 20 and not any(f.improved for f in comparison.flipped)
     # the reverse direction is an improvement, not a regression
     assert not regression(compare_runs(b, a, n_boot=0), 0.0)
+
+
+def test_a_broken_section_is_flagged_even_when_overall_improves() -> None:
+    def scores(wrong: set[tuple[str, str]]) -> list[FieldScore]:
+        return [
+            fs(f"d{d}", path, (f"d{d}", path) not in wrong)
+            for d in range(10)
+            for path in [f"meta.f{p}" for p in range(2)] + [f"legacy.f{p}" for p in range(6)]
+        ]
+
+    meta = {(f"d{d}", f"meta.f{p}") for d in range(10) for p in range(2)}
+    legacy = {(f"d{d}", f"legacy.f{p}") for d in range(10) for p in range(4)}
+    comparison = compare_runs(scores(legacy), scores(meta), n_boot=0)  # -20 meta, +40 legacy
+    assert comparison.overall.delta is not None and comparison.overall.delta > 0
+    assert not regression(comparison, 0.0)
+    flagged = section_regressions(comparison, 0.05)
+    assert [row.key for row in flagged] == ["meta"] and flagged[0].regressed == 20
+    assert section_regressions(comparison, 1.0) == []  # a drop of 100 points is not "more than"
+    few = compare_runs(scores(set()), scores({("d0", "meta.f0")}), n_boot=0)
+    assert any(r.key == "meta" and r.regressed == 1 for r in few.by_section)
+    assert section_regressions(few, 0.01) == []  # one field lost: not significant
 
 
 def test_pairs_groups_and_unpaired() -> None:

@@ -235,10 +235,17 @@ def compare(
             help="exit 1 when B's accuracy is below A's by more than this (0.02 = 2 points)"
         ),
     ] = None,
+    fail_on_section_regression: Annotated[
+        float | None,
+        typer.Option(
+            help="exit 1 when any section drops by more than this with McNemar p < --alpha"
+        ),
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="significance level of the section gate")] = 0.05,
     out: Annotated[Path | None, typer.Option(help="directory for compare.html")] = None,
 ) -> None:
     """Per section and field group: improved / regressed fields, McNemar p, bootstrap CI."""
-    from structurer.eval.compare import comparison_renderable
+    from structurer.eval.compare import comparison_renderable, section_regressions
     from structurer.eval.runs import EvalError, compare_evals
 
     try:
@@ -248,12 +255,23 @@ def compare(
         raise typer.Exit(2) from exc
     _print(comparison_renderable(comparison))
     console.print(f"wrote {html}", soft_wrap=True)
+    failed = False
     if fail_on_regression is not None and regression(comparison, fail_on_regression):
         delta = comparison.overall.delta or 0.0
         err.print(
             f"[red]regression: accuracy {100 * delta:+.1f} points "
             f"({comparison.name_b} vs {comparison.name_a}), threshold {100 * fail_on_regression:.1f}[/red]"
         )
+        failed = True
+    if fail_on_section_regression is not None:
+        for row in section_regressions(comparison, fail_on_section_regression, alpha=alpha):
+            err.print(
+                f"[red]regression in section {row.key}: accuracy {100 * (row.delta or 0.0):+.1f} "
+                f"points, {row.regressed} field(s) lost, {row.improved} gained, "
+                f"McNemar p={row.mcnemar_p:.3g}[/red]"
+            )
+            failed = True
+    if failed:
         raise typer.Exit(1)
 
 

@@ -202,6 +202,24 @@ def regression(
     return True
 
 
+def section_regressions(
+    comparison: Comparison, threshold: float, *, alpha: float = 0.05
+) -> list[CompareRow]:
+    """Sections whose accuracy dropped by more than ``threshold`` with McNemar p < ``alpha``.
+
+    A change can gain overall and still break a section (a prompt that stops inventing zeros in
+    one part and loses the report's metadata in another); sections are small, so only a
+    significant drop counts."""
+    return [
+        row
+        for row in comparison.by_section
+        if row.delta is not None
+        and row.delta < -threshold
+        and row.mcnemar_p is not None
+        and row.mcnemar_p < alpha
+    ]
+
+
 # ---------------------------------------------------------------- rich rendering
 
 
