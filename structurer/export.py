@@ -14,7 +14,9 @@ from structurer.db.models import Document, Extraction, FieldValue
 from structurer.store import field_rows, run_extractions
 
 
-def export_object(doc: Document, extraction: Extraction, fields: list[FieldValue]) -> dict[str, Any]:
+def export_object(
+    doc: Document, extraction: Extraction, fields: list[FieldValue]
+) -> dict[str, Any]:
     out_fields: dict[str, Any] = {}
     for fv in fields:
         if fv.value is None or fv.value == []:
@@ -22,7 +24,11 @@ def export_object(doc: Document, extraction: Extraction, fields: list[FieldValue
         evidence = None
         if fv.evidence_start is not None and fv.evidence_end is not None:
             evidence = {"start": fv.evidence_start, "end": fv.evidence_end, "quote": fv.quote}
-        out_fields[fv.path] = {"confidence": fv.confidence, "status": fv.status, "evidence": evidence}
+        out_fields[fv.path] = {
+            "confidence": fv.confidence,
+            "status": fv.status,
+            "evidence": evidence,
+        }
     return {"doc": doc.name, "record": extraction.record, "fields": out_fields}
 
 
@@ -48,7 +54,18 @@ def write_csv(session: Session, out: Path, run_id: str | None) -> int:
     n = 0
     with out.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["doc", "path", "value", "confidence", "status", "evidence_start", "evidence_end", "quote"])
+        writer.writerow(
+            [
+                "doc",
+                "path",
+                "value",
+                "confidence",
+                "status",
+                "evidence_start",
+                "evidence_end",
+                "quote",
+            ]
+        )
         for obj in iter_exports(session, run_id):
             n += 1
             for path, value in flatten(obj["record"]).items():
@@ -56,6 +73,15 @@ def write_csv(session: Session, out: Path, run_id: str | None) -> int:
                 ev = meta.get("evidence") or {}
                 cell = json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
                 writer.writerow(
-                    [obj["doc"], path, cell, meta.get("confidence"), meta.get("status"), ev.get("start"), ev.get("end"), ev.get("quote")]
+                    [
+                        obj["doc"],
+                        path,
+                        cell,
+                        meta.get("confidence"),
+                        meta.get("status"),
+                        ev.get("start"),
+                        ev.get("end"),
+                        ev.get("quote"),
+                    ]
                 )
     return n

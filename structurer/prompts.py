@@ -18,7 +18,9 @@ class PromptSet:
     def __init__(self, prompts_dir: Path, report_type: str, version: str) -> None:
         self.dir = prompts_dir / report_type / version
         if not self.dir.is_dir():
-            raise PromptError(f"no prompt version {version!r} for {report_type!r} (looked in {self.dir})")
+            raise PromptError(
+                f"no prompt version {version!r} for {report_type!r} (looked in {self.dir})"
+            )
         self.version = version
         # Templates are read once: what is rendered is exactly what the fingerprint hashes, even
         # if a file is edited while a batch runs.

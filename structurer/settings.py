@@ -26,7 +26,9 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STRUCTURER_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="STRUCTURER_", extra="ignore", populate_by_name=True
+    )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = Field(
@@ -40,7 +42,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "STRUCTURER_OPENAI_API_KEY")
     )
-    model: str | None = Field(None, description="model name at the endpoint; embedded model when unset")
+    model: str | None = Field(
+        None, description="model name at the endpoint; embedded model when unset"
+    )
     embedded_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 18080
@@ -60,7 +64,9 @@ class Settings(BaseSettings):
     table_reader: TableReaderMode = "table"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
 
-    review_threshold: float = Field(0.8, ge=0, le=1, description="fields below this confidence need review")
+    review_threshold: float = Field(
+        0.8, ge=0, le=1, description="fields below this confidence need review"
+    )
     concurrency: int = Field(1, ge=1)
     price_per_1k_input: float | None = None
     price_per_1k_output: float | None = None
@@ -69,7 +75,8 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("LABEL_STUDIO_URL", "STRUCTURER_LABEL_STUDIO_URL")
     )
     label_studio_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("LABEL_STUDIO_API_KEY", "STRUCTURER_LABEL_STUDIO_API_KEY")
+        None,
+        validation_alias=AliasChoices("LABEL_STUDIO_API_KEY", "STRUCTURER_LABEL_STUDIO_API_KEY"),
     )
 
     # Confidence calibration and the review policy (see structurer/confidence/policy.py).
@@ -80,7 +87,10 @@ class Settings(BaseSettings):
         None, gt=0, le=1, description="send the least confident share of fields to review"
     )
     target_accuracy: float | None = Field(
-        None, gt=0, lt=1, description="auto-accept only above the threshold shown on gold to reach this accuracy"
+        None,
+        gt=0,
+        lt=1,
+        description="auto-accept only above the threshold shown on gold to reach this accuracy",
     )
 
     @property
@@ -108,7 +118,9 @@ class Settings(BaseSettings):
             "response_models": RESPONSE_MODEL_VERSION,
             "prompt_version": self.prompt_version,
             "model": self.model_name,
-            "endpoint": "embedded" if self.uses_embedded_model else redact_url(self.openai_base_url or ""),
+            "endpoint": "embedded"
+            if self.uses_embedded_model
+            else redact_url(self.openai_base_url or ""),
             "instructor_mode": self.instructor_mode,
             "temperature": self.temperature,
             "max_retries": self.max_retries,

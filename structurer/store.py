@@ -37,7 +37,12 @@ def upsert_document(session: Session, doc: LoadedDocument) -> Document:
 
 
 def create_run(
-    session: Session, settings_dict: dict[str, Any], settings_hash: str, *, name: str | None = None, kind: str = "extract"
+    session: Session,
+    settings_dict: dict[str, Any],
+    settings_hash: str,
+    *,
+    name: str | None = None,
+    kind: str = "extract",
 ) -> Run:
     run = Run(
         id=uuid.uuid4().hex[:12],
@@ -55,7 +60,9 @@ def create_run(
     return run
 
 
-def finish_run(session: Session, run: Run, *, n_docs: int, n_failed: int, status: str = "done") -> None:
+def finish_run(
+    session: Session, run: Run, *, n_docs: int, n_failed: int, status: str = "done"
+) -> None:
     run.n_docs, run.n_failed, run.status, run.finished_at = n_docs, n_failed, status, utcnow()
     session.add(run)
     session.commit()
@@ -66,13 +73,19 @@ def reusable_extraction(session: Session, sha256: str, settings_hash: str) -> Ex
     stmt = (
         select(Extraction)
         .join(Document, col(Document.id) == col(Extraction.document_id))
-        .where(Document.sha256 == sha256, Extraction.settings_hash == settings_hash, Extraction.status == "ok")
+        .where(
+            Document.sha256 == sha256,
+            Extraction.settings_hash == settings_hash,
+            Extraction.status == "ok",
+        )
         .order_by(col(Extraction.id).desc())
     )
     return session.exec(stmt).first()
 
 
-def save_calls(session: Session, run_id: str | None, document_id: int | None, calls: list[CallRecord]) -> None:
+def save_calls(
+    session: Session, run_id: str | None, document_id: int | None, calls: list[CallRecord]
+) -> None:
     for c in calls:
         session.add(
             LLMCall(
@@ -94,7 +107,9 @@ def save_calls(session: Session, run_id: str | None, document_id: int | None, ca
         )
 
 
-def save_outcome(session: Session, run: Run, document: Document, outcome: DocumentOutcome) -> Extraction:
+def save_outcome(
+    session: Session, run: Run, document: Document, outcome: DocumentOutcome
+) -> Extraction:
     """Store one outcome atomically; replaces an earlier extraction of the document in this run."""
     old = session.exec(
         select(Extraction).where(Extraction.run_id == run.id, Extraction.document_id == document.id)
@@ -165,14 +180,20 @@ def copy_extraction(session: Session, run: Run, source: Extraction) -> Extractio
     return copy
 
 
-def latest_extraction(session: Session, doc_ref: str, run_id: str | None = None) -> tuple[Document, Extraction] | None:
+def latest_extraction(
+    session: Session, doc_ref: str, run_id: str | None = None
+) -> tuple[Document, Extraction] | None:
     """Find a document by id, name, path or sha256 prefix, and its newest extraction."""
     stmt = select(Document)
     if doc_ref.isdigit():
         stmt = stmt.where(Document.id == int(doc_ref))
     else:
         stmt = stmt.where(
-            or_(col(Document.name) == doc_ref, col(Document.source_path) == doc_ref, col(Document.sha256).startswith(doc_ref))
+            or_(
+                col(Document.name) == doc_ref,
+                col(Document.source_path) == doc_ref,
+                col(Document.sha256).startswith(doc_ref),
+            )
         )
     doc = session.exec(stmt.order_by(col(Document.id).desc())).first()
     if doc is None:
@@ -187,7 +208,13 @@ def latest_extraction(session: Session, doc_ref: str, run_id: str | None = None)
 
 
 def field_rows(session: Session, extraction_id: int) -> list[FieldValue]:
-    return list(session.exec(select(FieldValue).where(FieldValue.extraction_id == extraction_id).order_by(col(FieldValue.id))).all())
+    return list(
+        session.exec(
+            select(FieldValue)
+            .where(FieldValue.extraction_id == extraction_id)
+            .order_by(col(FieldValue.id))
+        ).all()
+    )
 
 
 def run_extractions(session: Session, run_id: str | None) -> list[tuple[Document, Extraction]]:
@@ -202,7 +229,9 @@ def run_extractions(session: Session, run_id: str | None) -> list[tuple[Document
         return [(d, e) for d, e in rows]
     latest: dict[int, tuple[Document, Extraction]] = {}
     for d, e in session.exec(
-        select(Document, Extraction).join(Extraction, col(Extraction.document_id) == col(Document.id)).order_by(col(Extraction.id))
+        select(Document, Extraction)
+        .join(Extraction, col(Extraction.document_id) == col(Document.id))
+        .order_by(col(Extraction.id))
     ).all():
         latest[d.id or 0] = (d, e)
     return sorted(latest.values(), key=lambda pair: pair[0].name)

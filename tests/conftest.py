@@ -27,9 +27,17 @@ def needs_shared() -> pytest.MarkDecorator:
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "DATABASE_URL", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
+    for var in (
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "DATABASE_URL",
+        "LABEL_STUDIO_URL",
+        "LABEL_STUDIO_API_KEY",
+    ):
         monkeypatch.delenv(var, raising=False)
-    s = Settings(data_dir=tmp_path / "data", openai_base_url="http://fake-endpoint/v1", model="fake-model")
+    s = Settings(
+        data_dir=tmp_path / "data", openai_base_url="http://fake-endpoint/v1", model="fake-model"
+    )
     yield s
     dispose_engines()
 

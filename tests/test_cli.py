@@ -15,25 +15,46 @@ runner = CliRunner()
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    return {"STRUCTURER_DATA_DIR": str(settings.data_dir), "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    return {
+        "STRUCTURER_DATA_DIR": str(settings.data_dir),
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
 
 
 def test_python_dash_m_and_every_command_has_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "structurer", "--help"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "structurer", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0 and "extract" in out.stdout
-    for command in (["extract"], ["show"], ["export"], ["db", "upgrade"], ["model", "serve"], ["review", "push"],
-                    ["review", "pull"], ["eval"], ["gold", "check"], ["calibrate"]):
+    for command in (
+        ["extract"],
+        ["show"],
+        ["export"],
+        ["db", "upgrade"],
+        ["model", "serve"],
+        ["review", "push"],
+        ["review", "pull"],
+        ["eval"],
+        ["gold", "check"],
+        ["calibrate"],
+    ):
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
 
 
 def test_review_budget_without_calibration_is_a_clear_error(settings: Settings) -> None:
-    result = runner.invoke(app, ["extract", "samples/sample_2021_short.txt", "--target-accuracy", "0.99"], env=env_for(settings))
+    result = runner.invoke(
+        app,
+        ["extract", "samples/sample_2021_short.txt", "--target-accuracy", "0.99"],
+        env=env_for(settings),
+    )
     assert result.exit_code == 2
     assert "calibrat" in result.output.lower()
 
 
-def test_export_rejects_unknown_format(settings: Settings, tmp_path: pytest.TempPathFactory) -> None:
+def test_export_rejects_unknown_format(
+    settings: Settings, tmp_path: pytest.TempPathFactory
+) -> None:
     result = runner.invoke(app, ["export", "--format", "xml", "--out", "x"], env=env_for(settings))
     assert result.exit_code == 2
 
@@ -43,7 +64,13 @@ def test_show_unknown_document(settings: Settings) -> None:
     assert result.exit_code == 1 and "no extraction found" in result.output
 
 
-def test_extract_against_a_dead_endpoint_fails_the_document_not_the_batch(settings: Settings) -> None:
-    result = runner.invoke(app, ["extract", "samples/sample_2021_short.txt"], env={**env_for(settings), "STRUCTURER_MAX_RETRIES": "0"})
+def test_extract_against_a_dead_endpoint_fails_the_document_not_the_batch(
+    settings: Settings,
+) -> None:
+    result = runner.invoke(
+        app,
+        ["extract", "samples/sample_2021_short.txt"],
+        env={**env_for(settings), "STRUCTURER_MAX_RETRIES": "0"},
+    )
     assert result.exit_code == 1
     assert "unreachable" in result.output

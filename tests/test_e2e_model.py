@@ -40,7 +40,9 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 @pytest.mark.model
-def test_short_report_with_the_embedded_model(embedded: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_short_report_with_the_embedded_model(
+    embedded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     summary = run_extraction([str(SHORT)], embedded)
@@ -51,7 +53,9 @@ def test_short_report_with_the_embedded_model(embedded: Settings, monkeypatch: p
     with session_scope(embedded) as session:
         extraction = session.exec(select(Extraction)).one()
         record = flatten(extraction.record or {})
-        fields = session.exec(select(FieldValue).where(FieldValue.extraction_id == extraction.id)).all()
+        fields = session.exec(
+            select(FieldValue).where(FieldValue.extraction_id == extraction.id)
+        ).all()
         calls = session.exec(select(LLMCall)).all()
     # the deterministic table reader fills the standard tables and decides the format
     assert record["meta.format"] == "2021"
@@ -71,5 +75,7 @@ def test_short_report_with_the_embedded_model(embedded: Settings, monkeypatch: p
     # how good it is, for the log (quality is measured by the eval harness, not asserted here)
     scalar = [p for p, v in gold.items() if v is not None and not isinstance(v, list)]
     right = sum(record.get(p) == gold[p] for p in scalar)
-    print(f"embedded e2e: {right}/{len(scalar)} non-null scalar fields right, {result.seconds:.0f}s, "
-          f"tokens {result.tokens_in}+{result.tokens_out}")
+    print(
+        f"embedded e2e: {right}/{len(scalar)} non-null scalar fields right, {result.seconds:.0f}s, "
+        f"tokens {result.tokens_in}+{result.tokens_out}"
+    )

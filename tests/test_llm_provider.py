@@ -45,11 +45,15 @@ def test_validation_error_is_reasked(settings: Settings, fake_model: FakeChatMod
     assert result.logprobs and result.logprobs[0].logprob == pytest.approx(-0.05)
 
 
-def test_garbage_after_retries_is_a_clear_error(settings: Settings, fake_model: FakeChatModel) -> None:
+def test_garbage_after_retries_is_a_clear_error(
+    settings: Settings, fake_model: FakeChatModel
+) -> None:
     fake_model.queue("this is not json", "{broken", "still not")
     result = client(settings, fake_model).complete(MSG, Year)
     assert result.parsed is None
-    assert result.error is not None and result.error.startswith("model reply failed validation after retries")
+    assert result.error is not None and result.error.startswith(
+        "model reply failed validation after retries"
+    )
     assert result.retries == 2
 
 
@@ -89,7 +93,9 @@ def test_api_key_never_in_errors_or_logs(
     s = settings.model_copy(update={"openai_api_key": __import__("pydantic").SecretStr(SECRET)})
     fake_model.queue(401)
     with caplog.at_level(logging.DEBUG):
-        result = LLMClient(s, "http://fake-endpoint/v1", http_client=fake_model.client()).complete(MSG, Year)
+        result = LLMClient(s, "http://fake-endpoint/v1", http_client=fake_model.client()).complete(
+            MSG, Year
+        )
     assert result.error is not None and "401" in result.error
     assert SECRET not in result.error
     assert SECRET not in caplog.text

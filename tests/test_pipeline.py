@@ -34,25 +34,35 @@ def llm_settings(settings: Settings) -> Settings:
 def test_record_equals_what_the_model_said(llm_settings: Settings, tmp_path: Path) -> None:
     gold = load(SAMPLE_GOLD)
     fake = FakeChatModel(gold_echo(gold["record"]), logprob=-0.01)
-    summary = run_extraction([str(SAMPLES / "sample_2021_short.txt")], llm_settings, llm=llm_for(llm_settings, fake))
+    summary = run_extraction(
+        [str(SAMPLES / "sample_2021_short.txt")], llm_settings, llm=llm_for(llm_settings, fake)
+    )
     assert [r.status for r in summary.results] == ["ok"], summary.results
     with session_scope(llm_settings) as session:
         extraction = session.exec(select(Extraction)).one()
         assert flatten(extraction.record or {}) == flatten(gold["record"])
-        fields = session.exec(select(FieldValue).where(FieldValue.extraction_id == extraction.id)).all()
+        fields = session.exec(
+            select(FieldValue).where(FieldValue.extraction_id == extraction.id)
+        ).all()
         calls = session.exec(select(LLMCall)).all()
         out = tmp_path / "out.jsonl"
         assert write_jsonl(session, out, summary.run_id) == 1
     # one call per part, logged with model, prompt version, tokens and latency
     assert len(calls) == len(fake.requests) == 10
-    assert all(c.model == "fake-model" and c.prompt_version.startswith("v1+") and c.tokens_in > 0 for c in calls)
+    assert all(
+        c.model == "fake-model" and c.prompt_version.startswith("v1+") and c.tokens_in > 0
+        for c in calls
+    )
     # every non-null leaf has a row; numbers printed in the text are located exactly
     non_null = {p for p, v in flatten(gold["record"]).items() if v not in (None, [])}
     assert {f.path for f in fields} == non_null
     by_path = {f.path: f for f in fields}
     title = by_path["meta.title"]
     text = (SAMPLES / "sample_2021_short.txt").read_text(encoding="utf-8")
-    assert title.alignment == "exact" and text[title.evidence_start : title.evidence_end] == title.quote
+    assert (
+        title.alignment == "exact"
+        and text[title.evidence_start : title.evidence_end] == title.quote
+    )
     exported = json.loads(out.read_text(encoding="utf-8"))
     assert exported["doc"] == "sample_2021_short.txt"
     assert set(exported["fields"]) == non_null
@@ -84,7 +94,9 @@ def test_bad_documents_fail_alone(llm_settings: Settings, tmp_path: Path) -> Non
     binary = tmp_path / "blob.txt"
     binary.write_bytes(bytes(range(256)) * 10)
     recipe = tmp_path / "recipe.txt"
-    recipe.write_text("红烧肉的做法：五花肉切块，焯水，加糖炒色，加酱油和水炖一小时。" * 5, encoding="utf-8")
+    recipe.write_text(
+        "红烧肉的做法：五花肉切块，焯水，加糖炒色，加酱油和水炖一小时。" * 5, encoding="utf-8"
+    )
     summary = run_extraction(
         [str(good), str(empty), str(binary), str(recipe), str(tmp_path / "missing.txt")],
         llm_settings,
@@ -104,7 +116,9 @@ def test_bad_documents_fail_alone(llm_settings: Settings, tmp_path: Path) -> Non
 
 def test_model_garbage_fails_the_document_and_keeps_the_rest(llm_settings: Settings) -> None:
     fake = FakeChatModel(lambda request: "I am not JSON at all")
-    summary = run_extraction([str(SAMPLES / "sample_2021_short.txt")], llm_settings, llm=llm_for(llm_settings, fake))
+    summary = run_extraction(
+        [str(SAMPLES / "sample_2021_short.txt")], llm_settings, llm=llm_for(llm_settings, fake)
+    )
     (result,) = summary.results
     assert result.status == "failed"
     assert "model reply failed validation after retries" in (result.error or "")

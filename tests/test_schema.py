@@ -17,7 +17,11 @@ def spec_paths() -> set[str]:
     """Rebuild the 245 paths from the spec's own tables."""
     text = SPEC.read_text(encoding="utf-8")
     paths: set[str] = set()
-    for m in re.finditer(r"^\| (meta|legacy|disclosure_fees|narrative|contact|proactive)\.([a-z_.0-9]+) \|", text, re.M):
+    for m in re.finditer(
+        r"^\| (meta|legacy|disclosure_fees|narrative|contact|proactive)\.([a-z_.0-9]+) \|",
+        text,
+        re.M,
+    ):
         paths.add(f"{m.group(1)}.{m.group(2)}")
     cols = {
         "regulations": ["issued", "repealed", "in_force", "published", "total_published"],
@@ -33,10 +37,20 @@ def spec_paths() -> set[str]:
     for row, names in cols.items():
         paths.update(f"proactive.{row}.{c}" for c in names)
     rows = re.findall(r"^\| ([a-z_]+) \| (?:一|二|三|四)", text, re.M)
-    columns = ["natural_person", "commercial", "research", "nonprofit", "legal_services", "other_org", "total"]
+    columns = [
+        "natural_person",
+        "commercial",
+        "research",
+        "nonprofit",
+        "legal_services",
+        "other_org",
+        "total",
+    ]
     paths.update(f"requests.{r}.{c}" for r in rows for c in columns)
     for group in ("reconsideration", "litigation_direct", "litigation_after_reconsideration"):
-        paths.update(f"appeals.{group}.{c}" for c in ("upheld", "corrected", "other", "pending", "total"))
+        paths.update(
+            f"appeals.{group}.{c}" for c in ("upheld", "corrected", "other", "pending", "total")
+        )
     return paths
 
 
@@ -90,7 +104,13 @@ def test_identity_breaks_are_reported_not_raised() -> None:
 
 def test_balance_identity() -> None:
     flat = flatten(Report().model_dump(mode="json"))
-    flat.update({"requests.new_received.total": 5, "requests.carried_over.total": 1,
-                 "requests.total.total": 4, "requests.carried_forward.total": 1})
+    flat.update(
+        {
+            "requests.new_received.total": 5,
+            "requests.carried_over.total": 1,
+            "requests.total.total": 4,
+            "requests.carried_forward.total": 1,
+        }
+    )
     record = Report.model_validate(unflatten(flat))
     assert [b.name for b in record.identity_breaks] == ["requests.balance.total"]

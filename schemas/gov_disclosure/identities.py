@@ -10,7 +10,14 @@ from typing import Any
 
 from gov_disclosure.record import IdentityBreak
 
-REQUEST_COLUMNS = ["natural_person", "commercial", "research", "nonprofit", "legal_services", "other_org"]
+REQUEST_COLUMNS = [
+    "natural_person",
+    "commercial",
+    "research",
+    "nonprofit",
+    "legal_services",
+    "other_org",
+]
 RESULT_ROWS = [
     "granted",
     "partially_granted",
@@ -39,7 +46,12 @@ APPEAL_PARTS = ["upheld", "corrected", "other", "pending"]
 
 
 def _sum_identity(
-    name: str, record: dict[str, Any], total_path: str, part_paths: list[str], *, allow_missing_parts: bool
+    name: str,
+    record: dict[str, Any],
+    total_path: str,
+    part_paths: list[str],
+    *,
+    allow_missing_parts: bool,
 ) -> IdentityBreak | None:
     def get(path: str) -> Any:
         node: Any = record
@@ -57,7 +69,9 @@ def _sum_identity(
     actual = int(sum(present))
     if actual == int(total):
         return None
-    return IdentityBreak(name=name, paths=[total_path, *part_paths], expected=int(total), actual=actual)
+    return IdentityBreak(
+        name=name, paths=[total_path, *part_paths], expected=int(total), actual=actual
+    )
 
 
 def identity_checks(record: dict[str, Any]) -> list[tuple[str, str, list[str], bool]]:
@@ -101,7 +115,9 @@ def check_identities(record: dict[str, Any]) -> list[IdentityBreak]:
     for col in [*REQUEST_COLUMNS, "total"]:
         breaks.extend(balance_breaks(record, col))
     for name, total_path, part_paths, allow_missing in identity_checks(record):
-        found = _sum_identity(name, record, total_path, part_paths, allow_missing_parts=allow_missing)
+        found = _sum_identity(
+            name, record, total_path, part_paths, allow_missing_parts=allow_missing
+        )
         if found is not None:
             breaks.append(found)
     return breaks
@@ -111,7 +127,8 @@ def balance_breaks(record: dict[str, Any], col: str) -> list[IdentityBreak]:
     """new_received + carried_over = total + carried_forward, for one column."""
     req = record.get("requests") or {}
     values = [
-        (req.get(row) or {}).get(col) for row in ("new_received", "carried_over", "total", "carried_forward")
+        (req.get(row) or {}).get(col)
+        for row in ("new_received", "carried_over", "total", "carried_forward")
     ]
     if any(v is None for v in values):
         return []

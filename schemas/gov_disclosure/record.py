@@ -40,20 +40,27 @@ def _int(desc: str) -> int | None:
 
 
 class Meta(Strict):
-    title: str | None = Field(None, description="标题：报告的标题，即文首第一个标题，去掉空白，原样照录")
+    title: str | None = Field(
+        None, description="标题：报告的标题，即文首第一个标题，去掉空白，原样照录"
+    )
     issuing_body: str | None = Field(
-        None, description="发布机关：报告所述工作的机关，取文中印出的最完整名称（如“某某乡人民政府”）；不是上级政府或网站主办单位"
+        None,
+        description="发布机关：报告所述工作的机关，取文中印出的最完整名称（如“某某乡人民政府”）；不是上级政府或网站主办单位",
     )
     admin_level: AdminLevel | None = Field(
         None,
         description="行政层级：provincial=省/自治区/直辖市；municipal=地级市/自治州/盟；county=县/县级市/市辖区/旗；township=乡/镇/街道/苏木",
     )
     body_kind: BodyKind | None = Field(
-        None, description="机关类别：government=人民政府本身（含乡镇政府）；department=局/委/办/厅等部门"
+        None,
+        description="机关类别：government=人民政府本身（含乡镇政府）；department=局/委/办/厅等部门",
     )
-    report_year: int | None = Field(None, description="报告年度：报告所述工作的年份（不是发布年份）")
+    report_year: int | None = Field(
+        None, description="报告年度：报告所述工作的年份（不是发布年份）"
+    )
     publish_date: dt.date | None = Field(
-        None, description="发布日期：报告印出的日期（发布时间，或落款日期），YYYY-MM-DD；未印出则为空"
+        None,
+        description="发布日期：报告印出的日期（发布时间，或落款日期），YYYY-MM-DD；未印出则为空",
     )
     format: ReportFormat | None = Field(
         None,
@@ -76,7 +83,9 @@ class DecisionsRow(Strict):
 
 
 class FeesRow(Strict):
-    amount_10k_yuan: float | None = Field(None, description="2021格式“本年收费金额（单位：万元）”，单位万元")
+    amount_10k_yuan: float | None = Field(
+        None, description="2021格式“本年收费金额（单位：万元）”，单位万元"
+    )
     prev_year_items: int | None = _int("2019格式“上一年项目数量”")
     change: int | None = _int("2019格式“本年增/减”")
 
@@ -92,19 +101,32 @@ class Proactive(Strict):
     total_items: int | None = _int(
         "本年主动公开政府信息总数（条），文中所述，如“主动公开政府信息48条”“政府信息公开发布总数量：22”"
     )
-    regulations: DocsRow = Field(default_factory=DocsRow, description="表二 第二十条第（一）项 “规章”行")
+    regulations: DocsRow = Field(
+        default_factory=DocsRow, description="表二 第二十条第（一）项 “规章”行"
+    )
     normative_documents: DocsRow = Field(
-        default_factory=DocsRow, description="表二 第二十条第（一）项 “行政规范性文件”（2019：“规范性文件”）行"
+        default_factory=DocsRow,
+        description="表二 第二十条第（一）项 “行政规范性文件”（2019：“规范性文件”）行",
     )
-    licensing: DecisionsRow = Field(default_factory=DecisionsRow, description="表二 第二十条第（五）项 “行政许可”行")
+    licensing: DecisionsRow = Field(
+        default_factory=DecisionsRow, description="表二 第二十条第（五）项 “行政许可”行"
+    )
     other_services: DecisionsRow = Field(
-        default_factory=DecisionsRow, description="表二 第二十条第（五）项 “其他对外管理服务事项”行（仅2019格式）"
+        default_factory=DecisionsRow,
+        description="表二 第二十条第（五）项 “其他对外管理服务事项”行（仅2019格式）",
     )
-    penalties: DecisionsRow = Field(default_factory=DecisionsRow, description="表二 第二十条第（六）项 “行政处罚”行")
-    enforcement: DecisionsRow = Field(default_factory=DecisionsRow, description="表二 第二十条第（六）项 “行政强制”行")
-    fees: FeesRow = Field(default_factory=FeesRow, description="表二 第二十条第（八）项 “行政事业性收费”行")
+    penalties: DecisionsRow = Field(
+        default_factory=DecisionsRow, description="表二 第二十条第（六）项 “行政处罚”行"
+    )
+    enforcement: DecisionsRow = Field(
+        default_factory=DecisionsRow, description="表二 第二十条第（六）项 “行政强制”行"
+    )
+    fees: FeesRow = Field(
+        default_factory=FeesRow, description="表二 第二十条第（八）项 “行政事业性收费”行"
+    )
     procurement: ProcurementRow = Field(
-        default_factory=ProcurementRow, description="表二 第二十条第（九）项 “政府集中采购”行（仅2019格式）"
+        default_factory=ProcurementRow,
+        description="表二 第二十条第（九）项 “政府集中采购”行（仅2019格式）",
     )
 
 
@@ -225,7 +247,8 @@ class DisclosureFees(Strict):
 
 class Narrative(Strict):
     problems: list[str] = Field(
-        default_factory=list, description="存在的主要问题：每个问题一条，照录原文，只取陈述问题的那一句"
+        default_factory=list,
+        description="存在的主要问题：每个问题一条，照录原文，只取陈述问题的那一句",
     )
     improvements: list[str] = Field(
         default_factory=list, description="改进情况/下一步工作打算：每项措施一条，照录原文"

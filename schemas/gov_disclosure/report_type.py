@@ -53,7 +53,9 @@ PARTS: tuple[PartSpec, ...] = (
         "organisation",
     ),
     PartSpec("narrative", ("narrative",), ("problems", "plans", "other"), "narrative"),
-    PartSpec("contact", ("contact",), ("preamble", "other"), "contact", head_chars=0, tail_chars=600),
+    PartSpec(
+        "contact", ("contact",), ("preamble", "other"), "contact", head_chars=0, tail_chars=600
+    ),
     PartSpec(
         "table_proactive",
         tuple(
@@ -82,6 +84,7 @@ PARTS: tuple[PartSpec, ...] = (
     ),
     PartSpec("table_appeals", ("appeals",), ("appeals",), "table_appeals", table=True),
 )
+
 
 def _labels() -> dict[str, str]:
     from structurer.extract.response_models import _collect_descriptions

@@ -20,7 +20,10 @@ from rich.table import Table
 from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
 from structurer.settings import Settings
 
-app = typer.Typer(help="Structure government information-disclosure annual reports into validated records.", no_args_is_help=True)
+app = typer.Typer(
+    help="Structure government information-disclosure annual reports into validated records.",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
@@ -49,22 +52,36 @@ def extract(
     paths: Annotated[list[str], typer.Argument(help="files, directories or globs")],
     name: Annotated[str | None, typer.Option(help="a name for this run")] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="requests in flight at the endpoint (documents and their parts)")
+        int | None,
+        typer.Option(help="requests in flight at the endpoint (documents and their parts)"),
     ] = None,
-    prompt: Annotated[str | None, typer.Option(help="prompt version (prompts/<type>/<version>)")] = None,
+    prompt: Annotated[
+        str | None, typer.Option(help="prompt version (prompts/<type>/<version>)")
+    ] = None,
     model: Annotated[str | None, typer.Option(help="model name at the endpoint")] = None,
     table_reader: Annotated[str | None, typer.Option(help="llm | table | both")] = None,
-    no_reuse: Annotated[bool, typer.Option("--no-reuse", help="extract again even if done with these settings")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="do not reuse cached model replies")] = False,
-    engine: Annotated[str, typer.Option(help="threads | ray (a local or running Ray cluster)")] = "threads",
+    no_reuse: Annotated[
+        bool, typer.Option("--no-reuse", help="extract again even if done with these settings")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="do not reuse cached model replies")
+    ] = False,
+    engine: Annotated[
+        str, typer.Option(help="threads | ray (a local or running Ray cluster)")
+    ] = "threads",
     resume: Annotated[
-        str | None, typer.Option(help="continue this run id (or 'last': the newest unfinished run with these settings)")
+        str | None,
+        typer.Option(
+            help="continue this run id (or 'last': the newest unfinished run with these settings)"
+        ),
     ] = None,
     review_budget: Annotated[
-        float | None, typer.Option(help="send the least confident share of fields to review, e.g. 0.10")
+        float | None,
+        typer.Option(help="send the least confident share of fields to review, e.g. 0.10"),
     ] = None,
     target_accuracy: Annotated[
-        float | None, typer.Option(help="auto-accept only above the threshold that meets this accuracy on gold")
+        float | None,
+        typer.Option(help="auto-accept only above the threshold that meets this accuracy on gold"),
     ] = None,
 ) -> None:
     """Extract records from report files and store them.
@@ -144,16 +161,31 @@ def extract(
 
     if len(summary.results) <= 30:
         table = Table(title=f"run {summary.run_id}")
-        for column in ("document", "status", "fields", "to review", "tokens in/out", "seconds", "error"):
+        for column in (
+            "document",
+            "status",
+            "fields",
+            "to review",
+            "tokens in/out",
+            "seconds",
+            "error",
+        ):
             table.add_column(column)
         for r in summary.results:
             colour = {"ok": "green", "failed": "red", "skipped": "cyan"}.get(r.status, "yellow")
             table.add_row(
-                r.name, f"[{colour}]{r.status}[/{colour}]", str(r.n_fields), str(r.n_review),
-                f"{r.tokens_in}/{r.tokens_out}", f"{r.seconds:.1f}", r.error or "",
+                r.name,
+                f"[{colour}]{r.status}[/{colour}]",
+                str(r.n_fields),
+                str(r.n_review),
+                f"{r.tokens_in}/{r.tokens_out}",
+                f"{r.seconds:.1f}",
+                r.error or "",
             )
         console.print(table)
-    totals = Table(title=f"run {summary.run_id}" + (" (resumed)" if summary.resumed else ""), show_header=False)
+    totals = Table(
+        title=f"run {summary.run_id}" + (" (resumed)" if summary.resumed else ""), show_header=False
+    )
     totals.add_column("what")
     totals.add_column("value", justify="right")
     for label, value in (
@@ -175,7 +207,9 @@ def extract(
             failures.add_row(r.path, r.error or "")
         console.print(failures)
     if summary.interrupted:
-        err.print("[yellow]interrupted: finished documents are stored; run the same command again to finish (stored documents are reused)[/yellow]")
+        err.print(
+            "[yellow]interrupted: finished documents are stored; run the same command again to finish (stored documents are reused)[/yellow]"
+        )
         if summary.abandoned:
             console.file.flush()
             err.file.flush()
@@ -203,7 +237,9 @@ def show(
             raise typer.Exit(1)
         document, extraction = found
         rows = {fv.path: fv for fv in field_rows(session, extraction.id or 0)}
-    console.print(f"[bold]{document.name}[/bold]  run {extraction.run_id}  status {extraction.status}")
+    console.print(
+        f"[bold]{document.name}[/bold]  run {extraction.run_id}  status {extraction.status}"
+    )
     if extraction.error:
         console.print(f"[red]{extraction.error}[/red]")
     if extraction.record is None:
@@ -226,9 +262,11 @@ def show(
             evidence = f"[{fv.evidence_start}:{fv.evidence_end}] {(fv.quote or '')[:40]}"
         shown = "\n".join(f"• {v}" for v in value) if isinstance(value, list) else str(value)
         table.add_row(
-            path.split(".", 1)[1], shown,
+            path.split(".", 1)[1],
+            shown,
             f"{fv.confidence:.2f}" if fv and fv.confidence is not None else "",
-            fv.status if fv else "", evidence,
+            fv.status if fv else "",
+            evidence,
         )
     for table in sections.values():
         console.print(table)
@@ -242,7 +280,9 @@ def show(
 def export(
     out: Annotated[Path, typer.Option(help="output file")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl | csv")] = "jsonl",
-    run: Annotated[str | None, typer.Option(help="run id (default: newest extraction of every document)")] = None,
+    run: Annotated[
+        str | None, typer.Option(help="run id (default: newest extraction of every document)")
+    ] = None,
 ) -> None:
     """Write records: JSONL in the spec's export format, or CSV with one row per field."""
     from structurer.db.session import session_scope

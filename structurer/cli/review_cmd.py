@@ -82,7 +82,9 @@ def push_cmd(
     ] = None,
     review_budget: Annotated[
         float | None,
-        typer.Option(help="first re-route the batch: its least confident share of fields, e.g. 0.10"),
+        typer.Option(
+            help="first re-route the batch: its least confident share of fields, e.g. 0.10"
+        ),
     ] = None,
 ) -> None:
     """Send every `needs_review` field to Label Studio as a task (again: only the new ones)."""
@@ -95,7 +97,10 @@ def push_cmd(
 
         with session_scope(settings) as session:
             summary = rescore_run(session, settings, run, review_budget=review_budget)
-        err.print(f"re-routed: {summary.n_review} of {summary.n_fields} fields to review ({summary.policy})", highlight=False)
+        err.print(
+            f"re-routed: {summary.n_review} of {summary.n_fields} fields to review ({summary.policy})",
+            highlight=False,
+        )
     try:
         result = push(settings, run, echo=lambda m: err.print(m, highlight=False))
     except (ReviewServerError, ReviewConfigError) as exc:

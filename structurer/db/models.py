@@ -67,7 +67,9 @@ class Extraction(SQLModel, table=True):
 
 class FieldValue(SQLModel, table=True):
     __tablename__ = "field_values"
-    __table_args__ = (UniqueConstraint("extraction_id", "path", name="uq_field_values_extraction_path"),)
+    __table_args__ = (
+        UniqueConstraint("extraction_id", "path", name="uq_field_values_extraction_path"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     extraction_id: int = Field(foreign_key="extractions.id", index=True)

@@ -86,7 +86,9 @@ class DocumentOutcome:
         return sum(c.tokens_out for c in self.calls if not c.cached)
 
 
-def part_text(doc: LoadedDocument, sections: list[Section], part: PartSpec) -> tuple[str, list[tuple[int, int]]]:
+def part_text(
+    doc: LoadedDocument, sections: list[Section], part: PartSpec
+) -> tuple[str, list[tuple[int, int]]]:
     """The text a part reads, and the windows (offsets in the document) it came from."""
     text = doc.text
     by_name: dict[str, list[Section]] = {}
@@ -184,12 +186,16 @@ def _run_part(
         located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
         signals.update(located.signals())
         readings.setdefault(f.path, []).append(
-            Reading(value=value, reader="llm", quote=quote, evidence=located.evidence, signals=signals)
+            Reading(
+                value=value, reader="llm", quote=quote, evidence=located.evidence, signals=signals
+            )
         )
     return readings, calls, None
 
 
-def _table_readings(doc: LoadedDocument, rtype: ReportType) -> tuple[dict[str, list[Reading]], str | None, list[str]]:
+def _table_readings(
+    doc: LoadedDocument, rtype: ReportType
+) -> tuple[dict[str, list[Reading]], str | None, list[str]]:
     if rtype.read_tables is None:
         return {}, None, []
     readout: Any = rtype.read_tables(doc.text)
@@ -199,7 +205,13 @@ def _table_readings(doc: LoadedDocument, rtype: ReportType) -> tuple[dict[str, l
         if cell.note:
             signals["note"] = cell.note
         readings.setdefault(cell.path, []).append(
-            Reading(value=cell.value, reader="table", quote=cell.evidence.quote, evidence=cell.evidence, signals=signals)
+            Reading(
+                value=cell.value,
+                reader="table",
+                quote=cell.evidence.quote,
+                evidence=cell.evidence,
+                signals=signals,
+            )
         )
     return readings, readout.format, list(readout.unread)
 
@@ -216,7 +228,9 @@ def extract_document(
     started = time.perf_counter()
 
     def failed(error: str, calls: list[CallRecord] | None = None) -> DocumentOutcome:
-        return DocumentOutcome(doc, "failed", error, None, [], [], None, calls or [], time.perf_counter() - started)
+        return DocumentOutcome(
+            doc, "failed", error, None, [], [], None, calls or [], time.perf_counter() - started
+        )
 
     reason = rtype.not_a_report(doc.text)
     if reason:
@@ -237,14 +251,18 @@ def extract_document(
         part
         for part in rtype.parts
         if not (part.table and settings.table_reader == "table")
-        and not (part.name == "requests_text" and table_format is not None)  # the standard table states these
+        and not (
+            part.name == "requests_text" and table_format is not None
+        )  # the standard table states these
     ]
 
     def run_part(part: PartSpec) -> tuple[dict[str, list[Reading]], list[CallRecord], str | None]:
         return _run_part(doc, sections, part, rtype, llm, prompts, settings)
 
     # Parts are independent calls: with an executor they are in flight at once (results in order).
-    results = list(executor.map(run_part, todo)) if executor is not None else [run_part(p) for p in todo]
+    results = (
+        list(executor.map(run_part, todo)) if executor is not None else [run_part(p) for p in todo]
+    )
     for part_readings, part_calls, error in results:
         calls.extend(part_calls)
         if error:
@@ -256,11 +274,20 @@ def extract_document(
     rows: list[FieldRow] = []
     kinds = _kinds(rtype.record_model)
     if table_ran:
-        candidates.setdefault(FORMAT_PATH, []).insert(0, Reading(value=table_format or "legacy", reader="table"))
+        candidates.setdefault(FORMAT_PATH, []).insert(
+            0, Reading(value=table_format or "legacy", reader="table")
+        )
     for path, readings in candidates.items():
         for reading in readings:
             if reading.reader == "table":
-                reading.signals.update(cell_signals(reading.value, reading.evidence, reading.signals.get("note"), kinds.get(path, "str")))
+                reading.signals.update(
+                    cell_signals(
+                        reading.value,
+                        reading.evidence,
+                        reading.signals.get("note"),
+                        kinds.get(path, "str"),
+                    )
+                )
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)
     for path, annotation, _ in iter_leaf_fields(rtype.record_model):
         empty: Any = [] if typing.get_origin(annotation) is list else None
@@ -268,7 +295,9 @@ def extract_document(
         flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
         if chosen is not None and chosen.value not in (None, []):
             chosen.signals["kind"] = kinds.get(path, "str")
-            rows.append(FieldRow(path, chosen.value, chosen.reader, chosen.evidence, signals=chosen.signals))
+            rows.append(
+                FieldRow(path, chosen.value, chosen.reader, chosen.evidence, signals=chosen.signals)
+            )
 
     try:
         record_obj: BaseModel = rtype.record_model.model_validate(unflatten(flat))
@@ -283,5 +312,13 @@ def extract_document(
         row.value = record_flat[row.path]
     status, error = ("failed", "; ".join(errors)) if errors else ("ok", None)
     return DocumentOutcome(
-        doc, status, error, record, rows, breaks, record.get("meta", {}).get("format"), calls, time.perf_counter() - started
+        doc,
+        status,
+        error,
+        record,
+        rows,
+        breaks,
+        record.get("meta", {}).get("format"),
+        calls,
+        time.perf_counter() - started,
     )

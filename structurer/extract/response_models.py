@@ -46,14 +46,20 @@ def part_fields(record_model: type[BaseModel], part: PartSpec) -> list[PartField
             continue
         key = "_".join(path.split(".")[1:]) or path
         is_list = typing.get_origin(annotation) is list
-        fields.append(PartField(path, key, annotation, descriptions.get(path, info.description or ""), is_list))
+        fields.append(
+            PartField(
+                path, key, annotation, descriptions.get(path, info.description or ""), is_list
+            )
+        )
     keys = [f.key for f in fields]
     if len(keys) != len(set(keys)):
         raise ValueError(f"part {part.name!r}: keys collide")
     return fields
 
 
-def _collect_descriptions(model: type[BaseModel], prefix: str, parent_desc: str, out: dict[str, str]) -> None:
+def _collect_descriptions(
+    model: type[BaseModel], prefix: str, parent_desc: str, out: dict[str, str]
+) -> None:
     from structurer.records import _submodel
 
     for name, info in model.model_fields.items():
@@ -61,7 +67,9 @@ def _collect_descriptions(model: type[BaseModel], prefix: str, parent_desc: str,
         sub = _submodel(info.annotation)
         desc = info.description or ""
         if sub is not None:
-            _collect_descriptions(sub, path, f"{parent_desc} {desc}".strip() if prefix else desc, out)
+            _collect_descriptions(
+                sub, path, f"{parent_desc} {desc}".strip() if prefix else desc, out
+            )
         else:
             out[path] = f"{parent_desc}：{desc}" if parent_desc and desc else (desc or parent_desc)
 
@@ -77,7 +85,10 @@ def _leaf_model(annotation: Any, name: str) -> type[BaseModel]:
     return create_model(  # type: ignore[call-overload, no-any-return]
         name,
         __base__=_Leaf,
-        quote=(str | None, Field(..., description="原文中支持该取值的一句话，逐字照录；未提及则为null")),
+        quote=(
+            str | None,
+            Field(..., description="原文中支持该取值的一句话，逐字照录；未提及则为null"),
+        ),
         value=(value_type, Field(..., description="取值；原文未提及则为null")),
     )
 

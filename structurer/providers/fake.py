@@ -66,7 +66,9 @@ class FakeChatModel(httpx.BaseTransport):
         return httpx.Response(200, json=completion_payload(body, content, self.logprob))
 
 
-def completion_payload(request: dict[str, Any], content: str, logprob: float | None = None) -> dict[str, Any]:
+def completion_payload(
+    request: dict[str, Any], content: str, logprob: float | None = None
+) -> dict[str, Any]:
     """An OpenAI chat.completion answering `request` with `content` (as a tool call in TOOLS mode)."""
     message: dict[str, Any] = {"role": "assistant", "content": content}
     tools = request.get("tools")
@@ -76,14 +78,21 @@ def completion_payload(request: dict[str, Any], content: str, logprob: float | N
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_fake", "type": "function", "function": {"name": name, "arguments": content}}
+                {
+                    "id": "call_fake",
+                    "type": "function",
+                    "function": {"name": name, "arguments": content},
+                }
             ],
         }
     prompt_chars = sum(len(str(m.get("content") or "")) for m in request.get("messages", []))
     choice: dict[str, Any] = {"index": 0, "message": message, "finish_reason": "stop"}
     if logprob is not None and request.get("logprobs"):
         choice["logprobs"] = {
-            "content": [{"token": ch, "logprob": logprob, "bytes": None, "top_logprobs": []} for ch in content]
+            "content": [
+                {"token": ch, "logprob": logprob, "bytes": None, "top_logprobs": []}
+                for ch in content
+            ]
         }
     return {
         "id": "chatcmpl-fake",

@@ -60,7 +60,9 @@ class LLMResult:
     logprobs: list[TokenLogprob] = field(default_factory=list)
 
 
-def request_hash(model: str, messages: list[dict[str, Any]], schema: dict[str, Any], mode: str) -> str:
+def request_hash(
+    model: str, messages: list[dict[str, Any]], schema: dict[str, Any], mode: str
+) -> str:
     blob = json.dumps(
         {"model": model, "messages": messages, "schema": schema, "mode": mode},
         sort_keys=True,
@@ -135,7 +137,9 @@ class LLMClient:
         self.base_url = base_url
         self.model = settings.model_name
         self.mode_name = settings.instructor_mode
-        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        api_key = (
+            settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        )
         self._openai = openai.OpenAI(
             base_url=base_url,
             api_key=api_key,
@@ -173,7 +177,9 @@ class LLMClient:
             logprobs=[TokenLogprob(token=t, logprob=lp) for t, lp in hit.logprobs],
         )
 
-    def complete(self, messages: list[dict[str, Any]], response_model: type[BaseModel]) -> LLMResult:
+    def complete(
+        self, messages: list[dict[str, Any]], response_model: type[BaseModel]
+    ) -> LLMResult:
         key: str | None = None
         req_hash = ""
         if self.cache is not None and cacheable(self.settings):

@@ -75,7 +75,9 @@ def label_studio_errors(
         ) from None
     except httpx.TimeoutException:
         within = f"within {timeout:.0f}s" if timeout else "in time"
-        raise ReviewServerError(f"{prefix}Label Studio at {shown} did not answer {within}") from None
+        raise ReviewServerError(
+            f"{prefix}Label Studio at {shown} did not answer {within}"
+        ) from None
     except (httpx.HTTPError, ValueError) as exc:
         raise ReviewServerError(
             f"{prefix}talking to Label Studio at {shown} failed: {type(exc).__name__}"
