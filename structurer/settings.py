@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         lt=1,
         description="auto-accept only above the threshold shown on gold to reach this accuracy",
     )
+
+    @model_validator(mode="after")
+    def _samples_need_temperature(self) -> Settings:
+        if self.samples > 1 and self.temperature <= 0:
+            raise ValueError(
+                "samples > 1 needs temperature > 0 (STRUCTURER_TEMPERATURE, e.g. 0.7): at "
+                "temperature 0 every sample is the same reply, so they cannot disagree"
+            )
+        return self
 
     @property
     def db_url(self) -> str:

@@ -74,3 +74,22 @@ def test_extract_against_a_dead_endpoint_fails_the_document_not_the_batch(
     )
     assert result.exit_code == 1
     assert "unreachable" in result.output
+
+
+def test_a_bad_setting_is_one_clear_line_without_the_value(settings: Settings) -> None:
+    env = {**env_for(settings), "OPENAI_API_KEY": "sk-must-not-show"}
+    bad = runner.invoke(app, ["show", "x"], env={**env, "STRUCTURER_CONCURRENCY": "0"})
+    assert bad.exit_code == 2
+    assert "invalid setting STRUCTURER_CONCURRENCY: Input should be greater than or equal to 1" in (
+        " ".join(bad.output.split())
+    )
+    assert "Traceback" not in bad.output
+    nan = runner.invoke(
+        app, ["eval", "list"], env={**env, "STRUCTURER_TIMEOUT": "sk-must-not-show"}
+    )
+    assert nan.exit_code == 2 and "STRUCTURER_TIMEOUT" in nan.output
+    assert "sk-must-not-show" not in nan.output
+    samples = runner.invoke(app, ["eval", "list"], env={**env, "STRUCTURER_SAMPLES": "3"})
+    assert samples.exit_code == 2 and "samples > 1 needs temperature > 0" in samples.output
+    warm = {**env, "STRUCTURER_SAMPLES": "3", "STRUCTURER_TEMPERATURE": "0.7"}
+    assert runner.invoke(app, ["eval", "list"], env=warm).exit_code == 0

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from structurer.cli.settings_cli import load_settings
 from structurer.settings import Settings
 
 app = typer.Typer(
@@ -124,7 +125,7 @@ def calibrate(
     overrides: dict[str, Any] = {}
     if table_reader:
         overrides["table_reader"] = table_reader
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     corpus_dir = corpus or gold_dir.parent / "corpus"
     if not corpus_dir.is_dir():
         raise typer.BadParameter(f"corpus directory {corpus_dir} not found (use --corpus)")

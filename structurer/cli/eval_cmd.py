@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from structurer.cli.settings_cli import load_settings
 from structurer.eval.compare import regression
 from structurer.eval.results import EvalResults
 from structurer.settings import Settings
@@ -149,7 +150,7 @@ def headline_renderable(results: EvalResults, out_dir: Path | None = None) -> Gr
 
 
 def _settings(prompt: str | None, model: str | None, table_reader: str | None) -> Settings:
-    settings = Settings()
+    settings = load_settings()
     update: dict[str, Any] = {}
     if prompt:
         update["prompt_version"] = prompt
@@ -249,7 +250,7 @@ def compare(
     from structurer.eval.runs import EvalError, compare_evals
 
     try:
-        comparison, html = compare_evals(Settings(), run_a, run_b, out_dir=out)
+        comparison, html = compare_evals(load_settings(), run_a, run_b, out_dir=out)
     except EvalError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
@@ -280,7 +281,7 @@ def list_runs() -> None:
     """Stored eval runs, newest first, with their headline numbers."""
     from structurer.eval.runs import list_evals
 
-    rows = list_evals(Settings())
+    rows = list_evals(load_settings())
     if not rows:
         console.print("no eval runs yet: `structurer eval GOLD_DIR --corpus DIR`")
         return

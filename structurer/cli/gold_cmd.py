@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from structurer.cli.settings_cli import load_settings
 from structurer.eval.gold import GoldProblem, check_gold, gold_to_json, skeleton
 from structurer.settings import Settings
 
@@ -57,7 +58,7 @@ def new(
     if not doc.is_file():
         err.print(f"[red]no such file: {doc}[/red]")
         raise typer.Exit(1)
-    blank = skeleton(doc.name, _record_model(Settings()))
+    blank = skeleton(doc.name, _record_model(load_settings()))
     _write_or_print(json.dumps(blank, ensure_ascii=False, indent=2) + "\n", out, force)
 
 
@@ -73,7 +74,7 @@ def check(
 ) -> None:
     """Check every gold file: keys, paths, types, alternatives, the doc in the corpus,
     table identities. Exit 1 on errors (and on identity breaks with --strict)."""
-    problems = gold_problems(directory, corpus, Settings())
+    problems = gold_problems(directory, corpus, load_settings())
     errors = [p for p in problems if p.severity == "error"]
     breaks = [p for p in problems if p.severity != "error"]
     for p in errors:
@@ -101,7 +102,7 @@ def from_review(
     from structurer.eval.runs import EvalError, reviewed_gold
 
     try:
-        gold = reviewed_gold(Settings(), doc)
+        gold = reviewed_gold(load_settings(), doc)
     except EvalError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

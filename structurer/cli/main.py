@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
-from structurer.settings import Settings
+from structurer.cli.settings_cli import load_settings
 
 app = typer.Typer(
     help="Structure government information-disclosure annual reports into validated records.",
@@ -42,7 +42,7 @@ def db_upgrade() -> None:
     """Apply database migrations (also done automatically on first use)."""
     from structurer.db.session import upgrade
 
-    settings = Settings()
+    settings = load_settings()
     upgrade(settings)
     console.print("database is at the latest revision")
 
@@ -110,7 +110,7 @@ def extract(
         overrides["review_budget"] = review_budget
     if target_accuracy is not None:
         overrides["target_accuracy"] = target_accuracy
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(**overrides)  # type: ignore[arg-type]
     from structurer.confidence.policy import PolicyError
     from structurer.confidence.route import review_policy
 
@@ -229,7 +229,7 @@ def show(
     from structurer.records import flatten
     from structurer.store import field_rows, latest_extraction
 
-    settings = Settings()
+    settings = load_settings()
     with session_scope(settings) as session:
         found = latest_extraction(session, doc, run)
         if found is None:
@@ -291,7 +291,7 @@ def export(
     if fmt not in ("jsonl", "csv"):
         err.print("[red]--format must be jsonl or csv[/red]")
         raise typer.Exit(2)
-    settings = Settings()
+    settings = load_settings()
     with session_scope(settings) as session:
         n = write_jsonl(session, out, run) if fmt == "jsonl" else write_csv(session, out, run)
     console.print(f"wrote {n} record(s) to {out}")

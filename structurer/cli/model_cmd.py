@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from structurer.cli.settings_cli import load_settings
 from structurer.model.server import ServerError, log_path, serve, status, stop
 from structurer.model.weights import MODELS, WeightsError, ensure_weights, get_model, weights_status
 from structurer.settings import Settings
@@ -28,7 +29,7 @@ ModelOption = Annotated[
 
 
 def _settings(model: str | None) -> Settings:
-    settings = Settings()
+    settings = load_settings()
     if model is None:
         return settings
     if model not in MODELS:
@@ -112,7 +113,7 @@ def status_cmd(model: ModelOption = None) -> None:
 @app.command("stop")
 def stop_cmd() -> None:
     """Stop (SIGKILL) the server on the configured host:port."""
-    settings = Settings()
+    settings = load_settings()
     try:
         pids = stop(settings)
     except ServerError as e:

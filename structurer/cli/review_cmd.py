@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from structurer.cli.settings_cli import load_settings
 from structurer.review.labeling import ReviewConfigError
 from structurer.review.server import (
     DEFAULT_PORT,
@@ -17,7 +18,6 @@ from structurer.review.server import (
     status,
     stop,
 )
-from structurer.settings import Settings
 
 app = typer.Typer(
     help="Human review of low-confidence fields in Label Studio.", no_args_is_help=True
@@ -54,7 +54,7 @@ def serve_cmd(
     ] = False,
 ) -> None:
     """Start our own Label Studio server (installed on first use), or reuse the running one."""
-    settings = Settings()
+    settings = load_settings()
     try:
         if stop_server:
             console.print(
@@ -90,7 +90,7 @@ def push_cmd(
     """Send every `needs_review` field to Label Studio as a task (again: only the new ones)."""
     from structurer.review.push import push
 
-    settings = Settings()
+    settings = load_settings()
     if review_budget is not None:
         from structurer.confidence.rescore import rescore_run
         from structurer.db.session import session_scope
@@ -121,7 +121,7 @@ def pull_cmd() -> None:
     """Read submitted annotations, check each correction, apply the valid ones."""
     from structurer.review.pull import pull
 
-    settings = Settings()
+    settings = load_settings()
     try:
         result = pull(settings)
     except (ReviewServerError, ReviewConfigError) as exc:
@@ -154,7 +154,7 @@ def listen_cmd(
 
     try:
         Listener(
-            Settings(), host, port, url, echo=lambda m: err.print(escape(m), highlight=False)
+            load_settings(), host, port, url, echo=lambda m: err.print(escape(m), highlight=False)
         ).serve()
     except (ReviewServerError, ReviewConfigError) as exc:
         raise _fail(exc) from None
