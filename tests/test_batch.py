@@ -296,6 +296,7 @@ def test_kill_9_mid_batch_then_rerun_finishes_with_nothing_lost(
     batch_settings: Settings, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     paths = make_corpus(tmp_path / "docs", 8)
+    server.delay = 0.25  # the batch must still be running when it is killed, on any machine
     proc = start_cli(batch_settings, str(tmp_path / "docs"), "--concurrency", "2")
     try:
         wait_for(lambda: count_ok(batch_settings) >= 3 or proc.poll() is not None)
@@ -325,9 +326,10 @@ def test_kill_9_mid_batch_then_rerun_finishes_with_nothing_lost(
 
 
 def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(
-    batch_settings: Settings, tmp_path: Path
+    batch_settings: Settings, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     paths = make_corpus(tmp_path / "docs", 8)
+    server.delay = 0.25  # the batch must still be running when Ctrl-C comes, on any machine
     proc = start_cli(batch_settings, str(tmp_path / "docs"), "--concurrency", "2")
     wait_for(lambda: count_ok(batch_settings) >= 2 or proc.poll() is not None)
     proc.send_signal(signal.SIGINT)
