@@ -296,17 +296,20 @@ def test_kill_9_mid_batch_then_rerun_finishes_with_nothing_lost(
     batch_settings: Settings, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     paths = make_corpus(tmp_path / "docs", 8)
-    server.delay = 0.25  # the batch must still be running when it is killed, on any machine
+    server.hold_after = 24  # later calls wait: the batch is mid-flight when it is killed
     proc = start_cli(batch_settings, str(tmp_path / "docs"), "--concurrency", "2")
     try:
-        wait_for(lambda: count_ok(batch_settings) >= 3 or proc.poll() is not None)
+        wait_for(
+            lambda: (server.held >= 1 and count_ok(batch_settings) >= 2) or proc.poll() is not None
+        )
     finally:
         proc.kill()  # SIGKILL: no cleanup at all
         proc.wait()
+        server.release()
     assert proc.returncode == -signal.SIGKILL, "the batch finished before it could be killed"
     asked_before = server.requests
     done_before = count_ok(batch_settings)
-    assert 3 <= done_before < 8
+    assert 2 <= done_before < 8
     rerun = start_cli(batch_settings, str(tmp_path / "docs"), "--concurrency", "2")
     out, errors = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, errors[-3000:]
@@ -329,10 +332,16 @@ def test_ctrl_c_marks_the_run_interrupted_and_resume_finishes_it(
     batch_settings: Settings, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     paths = make_corpus(tmp_path / "docs", 8)
-    server.delay = 0.25  # the batch must still be running when Ctrl-C comes, on any machine
+    server.hold_after = 18  # later calls wait: the batch is mid-flight when Ctrl-C comes
     proc = start_cli(batch_settings, str(tmp_path / "docs"), "--concurrency", "2")
-    wait_for(lambda: count_ok(batch_settings) >= 2 or proc.poll() is not None)
-    proc.send_signal(signal.SIGINT)
+    try:
+        wait_for(
+            lambda: (server.held >= 1 and count_ok(batch_settings) >= 1) or proc.poll() is not None
+        )
+        proc.send_signal(signal.SIGINT)
+        time.sleep(3)  # the runner sees the interrupt within 0.5 s and takes no new document
+    finally:
+        server.release()  # the documents in flight finish
     out, errors = proc.communicate(timeout=120)
     assert proc.returncode == 130, errors[-3000:]
     assert "interrupted" in errors

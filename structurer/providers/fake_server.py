@@ -92,6 +92,11 @@ class FakeOpenAIServer:
         self.token_chars = token_chars
         self.requests = 0
         self.busy_seconds = 0.0  # time spent answering (sum over requests), for benchmarks
+        # Tests that interrupt a batch: requests after the first `hold_after` wait (counted in
+        # `held`) until release(), so the batch is certainly mid-flight when the signal comes.
+        self.hold_after: int | None = None
+        self.held = 0
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
@@ -116,6 +121,11 @@ class FakeOpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def release(self) -> None:
+        """Let held requests (and all later ones) through."""
+        self.hold_after = None
+        self._released.set()
+
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
@@ -126,6 +136,11 @@ class FakeOpenAIServer:
         started = time.perf_counter()
         with self._lock:
             self.requests += 1
+            hold = self.hold_after is not None and self.requests > self.hold_after
+            if hold:
+                self.held += 1
+        if hold:
+            self._released.wait(timeout=300)
         if self.delay:
             time.sleep(self.delay)
         item = self.responder(body)
