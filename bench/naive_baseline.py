@@ -29,7 +29,9 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Queue
 from typing import Any, Literal
 
 from pydantic import BaseModel, create_model
@@ -44,6 +46,7 @@ from structurer.eval.results import EvalResults, evaluate  # noqa: E402
 from structurer.eval.runs import run_eval  # noqa: E402
 from structurer.extract.runner import make_llm  # noqa: E402
 from structurer.prompts import PromptSet  # noqa: E402
+from structurer.providers.llm import LLMClient  # noqa: E402
 from structurer.report_types import load_report_type  # noqa: E402
 from structurer.settings import Settings  # noqa: E402
 
@@ -74,16 +77,20 @@ def naive(
     max_chars: int,
     out_dir: Path,
     schema: Literal["required", "as-is"],
+    ports: list[int],
 ) -> EvalResults:
     rtype = load_report_type(settings.report_type)
     response_model = (
         every_field_required(rtype.record_model) if schema == "required" else rtype.record_model
     )
     prompts = PromptSet(settings.prompts_dir, settings.report_type, NAIVE_PROMPT)
-    llm = make_llm(settings)
-    predictions: dict[str, Any] = {}
-    stats: list[DocStats] = []
-    for gold, path in docs:
+    # One client per embedded server port; documents are spread over them, one call each.
+    free: Queue[LLMClient] = Queue()
+    for port in ports:
+        free.put(make_llm(settings.model_copy(update={"embedded_port": port})))
+
+    def one(item: tuple[GoldRecord, Path]) -> tuple[str, Any, DocStats]:
+        gold, path = item
         doc = read_document(path)
         messages = [
             {"role": "system", "content": prompts.render("system.j2")},
@@ -93,22 +100,28 @@ def naive(
             },
         ]
         started = time.perf_counter()
-        result = llm.complete(messages, response_model)
-        seconds = time.perf_counter() - started
-        predictions[gold.doc] = as_record(result.parsed, rtype.record_model)
-        stats.append(
-            DocStats(
-                doc=gold.doc,
-                tokens_in=result.tokens_in,
-                tokens_out=result.tokens_out,
-                seconds=round(seconds, 1),
-                retries=result.retries,
-                validation_failed=result.parsed is None,
-                error=result.error,
-            )
+        llm = free.get()
+        try:
+            result = llm.complete(messages, response_model)
+        finally:
+            free.put(llm)
+        stat = DocStats(
+            doc=gold.doc,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            seconds=round(time.perf_counter() - started, 1),
+            retries=result.retries,
+            validation_failed=result.parsed is None,
+            error=result.error,
         )
-        row = stats[-1].model_dump() | {"truncated": len(doc.text) > max_chars}
+        row = stat.model_dump() | {"truncated": len(doc.text) > max_chars}
         print(json.dumps({"naive": row}, ensure_ascii=False), flush=True)
+        return gold.doc, as_record(result.parsed, rtype.record_model), stat
+
+    with ThreadPoolExecutor(max_workers=len(ports)) as pool:
+        answers = list(pool.map(one, docs))
+    predictions = {name: record for name, record, _ in answers}
+    stats = [stat for _, _, stat in answers]
     results, _ = evaluate(
         predictions,
         [g for g, _ in docs],
@@ -178,7 +191,17 @@ def main() -> None:
         help="output budget of the naive call (whole record)",
     )
     parser.add_argument("--out-dir", type=Path, default=REPO / "bench" / "results" / "naive")
+    parser.add_argument(
+        "--timeout", type=float, default=3600, help="seconds for one naive call (a long answer)"
+    )
     parser.add_argument("--schema", choices=["required", "as-is"], default="required")
+    parser.add_argument(
+        "--ports",
+        type=int,
+        nargs="+",
+        default=None,
+        help="embedded model servers to spread the naive calls over (default: the configured one)",
+    )
     args = parser.parse_args()
     golds = load_gold_dir(args.gold)
     docs = [(g, args.corpus / g.doc) for g in golds if (args.corpus / g.doc).exists()]
@@ -191,12 +214,21 @@ def main() -> None:
         shutil.copy(args.gold / f"{Path(g.doc).stem}.json", gold_dir)
     settings = Settings()
     rows = [row("structurer pipeline", pipeline(gold_dir, args.corpus, settings, args.out_dir))]
-    naive_settings = settings.model_copy(update={"max_tokens": args.max_tokens})
+    naive_settings = settings.model_copy(
+        update={"max_tokens": args.max_tokens, "timeout": args.timeout}
+    )
     rows.insert(
         0,
         row(
             f"naive: one call, whole text, whole schema ({args.schema})",
-            naive(docs, naive_settings, args.max_chars, args.out_dir, args.schema),
+            naive(
+                docs,
+                naive_settings,
+                args.max_chars,
+                args.out_dir,
+                args.schema,
+                args.ports or [settings.embedded_port],
+            ),
         ),
     )
     print(
