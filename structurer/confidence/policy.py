@@ -47,24 +47,19 @@ class PolicyDecision:
         if self.rule == "threshold":
             return f"fields below confidence {self.threshold:.3f} go to review"
         head = f"{self.rule} {self.requested:g}"
-        if self.met is False:
-            best = []
-            if self.accepted_share is not None:
-                best.append(f"would auto-accept {self.accepted_share:.0%} of {self.n} gold fields")
-            if self.accepted_accuracy is not None:
-                best.append(f"at accuracy {self.accepted_accuracy:.3f}")
-            if self.accuracy_lower_bound is not None:
-                best.append(f"(95% lower bound {self.accuracy_lower_bound:.3f})")
-            tail = f"; the best threshold on gold {' '.join(best)}" if best else ""
-            return f"{head} NOT demonstrable on the gold data: every field goes to review{tail}"
-        parts = [f"threshold {min(self.threshold, 1.0):.3f}"]
+        stats = []
         if self.accepted_share is not None:
-            parts.append(f"auto-accepts {self.accepted_share:.0%} of {self.n} gold fields")
+            stats.append(f"auto-accepts {self.accepted_share:.0%} of {self.n} gold fields")
         if self.accepted_accuracy is not None:
-            parts.append(f"accuracy {self.accepted_accuracy:.3f}")
+            stats.append(f"accuracy {self.accepted_accuracy:.3f}")
         if self.accuracy_lower_bound is not None:
-            parts.append(f"95% lower bound {self.accuracy_lower_bound:.3f}")
-        return f"{head}: " + ", ".join(parts)
+            stats.append(f"95% lower bound {self.accuracy_lower_bound:.3f}")
+        if self.met is False:
+            # Nothing is auto-accepted: the stats are those of the best threshold tried.
+            best = ", ".join(stats).replace("auto-accepts", "would auto-accept", 1)
+            tail = f"; the best threshold on gold {best}" if best else ""
+            return f"{head} NOT demonstrable on the gold data: every field goes to review{tail}"
+        return f"{head}: " + ", ".join([f"threshold {min(self.threshold, 1.0):.3f}", *stats])
 
 
 def clopper_pearson_lower(k: int, n: int, alpha: float = ALPHA) -> float:
