@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -42,7 +44,26 @@ def other_model_servers() -> list[str]:
     return [line.strip() for line in out.splitlines() if "structurer.model.serve_main" in line]
 
 
-def from_run(run_id: str, settings: Settings) -> dict[str, object]:
+def figures(
+    reports: int, wall: float, calls: Sequence[LLMCall], tokens_in: int, tokens_out: int
+) -> dict[str, Any]:
+    """Speed, cost and the share of wall time outside the endpoint, per report."""
+    in_endpoint = sum(c.latency_ms for c in calls) / 1000
+    n = max(reports, 1)
+    return {
+        "reports": reports,
+        "wall_s": round(wall, 1),
+        "reports_per_hour": round(reports / wall * 3600, 2),
+        "calls_per_report": round(len(calls) / n, 1),
+        "tokens_in_per_report": round(tokens_in / n),
+        "tokens_out_per_report": round(tokens_out / n),
+        "seconds_in_endpoint": round(in_endpoint, 1),
+        "seconds_outside_endpoint_per_report": round((wall - in_endpoint) / n, 2),
+        "share_outside_endpoint": round(1 - in_endpoint / wall, 4),
+    }
+
+
+def from_run(run_id: str, settings: Settings) -> dict[str, Any]:
     with session_scope(settings) as session:
         extractions = session.exec(
             select(Extraction).where(Extraction.run_id == run_id, Extraction.status == "ok")
@@ -54,19 +75,29 @@ def from_run(run_id: str, settings: Settings) -> dict[str, object]:
     if not made:
         sys.exit(f"run {run_id}: no extraction made by model calls in this run (all reused?)")
     wall = sum(e.seconds for e in made)
-    in_endpoint = sum(c.latency_ms for c in calls) / 1000
-    n = len(made)
+    tokens_in = sum(c.tokens_in for c in calls)
+    tokens_out = sum(c.tokens_out for c in calls)
+    return {"run": run_id, **figures(len(made), wall, calls, tokens_in, tokens_out)}
+
+
+def fresh_run(corpus: Path, limit: int) -> dict[str, Any]:
+    paths, _ = resolve_paths([str(corpus)])
+    settings = Settings().model_copy(
+        update={"data_dir": Path(tempfile.mkdtemp(prefix="bench-embedded-")), "concurrency": 1}
+    )
+    started = time.perf_counter()
+    summary = run_extraction(
+        [str(p) for p in paths[:limit]], settings, reuse=False, use_cache=False
+    )
+    wall = time.perf_counter() - started
+    with session_scope(settings) as session:
+        calls = session.exec(select(LLMCall).where(LLMCall.run_id == summary.run_id)).all()
     return {
-        "run": run_id,
-        "reports": n,
-        "wall_s": round(wall, 1),
-        "reports_per_hour": round(n / wall * 3600, 2),
-        "calls_per_report": round(len(calls) / n, 1),
-        "tokens_in_per_report": round(sum(c.tokens_in for c in calls) / n),
-        "tokens_out_per_report": round(sum(c.tokens_out for c in calls) / n),
-        "seconds_in_endpoint": round(in_endpoint, 1),
-        "seconds_outside_endpoint_per_report": round((wall - in_endpoint) / n, 2),
-        "share_outside_endpoint": round(1 - in_endpoint / wall, 4),
+        "model": settings.model_name,
+        "endpoint": settings.extraction_settings()["endpoint"],
+        "ok": summary.count("ok"),
+        "failed": [(r.name, r.error) for r in summary.failed],
+        **figures(len(summary.results), wall, calls, summary.tokens_in, summary.tokens_out),
     }
 
 
@@ -81,40 +112,15 @@ def main() -> None:
     parser.add_argument("--from-run", default=None, help="measure this stored run; extract nothing")
     args = parser.parse_args()
     if args.from_run:
-        print(json.dumps(from_run(args.from_run, Settings()), ensure_ascii=False, indent=2))
-        return
-    running = other_model_servers()
-    if running and not args.force:
-        sys.exit(
-            "a model server is already running (one llama.cpp server on this machine at a time):\n"
-            + "\n".join(running)
-        )
-    paths, _ = resolve_paths([str(args.corpus)])
-    paths = paths[: args.limit]
-    settings = Settings().model_copy(
-        update={"data_dir": Path(tempfile.mkdtemp(prefix="bench-embedded-")), "concurrency": 1}
-    )
-    started = time.perf_counter()
-    summary = run_extraction([str(p) for p in paths], settings, reuse=False, use_cache=False)
-    wall = time.perf_counter() - started
-    with session_scope(settings) as session:
-        calls = session.exec(select(LLMCall).where(LLMCall.run_id == summary.run_id)).all()
-    in_endpoint = sum(c.latency_ms for c in calls) / 1000
-    n = max(len(summary.results), 1)
-    result = {
-        "model": settings.model_name,
-        "endpoint": settings.extraction_settings()["endpoint"],
-        "reports": len(summary.results),
-        "ok": summary.count("ok"),
-        "failed": [(r.name, r.error) for r in summary.failed],
-        "wall_s": round(wall, 1),
-        "reports_per_hour": round(len(summary.results) / wall * 3600, 2),
-        "calls_per_report": round(len(calls) / n, 1),
-        "tokens_in_per_report": round(summary.tokens_in / n),
-        "tokens_out_per_report": round(summary.tokens_out / n),
-        "seconds_in_endpoint": round(in_endpoint, 1),
-        "share_outside_endpoint": round(1 - in_endpoint / wall, 4),
-    }
+        result = from_run(args.from_run, Settings())
+    else:
+        running = other_model_servers()
+        if running and not args.force:
+            sys.exit(
+                "a model server is already running (one llama.cpp server on this machine at a "
+                "time):\n" + "\n".join(running)
+            )
+        result = fresh_run(args.corpus, args.limit)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
