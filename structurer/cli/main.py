@@ -110,7 +110,7 @@ def extract(
         overrides["review_budget"] = review_budget
     if target_accuracy is not None:
         overrides["target_accuracy"] = target_accuracy
-    settings = load_settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(**overrides)
     from structurer.confidence.policy import PolicyError
     from structurer.confidence.route import review_policy
 

@@ -47,17 +47,17 @@ class PolicyDecision:
         if self.rule == "threshold":
             return f"fields below confidence {self.threshold:.3f} go to review"
         head = f"{self.rule} {self.requested:g}"
+        # When the target is not met nothing is auto-accepted: the stats are the best try's.
+        accepts = "would auto-accept" if self.met is False else "auto-accepts"
         stats = []
         if self.accepted_share is not None:
-            stats.append(f"auto-accepts {self.accepted_share:.0%} of {self.n} gold fields")
+            stats.append(f"{accepts} {self.accepted_share:.0%} of {self.n} gold fields")
         if self.accepted_accuracy is not None:
             stats.append(f"accuracy {self.accepted_accuracy:.3f}")
         if self.accuracy_lower_bound is not None:
             stats.append(f"95% lower bound {self.accuracy_lower_bound:.3f}")
         if self.met is False:
-            # Nothing is auto-accepted: the stats are those of the best threshold tried.
-            best = ", ".join(stats).replace("auto-accepts", "would auto-accept", 1)
-            tail = f"; the best threshold on gold {best}" if best else ""
+            tail = f"; the best threshold on gold {', '.join(stats)}" if stats else ""
             return f"{head} NOT demonstrable on the gold data: every field goes to review{tail}"
         return f"{head}: " + ", ".join([f"threshold {min(self.threshold, 1.0):.3f}", *stats])
 

@@ -184,6 +184,19 @@ def compare_runs(
     )
 
 
+def dropped(
+    row: CompareRow, threshold: float, *, require_significant: bool = False, alpha: float = 0.05
+) -> bool:
+    """True when B's accuracy on this row is below A's by more than ``threshold`` (absolute,
+    e.g. 0.01 = one point). With ``require_significant`` the McNemar p-value must also be
+    below ``alpha``."""
+    if row.delta is None or row.delta >= -threshold:
+        return False
+    if require_significant:
+        return row.mcnemar_p is not None and row.mcnemar_p < alpha
+    return True
+
+
 def regression(
     comparison: Comparison,
     threshold: float = 0.01,
@@ -191,15 +204,10 @@ def regression(
     require_significant: bool = False,
     alpha: float = 0.05,
 ) -> bool:
-    """True when overall accuracy of B is below A by more than ``threshold`` (absolute,
-    e.g. 0.01 = one point). With ``require_significant`` the McNemar p-value must also be
-    below ``alpha``."""
-    row = comparison.overall
-    if row.delta is None or row.delta >= -threshold:
-        return False
-    if require_significant:
-        return row.mcnemar_p is not None and row.mcnemar_p < alpha
-    return True
+    """True when overall accuracy dropped (see `dropped`)."""
+    return dropped(
+        comparison.overall, threshold, require_significant=require_significant, alpha=alpha
+    )
 
 
 def section_regressions(
@@ -213,10 +221,7 @@ def section_regressions(
     return [
         row
         for row in comparison.by_section
-        if row.delta is not None
-        and row.delta < -threshold
-        and row.mcnemar_p is not None
-        and row.mcnemar_p < alpha
+        if dropped(row, threshold, require_significant=True, alpha=alpha)
     ]
 
 
