@@ -99,8 +99,8 @@ def naive(
                 "content": prompts.render("user.j2", doc_name=doc.name, text=doc.text[:max_chars]),
             },
         ]
-        started = time.perf_counter()
         llm = free.get()
+        started = time.perf_counter()
         try:
             result = llm.complete(messages, response_model)
         finally:
