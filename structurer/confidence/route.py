@@ -14,6 +14,10 @@ from structurer.settings import Settings
 from structurer.types import FieldStatus
 
 DEFAULT_THRESHOLD = 0.8
+# A field a deterministic reader doubts (signals["doubt"]: a failed self-check, in words) is
+# never auto-accepted, whatever the calibration says: its confidence is capped here and it
+# goes to review at any threshold.
+DOUBTED_CONFIDENCE = 0.25
 
 
 def mark_identity_breaks(
@@ -45,7 +49,10 @@ def score_rows(
     if artifact is None and settings is not None:
         artifact = load_current(settings)
     for row in rows:
-        row.confidence = round(row_confidence(row, artifact), 4)
+        confidence = row_confidence(row, artifact)
+        if row.signals.get("doubt"):
+            confidence = min(confidence, DOUBTED_CONFIDENCE)
+        row.confidence = round(confidence, 4)
     return artifact.version if artifact is not None else None
 
 
@@ -60,5 +67,5 @@ def route_rows(
     for row in rows:
         if row.status == FieldStatus.corrected:
             continue
-        low = row.confidence is None or row.confidence < cut
+        low = row.confidence is None or row.confidence < cut or bool(row.signals.get("doubt"))
         row.status = FieldStatus.needs_review if low else FieldStatus.auto

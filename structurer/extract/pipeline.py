@@ -204,6 +204,8 @@ def _table_readings(
         signals: dict[str, Any] = {}
         if cell.note:
             signals["note"] = cell.note
+        if getattr(cell, "doubt", None):
+            signals["doubt"] = cell.doubt  # a failed self-check, in words
         readings.setdefault(cell.path, []).append(
             Reading(
                 value=cell.value,

@@ -9,11 +9,19 @@ then all numbers); choose between readings of damaged rows by the identities (re
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
 from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
+from structurer.tables.checks import (
+    Doubts,
+    ambiguous_placement,
+    checksum_reason,
+    dropped_numbers,
+    owned_numbers,
+    year_like,
+)
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
 from structurer.tables.positions import column_positions
 from structurer.tables.resolve import Resolver
@@ -67,9 +75,10 @@ def read_with_specs(doc: Prepared, tables: Sequence[TableSpec]) -> TableReadout:
     rows = [(t, row) for t in tables for row in t.rows]
     hits = locate_rows(doc.labels, [row.labels for _, row in rows])
     out = TableReadout()
-    slots = _all_slots(doc, tables, rows, hits, out.problems)
+    regions: list[tuple[int, int, int]] = []
+    slots = _all_slots(doc, tables, rows, hits, out.problems, regions)
     for table in tables:
-        _read_table(doc, table, rows, hits, slots, out)
+        _read_table(doc, table, rows, hits, slots, regions, out)
     return out
 
 
@@ -79,10 +88,14 @@ def _all_slots(
     rows: list[tuple[TableSpec, RowSpec]],
     hits: list[LabelHit | None],
     problems: list[str],
+    regions: list[tuple[int, int, int]],
 ) -> list[list[Slot] | None]:
+    """Each row's printed cells (None: row not found). Appends to `regions` the part of the
+    token stream each row was read from: (row index, first token, stop token)."""
     tokens = doc.tokens
     ends = _end_tokens(doc, tables)
-    found = [i for i, h in enumerate(hits) if h is not None]
+    # in printed order: a row moved out of the official order ends where the next label is
+    found = sorted((i for i, h in enumerate(hits) if h is not None), key=_first_token(hits))
     gap = line_gap(tokens)
     result: list[list[Slot] | None] = [None] * len(rows)
     for n, i in enumerate(found):
@@ -95,6 +108,7 @@ def _all_slots(
             stop = nxt.first_token
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
+        regions.append((i, hit.first_token, stop))
         lost = []
         j = i + 1
         while (
@@ -117,12 +131,34 @@ def _all_slots(
             )
             start = cut[1]
             result[r] = row_slots(tokens, start, stop, gap)
+            regions.append((r, cut[0], stop))
         if start == hit.first_token:
             result[i] = row_slots(tokens, hit.first_token, stop, gap)
+    for i, got in enumerate(result):
+        if got is not None:
+            result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
     spread_short_blocks(rows, result, problems)
     return result
+
+
+def _first_token(hits: list[LabelHit | None]) -> Callable[[int], int]:
+    def key(i: int) -> int:
+        hit = hits[i]
+        return hit.first_token if hit is not None else -1
+
+    return key
+
+
+def _trim_span_blanks(slots: list[Slot], k: int) -> list[Slot]:
+    """Empty cells before or after a row's numbers beyond its column count: the row's label
+    spanning several columns, or empty columns a converter added (tab or pipe rows)."""
+    while len(slots) > k and slots[0].token is None:
+        slots = slots[1:]
+    while len(slots) > k and slots[-1].token is None:
+        slots = slots[:-1]
+    return slots
 
 
 def _next_row_start(
@@ -164,6 +200,7 @@ def _read_table(
     rows: list[tuple[TableSpec, RowSpec]],
     hits: list[LabelHit | None],
     slots: list[list[Slot] | None],
+    regions: list[tuple[int, int, int]],
     out: TableReadout,
 ) -> None:
     idx = [i for i, (t, _) in enumerate(rows) if t is table]
@@ -207,6 +244,7 @@ def _read_table(
     )
     choice, broken = resolver.solve()
     out.problems.extend(f"identity does not hold: {name}" for name in broken)
+    doubts = _check(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
     for i in idx:
         row = rows[i][1]
         if row.path not in options:
@@ -215,7 +253,75 @@ def _read_table(
         hit = hits[i]
         inferred = len(options[row.path]) > 1
         for col, cell in zip(row.columns, reading.cells, strict=True):
-            out.cells.append(_cell(doc, row, col, cell, hit, inferred))
+            out.cells.append(
+                _cell(doc, row, col, cell, hit, inferred, doubts.of(f"{row.path}.{col.key}"))
+            )
+
+
+def _check(
+    doc: Prepared,
+    rows: list[tuple[TableSpec, RowSpec]],
+    idx: list[int],
+    hits: list[LabelHit | None],
+    slots: list[list[Slot] | None],
+    regions: list[tuple[int, int, int]],
+    options: dict[str, list[Reading]],
+    choice: dict[str, int],
+    resolver: Resolver,
+    columns_x: dict[int, Callable[[Slot, int], float]],
+) -> Doubts:
+    """Every self-check of one table read (see checks.py)."""
+    doubts = Doubts()
+    for (row_path, col), name in resolver.broken_cells(choice).items():
+        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold")
+    used: set[int] = set()
+    for i in idx:
+        row = rows[i][1]
+        if row.path not in options:
+            continue
+        opts = options[row.path]
+        reading = opts[choice[row.path]]
+        used.update(c.token.start for c in reading.cells if c is not None and c.token is not None)
+        hit = hits[i]
+        if hit is not None and hit.moved:
+            doubts.row(row, "the row is printed out of the official row order")
+        printed = any(c is not None and c.token is not None for c in reading.cells)
+        if hit is None and printed and not _identities_close(resolver, choice, row.path):
+            doubts.row(
+                row,
+                "the row's label was not found; its cells were placed by position and "
+                "the table identities do not confirm them",
+            )
+        if len(opts) > 1:
+            reason = ambiguous_placement(
+                row, opts, choice, resolver, columns_x.get(len(row.columns))
+            )
+            if reason:
+                doubts.row(row, reason)
+        reason = dropped_numbers(row, slots[i] or [], reading)
+        if reason:
+            doubts.row(row, reason)
+        for col, cell in zip(row.columns, reading.cells, strict=True):
+            reason = year_like(None if cell is None else cell.token, col.unit)
+            if reason:
+                doubts.cell(f"{row.path}.{col.key}", reason)
+    mine = [r for r in regions if r[0] in idx]
+    for owner, printed in owned_numbers(doc.tokens, mine).items():
+        missing = [t for t in printed if t.start not in used]
+        row = rows[owner][1]
+        if not missing or row.path not in options:
+            continue
+        reading = options[row.path][choice[row.path]]
+        read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
+        printed_sum = sum(t.value or 0.0 for t in printed)
+        doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
+    return doubts
+
+
+def _identities_close(resolver: Resolver, choice: dict[str, int], row: str) -> bool:
+    """Every identity through `row` holds (a row placed by position, confirmed)."""
+    n = len(resolver.by_row.get(row, []))
+    return n > 0 and resolver.row_credit(choice, row) >= n - 1e-9
 
 
 def _cell(
@@ -225,6 +331,7 @@ def _cell(
     cell: Slot | None,
     hit: LabelHit | None,
     inferred: bool,
+    doubt: str | None = None,
 ) -> CellReading:
     path = f"{row.path}.{col.key}"
     text = doc.mapped.original
@@ -243,7 +350,7 @@ def _cell(
         )
         zero: int | float = 0.0 if col.unit == CellUnit.ten_thousand_yuan else 0
         return CellReading(
-            path, zero, Evidence(start, end, text[start:end], AlignmentStatus.exact), note
+            path, zero, Evidence(start, end, text[start:end], AlignmentStatus.exact), note, doubt
         )
     value, notes = _convert(token, col)
     if inferred:
@@ -251,7 +358,7 @@ def _cell(
     evidence = Evidence(
         token.start, token.end, text[token.start : token.end], AlignmentStatus.exact
     )
-    return CellReading(path, value, evidence, "; ".join(notes) or None)
+    return CellReading(path, value, evidence, "; ".join(notes) or None, doubt)
 
 
 def _convert(token: Token, col: ColumnSpec) -> tuple[int | float, list[str]]:

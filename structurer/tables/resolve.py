@@ -76,6 +76,22 @@ class Resolver:
             self._credit(choice, n) for n in range(len(self.identities))
         )
 
+    def row_credit(self, choice: dict[str, int], row: str) -> float:
+        """How well the identities touching `row` hold under `choice`."""
+        return sum(self._credit(choice, n) for n in self.by_row.get(row, []))
+
+    def touches(self, row: str) -> bool:
+        return bool(self.by_row.get(row))
+
+    def broken_cells(self, choice: dict[str, int]) -> dict[tuple[str, str], str]:
+        """(row, column) of every cell in an identity that does not hold -> the identity."""
+        out: dict[tuple[str, str], str] = {}
+        for n, ident in enumerate(self.identities):
+            if not self._holds(choice, n):
+                for ref in (*ident.lhs, *ident.rhs):
+                    out.setdefault(ref, ident.name)
+        return out
+
     def _row_score(self, choice: dict[str, int], row: str) -> float:
         held = sum(self._credit(choice, n) for n in self.by_row.get(row, []))
         return self.options[row][choice[row]].prior + IDENTITY_WEIGHT * held
