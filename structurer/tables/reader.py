@@ -76,9 +76,10 @@ def read_with_specs(doc: Prepared, tables: Sequence[TableSpec]) -> TableReadout:
     hits = locate_rows(doc.labels, [row.labels for _, row in rows])
     out = TableReadout()
     regions: list[tuple[int, int, int]] = []
-    slots = _all_slots(doc, tables, rows, hits, out.problems, regions)
+    guessed: dict[int, str] = {}
+    slots = _all_slots(doc, tables, rows, hits, out.problems, regions, guessed)
     for table in tables:
-        _read_table(doc, table, rows, hits, slots, regions, out)
+        _read_table(doc, table, rows, hits, slots, regions, guessed, out)
     return out
 
 
@@ -89,9 +90,11 @@ def _all_slots(
     hits: list[LabelHit | None],
     problems: list[str],
     regions: list[tuple[int, int, int]],
+    guessed: dict[int, str],
 ) -> list[list[Slot] | None]:
     """Each row's printed cells (None: row not found). Appends to `regions` the part of the
-    token stream each row was read from: (row index, first token, stop token)."""
+    token stream each row was read from: (row index, first token, stop token); `guessed`
+    gets the rows whose cells were placed by a guess nothing confirms (row -> why)."""
     tokens = doc.tokens
     ends = _end_tokens(doc, tables)
     # in printed order: a row moved out of the official order ends where the next label is
@@ -139,7 +142,7 @@ def _all_slots(
             result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
-    spread_short_blocks(rows, result, problems)
+    spread_short_blocks(rows, result, problems, guessed)
     return result
 
 
@@ -153,10 +156,11 @@ def _first_token(hits: list[LabelHit | None]) -> Callable[[int], int]:
 
 def _trim_span_blanks(slots: list[Slot], k: int) -> list[Slot]:
     """Empty cells before or after a row's numbers beyond its column count: the row's label
-    spanning several columns, or empty columns a converter added (tab or pipe rows)."""
-    while len(slots) > k and slots[0].token is None:
+    spanning several columns, or empty columns a converter added (tab or pipe rows). A
+    whole multiple of the columns is kept: it may be a block of rows (table 四's one line)."""
+    while len(slots) > k and len(slots) % k and slots[0].token is None:
         slots = slots[1:]
-    while len(slots) > k and slots[-1].token is None:
+    while len(slots) > k and len(slots) % k and slots[-1].token is None:
         slots = slots[:-1]
     return slots
 
@@ -201,6 +205,7 @@ def _read_table(
     hits: list[LabelHit | None],
     slots: list[list[Slot] | None],
     regions: list[tuple[int, int, int]],
+    guessed: dict[int, str],
     out: TableReadout,
 ) -> None:
     idx = [i for i, (t, _) in enumerate(rows) if t is table]
@@ -245,6 +250,9 @@ def _read_table(
     choice, broken = resolver.solve()
     out.problems.extend(f"identity does not hold: {name}" for name in broken)
     doubts = _check(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
+    for i in idx:
+        if i in guessed and rows[i][1].path in options:
+            doubts.row(rows[i][1], guessed[i])
     for i in idx:
         row = rows[i][1]
         if row.path not in options:
