@@ -36,6 +36,7 @@ class Reading:
 
     cells: tuple[Slot | None, ...]
     prior: float
+    evidence: float = 0.0  # the part of `prior` from this document (positions, dropped numbers)
 
     def values(self) -> tuple[float, ...]:
         return tuple(0.0 if c is None else c.value for c in self.cells)
@@ -145,9 +146,12 @@ def readings(
             dropped = [i for i in range(n) if i not in kept]
             penalty = sum(0.5 if i >= k else 3.0 for i in dropped)
             cells_t = tuple(slots[i] for i in kept)
-            out.append(Reading(cells_t, _prior(cells_t, columns) - penalty))
+            out.append(Reading(cells_t, _prior(cells_t, columns) - penalty, -penalty))
     if place is not None:
-        out = [Reading(r.cells, r.prior + _placement(r.cells, place)) for r in out]
+        out = [
+            Reading(r.cells, r.prior + (p := _placement(r.cells, place)), r.evidence + p)
+            for r in out
+        ]
     out.sort(key=lambda r: -r.prior)
     return out
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
 from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
 from structurer.tables.checks import (
+    PLACE_MARGIN,
     Doubts,
     ambiguous_placement,
     checksum_reason,
@@ -282,6 +283,14 @@ def _check(
     doubts = Doubts()
     for (row_path, col), name in resolver.broken_cells(choice).items():
         doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold")
+    for row_a, i, row_b, j in resolver.swaps(choice, PLACE_MARGIN):
+        other = {**choice, row_a: i, row_b: j}
+        for path, value in _differing(rows, idx, options, choice, other):
+            doubts.cell(
+                path,
+                f"the identities hold as well with {value:g} here (the blanks of two rows "
+                "placed the other way): the printed text does not decide",
+            )
     used: set[int] = set()
     for i in idx:
         row = rows[i][1]
@@ -324,6 +333,27 @@ def _check(
         printed_sum = sum(t.value or 0.0 for t in printed)
         doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
     return doubts
+
+
+def _differing(
+    rows: list[tuple[TableSpec, RowSpec]],
+    idx: list[int],
+    options: dict[str, list[Reading]],
+    choice: dict[str, int],
+    other: dict[str, int],
+) -> list[tuple[str, float]]:
+    """(cell path, the other value) where two choices read differently."""
+    out = []
+    for i in idx:
+        row = rows[i][1]
+        if row.path not in options or choice[row.path] == other[row.path]:
+            continue
+        a = options[row.path][choice[row.path]].values()
+        b = options[row.path][other[row.path]].values()
+        for col, x, y in zip(row.columns, a, b, strict=True):
+            if x != y:
+                out.append((f"{row.path}.{col.key}", y))
+    return out
 
 
 def _identities_close(resolver: Resolver, choice: dict[str, int], row: str) -> bool:

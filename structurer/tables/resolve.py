@@ -70,6 +70,37 @@ class Resolver:
             return False
         return self.options[row][choice[row]].cells[self.col_index[row][col]] is None
 
+    def swaps(self, choice: dict[str, int], margin: float) -> list[tuple[str, int, str, int]]:
+        """Pairs of rows whose cells can move between the same columns together, the
+        identities holding as well (e.g. a number read in column A of one row and column B
+        of the next, or the other way round): (row, option, row, option). An option whose
+        printed positions are worse by more than `margin` does not count."""
+        moved: dict[frozenset[int], list[tuple[str, int]]] = {}
+        for row, opts in self.options.items():
+            base = opts[choice[row]]
+            for i, alt in enumerate(opts):
+                if i == choice[row] or alt.evidence < base.evidence - margin:
+                    continue
+                diff = frozenset(
+                    n for n, (x, y) in enumerate(zip(base.values(), alt.values(), strict=True))
+                    if x != y
+                )
+                if diff:
+                    moved.setdefault(diff, []).append((row, i))
+        found: list[tuple[str, int, str, int]] = []
+        for group in moved.values():
+            for n, (row_a, i) in enumerate(group):
+                for row_b, j in group[n + 1 :]:
+                    if row_a == row_b:
+                        continue
+                    trial = dict(choice)
+                    trial[row_a], trial[row_b] = i, j
+                    touched = set(self.by_row.get(row_a, [])) | set(self.by_row.get(row_b, []))
+                    before = sum(self._credit(choice, k) for k in touched)
+                    if sum(self._credit(trial, k) for k in touched) >= before - 1e-9:
+                        found.append((row_a, i, row_b, j))
+        return found
+
     def score(self, choice: dict[str, int]) -> float:
         total = sum(self.options[r][i].prior for r, i in choice.items())
         return total + IDENTITY_WEIGHT * sum(
