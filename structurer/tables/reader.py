@@ -309,6 +309,19 @@ def _check(
                 "the row's label was not found; its cells were placed by position and "
                 "the table identities do not confirm them",
             )
+        broken_here = sorted(
+            {
+                resolver.identities[n].name
+                for n in resolver.by_row.get(row.path, [])
+                if not resolver.holds(choice, n)
+            }
+        )
+        if len(opts) > 1 and broken_here:
+            doubts.row(
+                row,
+                "the row's numbers were placed in its columns by the table identities, "
+                f"but {', '.join(broken_here)} does not hold",
+            )
         if len(opts) > 1:
             reason = ambiguous_placement(
                 row, opts, choice, resolver, columns_x.get(len(row.columns))

@@ -49,6 +49,9 @@ class Resolver:
         reading = self.options[row][choice[row]]
         return reading.values()[self.col_index[row][col]]
 
+    def holds(self, choice: dict[str, int], n: int) -> bool:
+        return self._holds(choice, n)
+
     def _holds(self, choice: dict[str, int], n: int) -> bool:
         ident = self.identities[n]
         lhs = sum(self._value(choice, r, c) for r, c in ident.lhs)
