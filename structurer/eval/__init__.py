@@ -36,14 +36,13 @@ from structurer.eval.report_html import render_comparison, render_report
 from structurer.eval.results import (
     EvalResults,
     build_results,
-    evaluate,
     git_commit,
     read_export,
     read_run,
     read_samples,
-    write_run,
 )
 from structurer.eval.scoring import FieldKind, FieldScore, field_kinds, score_record, score_run
+from structurer.eval.writer import evaluate, write_run
 
 __all__ = [
     "REGISTRY",
