@@ -5,7 +5,7 @@ would auto-accept (confident errors).
 
 Each converted text goes through the real pipeline (`extract_document`) with the table
 reader on (`table_reader="table"`); the other parts are answered by the in-process FAKE
-model with nulls (they hold no table cells). Confidence is `score_rows` with the default
+model (`structurer.llm.mock.MockModel`) with nulls: they hold no table cells. Confidence is `score_rows` with the default
 prior (no fitted calibration), routed at the default review threshold, as a fresh install
 does. Per converter:
 
@@ -30,35 +30,20 @@ from typing import Any
 
 from gov_disclosure import REPORT_TYPE
 from structurer.confidence.route import route_rows, score_rows
-from structurer.extract.pipeline import FieldRow, extract_document
-from structurer.extract.response_models import _camel, part_fields
-from structurer.prompts import PromptSet
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.core.types import FieldRow, FieldStatus, LoadedDocument
+from structurer.llm.mock import MockModel
 from structurer.settings import Settings
-from structurer.types import FieldStatus, LoadedDocument
 
 TABLE_PREFIXES = ("proactive.", "requests.", "appeals.")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _null_answers(request: dict[str, Any]) -> dict[str, Any]:
-    """FAKE model: every non-table part answered with nulls (no field read)."""
-    fmt = request.get("response_format") or {}
-    name = (fmt.get("json_schema") or {}).get("name")
-    if name is None and request.get("tools"):
-        name = request["tools"][0]["function"]["name"]
-    part = {_camel(p.name): p for p in REPORT_TYPE.parts}[name]
-    return {
-        f.key: ([] if f.is_list else {"value": None, "quote": None})
-        for f in part_fields(REPORT_TYPE.record_model, part)
-    }
-
-
 @dataclass
 class Pipeline:
     settings: Settings
-    llm: LLMClient
+    llm: MockModel
     prompts: PromptSet
 
     @classmethod
@@ -69,8 +54,7 @@ class Pipeline:
             model="fake-model",
             table_reader="table",
         )
-        fake = FakeChatModel(_null_answers)
-        llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client())
+        llm = MockModel()  # FAKE: the non-table parts answered with nulls
         prompts = PromptSet(REPO / "prompts", settings.report_type, settings.prompt_version)
         return cls(settings, llm, prompts)
 
