@@ -180,7 +180,9 @@ def proactive_grid(fmt: str, pro: dict[str, Any], gold: dict[str, Any], opts: se
         g.add(Cell("信息内容"), *[Cell(c) for c in cols[:-1]], Cell(cols[-1], colspan=1 + span))
         for row in rows:
             keys = PRO_COLUMNS[fmt][row]
-            label = "规范性文件" if fmt == "2019" and row == "normative_documents" else PRO_LABELS[row]
+            label = (
+                "规范性文件" if fmt == "2019" and row == "normative_documents" else PRO_LABELS[row]
+            )
             vals = [fmt_value(pro[row][k]) for k in keys]
             if "blanks" in opts:
                 vals = ["" if v == "0" else v for v in vals]
@@ -243,7 +245,11 @@ def appeals_grid(app: dict[str, Any], gold: dict[str, Any], opts: set[str]) -> G
     g = Grid("四、政府信息公开行政复议、行政诉讼情况", 15, header_rows=3)
     g.add(Cell("行政复议", colspan=5), Cell("行政诉讼", colspan=10))
     parts = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
-    g.add(*[Cell(p, rowspan=2) for p in parts], Cell("未经复议直接起诉", colspan=5), Cell("复议后起诉", colspan=5))
+    g.add(
+        *[Cell(p, rowspan=2) for p in parts],
+        Cell("未经复议直接起诉", colspan=5),
+        Cell("复议后起诉", colspan=5),
+    )
     g.add(*[Cell(p) for p in parts * 2])
     vals = [app[gr][p] for gr in APPEAL_GROUPS for p in APPEAL_PARTS]
     g.add(*[Cell("" if v == 0 and "blanks" in opts else fmt_value(v)) for v in vals])
@@ -408,7 +414,9 @@ def write_corpus(out: Path, n: int, seed: int = 11) -> list[Report]:
         to_docx(rep, out / f"{rep.name}.docx")
         to_pdf(rep, out / f"{rep.name}.pdf")
         meta = {"format": fmt, "damage": rep.damage, "gold": rep.gold}
-        (out / f"{rep.name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        (out / f"{rep.name}.json").write_text(
+            json.dumps(meta, ensure_ascii=False), encoding="utf-8"
+        )
         reports.append(rep)
     return reports
 

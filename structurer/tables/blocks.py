@@ -166,9 +166,7 @@ def _block_score(
     return reading.prior + IDENTITY_WEIGHT * _held(reading, identities, where)
 
 
-def _held(
-    reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]
-) -> float:
+def _held(reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]) -> float:
     vals = reading.values()
     held = 0.0
     for ident in identities:

@@ -330,19 +330,19 @@ def _check(
         reason = dropped_numbers(row, slots[i] or [], reading)
         if reason:
             doubts.row(row, reason)
-        for col, cell in zip(row.columns, reading.cells, strict=True):
-            reason = year_like(None if cell is None else cell.token, col.unit)
+        for column, placed in zip(row.columns, reading.cells, strict=True):
+            reason = year_like(None if placed is None else placed.token, column.unit)
             if reason:
-                doubts.cell(f"{row.path}.{col.key}", reason)
+                doubts.cell(f"{row.path}.{column.key}", reason)
     mine = [r for r in regions if r[0] in idx]
-    for owner, printed in owned_numbers(doc.tokens, mine).items():
-        missing = [t for t in printed if t.start not in used]
+    for owner, in_region in owned_numbers(doc.tokens, mine).items():
+        missing = [t for t in in_region if t.start not in used]
         row = rows[owner][1]
         if not missing or row.path not in options:
             continue
         reading = options[row.path][choice[row.path]]
         read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
-        printed_sum = sum(t.value or 0.0 for t in printed)
+        printed_sum = sum(t.value or 0.0 for t in in_region)
         doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
     return doubts
 

@@ -85,7 +85,8 @@ class Resolver:
                 if i == choice[row] or alt.evidence < base.evidence - margin:
                     continue
                 diff = frozenset(
-                    n for n, (x, y) in enumerate(zip(base.values(), alt.values(), strict=True))
+                    n
+                    for n, (x, y) in enumerate(zip(base.values(), alt.values(), strict=True))
                     if x != y
                 )
                 if diff:
