@@ -335,6 +335,7 @@ def _check(
             if reason:
                 doubts.cell(f"{row.path}.{column.key}", reason)
     mine = [r for r in regions if r[0] in idx]
+    unaccounted: list[str] = []
     for owner, in_region in owned_numbers(doc.tokens, mine).items():
         missing = [t for t in in_region if t.start not in used]
         row = rows[owner][1]
@@ -344,6 +345,20 @@ def _check(
         read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
         printed_sum = sum(t.value or 0.0 for t in in_region)
         doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
+        unaccounted.extend(t.text for t in missing if t.value)
+    if unaccounted:  # never a silent 0: a blank may be where one of them belongs
+        shown = ", ".join(unaccounted[:6]) + (" …" if len(unaccounted) > 6 else "")
+        for i in idx:
+            row = rows[i][1]
+            if row.path not in options:
+                continue
+            cells = options[row.path][choice[row.path]].cells
+            for column, placed in zip(row.columns, cells, strict=True):
+                if placed is None or placed.token is None:
+                    doubts.cell(
+                        f"{row.path}.{column.key}",
+                        f"read as a blank 0 while the table prints numbers no cell holds ({shown})",
+                    )
     return doubts
 
 

@@ -29,6 +29,12 @@ _PAGE_DECORATED_RE = re.compile(
     r"(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[,，]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})"
 )
 _PAGE_BARE_RE = re.compile(r"\d{1,4}")
+# "- 7 -" set apart by wide spaces inside a line: a converter put the page number on the
+# line of the text next to it (a blank mark, a number and a blank mark in a row are
+# printed with the row's own wider spacing)
+_PAGE_INLINE_RE = re.compile(
+    r"(?:(?<=\n)|^|(?<=   ))[-—–] \d{1,4} [-—–](?=   |[ \t]*$|[ \t]*\f)", re.MULTILINE
+)
 _PAGE_LINE_RE = re.compile(
     r"^[ \t\f]*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[,，]?\s*共\s*\d{1,4}\s*页)?)[ \t\f]*$",
     re.MULTILINE,
@@ -91,6 +97,7 @@ def _mask_page_numbers(norm: str) -> str:
     """Blank out page-number lines: decorated ones ("- 7 -", "第7页") anywhere, bare
     numbers only as the footer before a form feed."""
     norm = _PAGE_LINE_RE.sub(lambda m: re.sub(r"[^\n\f]", " ", m.group()), norm)
+    norm = _PAGE_INLINE_RE.sub(lambda m: " " * len(m.group()), norm)
     if "\f" not in norm:
         return norm
     lines: list[tuple[int, int]] = []
