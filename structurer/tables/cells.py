@@ -148,8 +148,11 @@ def readings(
             cells_t = tuple(slots[i] for i in kept)
             out.append(Reading(cells_t, _prior(cells_t, columns) - penalty, -penalty))
     if place is not None:
+        # positions guessed from the headers only (a placer that is not `strong`) order the
+        # readings but are no evidence against the others
+        strong = getattr(place, "strong", True)
         out = [
-            Reading(r.cells, r.prior + (p := _placement(r.cells, place)), r.evidence + p)
+            Reading(r.cells, r.prior + (p := _placement(r.cells, place)), r.evidence + p * strong)
             for r in out
         ]
     out.sort(key=lambda r: -r.prior)

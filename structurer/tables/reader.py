@@ -25,7 +25,7 @@ from structurer.tables.checks import (
     year_like,
 )
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
-from structurer.tables.positions import column_positions
+from structurer.tables.positions import Placer, column_positions
 from structurer.tables.resolve import Resolver
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
@@ -276,7 +276,7 @@ def _check(
     options: dict[str, list[Reading]],
     choice: dict[str, int],
     resolver: Resolver,
-    columns_x: dict[int, Callable[[Slot, int], float]],
+    columns_x: dict[int, Placer],
 ) -> Doubts:
     """Every self-check of one table read (see checks.py)."""
     doubts = Doubts()
@@ -322,8 +322,13 @@ def _check(
                 f"but {', '.join(broken_here)} does not hold",
             )
         if len(opts) > 1:
+            placer = columns_x.get(len(row.columns))
             reason = ambiguous_placement(
-                row, opts, choice, resolver, columns_x.get(len(row.columns))
+                row,
+                opts,
+                choice,
+                resolver,
+                placer if placer is not None and placer.strong else None,
             )
             if reason:
                 doubts.row(row, reason)
