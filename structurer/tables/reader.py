@@ -137,6 +137,7 @@ def _all_slots(
             regions.append((r, cut[0], stop))
         if start == hit.first_token:
             result[i] = row_slots(tokens, hit.first_token, stop, gap)
+    _drop_empty_columns(rows, result)
     for i, got in enumerate(result):
         if got is not None:
             result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
@@ -152,6 +153,31 @@ def _first_token(hits: list[LabelHit | None]) -> Callable[[int], int]:
         return hit.first_token if hit is not None else -1
 
     return key
+
+
+def _drop_empty_columns(
+    rows: list[tuple[TableSpec, RowSpec]], result: list[list[Slot] | None]
+) -> None:
+    """Rows of one table with the same number of delimited cells, more than their columns:
+    positions empty in every one of them are columns a converter added (a markdown table
+    with empty columns, a label spanning cells). Dropped when they are exactly the extra."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i, got in enumerate(result):
+        k = len(rows[i][1].columns)
+        if got is not None and len(got) > k and any(s.token is None for s in got):
+            groups.setdefault((id(rows[i][0]), k, len(got)), []).append(i)
+    for (_, k, n), members in groups.items():
+        if len(members) < 2:
+            continue
+        empty = [
+            p for p in range(n) if all((got := result[i]) and got[p].token is None for i in members)
+        ]
+        if len(empty) != n - k:
+            continue
+        for i in members:
+            got = result[i]
+            assert got is not None
+            result[i] = [slot for p, slot in enumerate(got) if p not in empty]
 
 
 def _trim_span_blanks(slots: list[Slot], k: int) -> list[Slot]:
