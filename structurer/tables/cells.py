@@ -105,6 +105,9 @@ def _delimited_blanks(
     if delim is None:
         return
     opening = 1 if delim == "|" else 0  # "| a | b |": the first pipe opens the line
+    numbers = [n for n, i in enumerate(line) if tokens[i].kind != TokenKind.text]
+    if any(b == a + 1 and delim not in seps[b] for a, b in zip(numbers, numbers[1:], strict=False)):
+        return  # two numbers in one delimited cell: the delimiters do not show the cells
     for n, (i, sep) in enumerate(zip(line, seps, strict=True)):
         if tokens[i].kind == TokenKind.text:
             continue
