@@ -6,6 +6,7 @@ read 0 while its row prints a non-zero number nowhere accounted for is never sil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from structurer.tables.cells import Reading, Slot
@@ -117,3 +118,13 @@ def checksum_reason(missing: list[Token], printed_sum: float, read_sum: float) -
         f"numbers printed in this row's part of the text sum to {printed_sum:g} but the cells "
         f"read sum to {read_sum:g}: {shown} in no cell"
     )
+
+
+def comma_or_point(token: Token | None, unit: CellUnit) -> str | None:
+    """Money printed with a comma before exactly three digits: a thousands separator, or a
+    decimal point misread (OCR) as a comma."""
+    if token is None or unit != CellUnit.ten_thousand_yuan:
+        return None
+    if re.fullmatch(r"\d{1,3},\d{3}", token.text.split("(")[0].strip()):
+        return f"{token.text} may be a decimal misread as a comma ({token.text.replace(',', '.')})"
+    return None

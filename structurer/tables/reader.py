@@ -20,6 +20,7 @@ from structurer.tables.checks import (
     Doubts,
     ambiguous_placement,
     checksum_reason,
+    comma_or_point,
     dropped_numbers,
     owned_numbers,
     year_like,
@@ -317,6 +318,14 @@ def _check(
                 "placed the other way): the printed text does not decide",
             )
     used: set[int] = set()
+    broken_table = sorted(
+        {resolver.identities[n].name for n in range(len(resolver.identities))}
+        - {
+            resolver.identities[n].name
+            for n in range(len(resolver.identities))
+            if resolver.holds(choice, n)
+        }
+    )
     for i in idx:
         row = rows[i][1]
         if row.path not in options:
@@ -362,9 +371,16 @@ def _check(
         if reason:
             doubts.row(row, reason)
         for column, placed in zip(row.columns, reading.cells, strict=True):
-            reason = year_like(None if placed is None else placed.token, column.unit)
-            if reason:
-                doubts.cell(f"{row.path}.{column.key}", reason)
+            token = None if placed is None else placed.token
+            for reason in (year_like(token, column.unit), comma_or_point(token, column.unit)):
+                if reason:
+                    doubts.cell(f"{row.path}.{column.key}", reason)
+            if token is None and broken_table:
+                doubts.cell(
+                    f"{row.path}.{column.key}",
+                    "read as a blank 0 while the table identities do not hold "
+                    f"({', '.join(broken_table[:3])}): its number may be lost",
+                )
     mine = [r for r in regions if r[0] in idx]
     unaccounted: list[str] = []
     for owner, in_region in owned_numbers(doc.tokens, mine).items():
