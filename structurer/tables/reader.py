@@ -138,9 +138,9 @@ def _all_slots(
             regions.append((r, cut[0], stop))
         if start == hit.first_token:
             result[i] = row_slots(tokens, hit.first_token, stop, gap)
-    _drop_empty_columns(rows, result)
+    grouped = _drop_empty_columns(rows, result)
     for i, got in enumerate(result):
-        if got is not None:
+        if got is not None and i not in grouped:
             result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
@@ -158,27 +158,33 @@ def _first_token(hits: list[LabelHit | None]) -> Callable[[int], int]:
 
 def _drop_empty_columns(
     rows: list[tuple[TableSpec, RowSpec]], result: list[list[Slot] | None]
-) -> None:
+) -> set[int]:
     """Rows of one table with the same number of delimited cells, more than their columns:
     positions empty in every one of them are columns a converter added (a markdown table
-    with empty columns, a label spanning cells). Dropped when they are exactly the extra."""
+    with empty columns, a label spanning cells). Dropped when they are exactly the extra;
+    returns the rows of such groups (when not exactly, their blanks are not trusted)."""
     groups: dict[tuple[int, int, int], list[int]] = {}
     for i, got in enumerate(result):
         k = len(rows[i][1].columns)
         if got is not None and len(got) > k and any(s.token is None for s in got):
             groups.setdefault((id(rows[i][0]), k, len(got)), []).append(i)
+    grouped: set[int] = set()
     for (_, k, n), members in groups.items():
         if len(members) < 2:
             continue
+        grouped.update(members)
         empty = [
             p for p in range(n) if all((got := result[i]) and got[p].token is None for i in members)
         ]
         if len(empty) != n - k:
-            continue
+            if empty[: n - k] != list(range(n - k)):
+                continue
+            empty = empty[: n - k]  # more empty than extra: the leading ones (a label's span)
         for i in members:
             got = result[i]
             assert got is not None
             result[i] = [slot for p, slot in enumerate(got) if p not in empty]
+    return grouped
 
 
 def _trim_span_blanks(slots: list[Slot], k: int) -> list[Slot]:
