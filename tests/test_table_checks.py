@@ -207,3 +207,53 @@ def test_a_block_moved_to_the_end_of_the_section_is_still_found() -> None:
     assert got["proactive.normative_documents.in_force"] == 48
     assert got["proactive.licensing.decisions"] == 1320
     assert "out of the official row order" in doubted(readout)["proactive.regulations.in_force"]
+
+
+# ---- the doubt reaches the stored field, `show` and the review card -------------------------
+
+
+def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmodel import select
+    from typer.testing import CliRunner
+
+    from gov_disclosure import REPORT_TYPE
+    from structurer.batch.run import run_extraction
+    from structurer.cli.main import app
+    from structurer.llm.mock import MockModel
+    from structurer.review.labeling import load_review_config, review_fields
+    from structurer.review.push import _item, needs_review
+    from structurer.review.tasks import card_html
+    from structurer.store.models import FieldValue
+    from structurer.store.session import session_scope
+
+    doc = tmp_path / "doubtful.txt"
+    doc.write_text(HEADER_YEARS, encoding="utf-8")
+    s = settings.model_copy(update={"table_reader": "table"})
+    summary = run_extraction([str(doc)], s, llm=MockModel())
+    assert [r.status for r in summary.results] == ["ok"], summary.results
+    with session_scope(s) as session:
+        stored = {
+            fv.path: fv
+            for fv in session.exec(select(FieldValue)).all()
+            if fv.path.startswith("proactive.regulations.")
+        }
+        doubted_rows = [fv for fv in stored.values() if fv.signals.get("doubt")]
+        assert doubted_rows
+        for fv in doubted_rows:
+            assert fv.status == "needs_review" and fv.confidence <= DOUBTED_CONFIDENCE
+        candidates = [
+            c
+            for c in needs_review(session, s.report_type, summary.run_id)
+            if c.row.signals.get("doubt")
+        ]
+        assert candidates
+        fields = review_fields(REPORT_TYPE)
+        config = load_review_config(REPORT_TYPE.name)
+        item = _item(candidates[0], fields[candidates[0].row.path])
+        assert item.doubt and "表格自检" in card_html(item, config)
+    monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
+    shown = CliRunner().invoke(app, ["show", doc.name])
+    assert shown.exit_code == 0, shown.output
+    assert "the table reader doubts" in shown.output and "looks like a year" in shown.output

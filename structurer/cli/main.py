@@ -270,6 +270,11 @@ def show(
         )
     for table in sections.values():
         console.print(table)
+    doubted = {p: fv.signals["doubt"] for p, fv in rows.items() if (fv.signals or {}).get("doubt")}
+    if doubted:
+        console.print(f"[yellow]{len(doubted)} field(s) the table reader doubts[/yellow]")
+        for path, why in doubted.items():
+            console.print(f"  {path}: {why}")
     if extraction.identity_breaks:
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:

@@ -78,6 +78,7 @@ def _item(candidate: Candidate, field: ReviewField) -> FieldToReview:
         confidence=row.confidence,
         evidence_start=row.evidence_start,
         evidence_end=row.evidence_end,
+        doubt=(row.signals or {}).get("doubt"),
     )
 
 

@@ -59,6 +59,7 @@ class FieldToReview:
     confidence: float | None
     evidence_start: int | None
     evidence_end: int | None
+    doubt: str | None = None  # why the table reader doubts the value (a failed self-check)
 
     @property
     def has_evidence(self) -> bool:
@@ -97,7 +98,8 @@ def card_html(item: FieldToReview, config: ReviewConfig) -> str:
         f'<div class="path">{escape(field.path)} · {escape(item.document)} · run {escape(item.run_id)}</div>'
         f'<div>模型的值：<span class="proposed">{escape(shown_value(field, item.value))}</span>'
         f"　置信度 {confidence}　类型：{escape(kind)}</div>"
-        f'<div class="snippet">{snippet_html(item, config.snippet_chars)}</div>'
+        + (f'<div class="doubt">表格自检：{escape(item.doubt)}</div>' if item.doubt else "")
+        + f'<div class="snippet">{snippet_html(item, config.snippet_chars)}</div>'
         "</div>"
     )
 
@@ -120,6 +122,7 @@ def task_data(item: FieldToReview, config: ReviewConfig) -> dict[str, Any]:
             "kind": field.kind.value,
             "proposed": item.value,
             "confidence": item.confidence,
+            "doubt": item.doubt,
         },
     }
 
