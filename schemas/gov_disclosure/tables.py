@@ -14,11 +14,11 @@ from structurer.tables import (
     CellUnit,
     ColumnSpec,
     Identity,
-    Prepared,
     RowSpec,
     TableReadout,
     TableSpec,
-    prepare,
+    TableText,
+    prepare_text,
     read_with_specs,
 )
 
@@ -220,7 +220,7 @@ MIN_ROWS_FOR_TABLES = 4
 FOUND = 0.8  # similarity at which a printed header or label counts as present
 
 
-def detect_format(doc: Prepared) -> str | None:
+def detect_format(doc: TableText) -> str | None:
     """ "2021" / "2019" from table 二's column headers, else from the rows only one format
     prints; None when nothing decides it."""
     n2021 = sum(doc.best_similarity(h) >= FOUND for h in _HEADERS_2021)
@@ -238,7 +238,7 @@ def detect_format(doc: Prepared) -> str | None:
 
 def read_tables(text: str) -> TableReadout:
     """Read tables 二, 三 and 四 of a report's text. Evidence offsets index `text` as given."""
-    doc = prepare(text)
+    doc = prepare_text(text)
     fmt = detect_format(doc)
     proactive = PROACTIVE_2019 if fmt == "2019" else PROACTIVE_2021
     readout = read_with_specs(doc, (proactive, REQUESTS, APPEALS))

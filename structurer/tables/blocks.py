@@ -4,7 +4,7 @@ numbers (table 四), labels lost to OCR, blocks with blank cells. Each function 
 
 from __future__ import annotations
 
-from structurer.tables.cells import Reading, Slot, readings
+from structurer.tables.cells import Placement, Slot, placements
 from structurer.tables.locate import LabelHit
 from structurer.tables.resolve import BLANK_TOTAL_CREDIT, IDENTITY_WEIGHT
 from structurer.tables.spec import Identity, RowSpec, TableSpec
@@ -112,7 +112,7 @@ def spread_short_blocks(
         }
         local = [x for x in table.identities if all(ref in where for ref in (*x.lhs, *x.rhs))]
 
-        options = readings(cur, columns, limit=BLOCK_CANDIDATES)
+        options = placements(cur, columns, limit=BLOCK_CANDIDATES)
         if not options:
             continue
         best = max(options, key=lambda r: _block_score(r, local, where))
@@ -161,12 +161,14 @@ def recover_first_rows(
 
 
 def _block_score(
-    reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]
+    reading: Placement, identities: list[Identity], where: dict[tuple[str, str], int]
 ) -> float:
     return reading.prior + IDENTITY_WEIGHT * _held(reading, identities, where)
 
 
-def _held(reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]) -> float:
+def _held(
+    reading: Placement, identities: list[Identity], where: dict[tuple[str, str], int]
+) -> float:
     vals = reading.values()
     held = 0.0
     for ident in identities:

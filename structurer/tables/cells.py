@@ -1,5 +1,5 @@
 """Cells of one row: the number tokens after its label, explicit blanks where the layout
-shows them (tab or pipe rows, one cell per line), and the candidate readings when the
+shows them (tab or pipe rows, one cell per line), and the candidate placements when the
 count does not match the columns.
 """
 
@@ -30,7 +30,7 @@ class Slot:
 
 
 @dataclass(frozen=True)
-class Reading:
+class Placement:
     """One way to place a row's slots into its columns; `cells[i]` is None for a cell
     inferred blank. `prior` is a log-score from column priors and dropped tokens."""
 
@@ -120,12 +120,12 @@ def _delimited_blanks(
         after[last] = max(0, trailing.count(delim) - opening)
 
 
-def readings(
+def placements(
     slots: list[Slot],
     columns: tuple[ColumnSpec, ...],
     place: Callable[[Slot, int], float] | None = None,
     limit: int = MAX_CANDIDATES,
-) -> list[Reading]:
+) -> list[Placement]:
     """Every placement of `slots` into the columns (order kept), best prior first.
 
     `place(slot, column)` is an optional log-score of a slot sitting in a column (e.g.
@@ -135,27 +135,27 @@ def readings(
     if len(slots) > k and n_layout_blanks:
         slots = [s for s in slots if s.token is not None]  # layout blanks were spacing
     n = len(slots)
-    out: list[Reading] = []
+    out: list[Placement] = []
     if n == k:
-        out.append(Reading(tuple(slots), _prior(tuple(slots), columns)))
+        out.append(Placement(tuple(slots), _prior(tuple(slots), columns)))
     elif n < k:
         for filled in _limited(combinations(range(k), n), limit):
             cells: list[Slot | None] = [None] * k
             for pos, slot in zip(filled, slots, strict=True):
                 cells[pos] = slot
-            out.append(Reading(tuple(cells), _prior(tuple(cells), columns)))
+            out.append(Placement(tuple(cells), _prior(tuple(cells), columns)))
     else:
         for kept in _limited(combinations(range(n), k), limit):
             dropped = [i for i in range(n) if i not in kept]
             penalty = sum(0.5 if i >= k else 3.0 for i in dropped)
             cells_t = tuple(slots[i] for i in kept)
-            out.append(Reading(cells_t, _prior(cells_t, columns) - penalty, -penalty))
+            out.append(Placement(cells_t, _prior(cells_t, columns) - penalty, -penalty))
     if place is not None:
         # positions guessed from the headers only (a placer that is not `strong`) order the
-        # readings but are no evidence against the others
+        # placements but are no evidence against the others
         strong = getattr(place, "strong", True)
         out = [
-            Reading(r.cells, r.prior + (p := _placement(r.cells, place)), r.evidence + p * strong)
+            Placement(r.cells, r.prior + (p := _placement(r.cells, place)), r.evidence + p * strong)
             for r in out
         ]
     out.sort(key=lambda r: -r.prior)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from structurer.tables.cells import Reading, Slot
+from structurer.tables.cells import Placement, Slot
 from structurer.tables.resolve import Resolver
 from structurer.tables.spec import CellUnit, RowSpec
 from structurer.tables.textmap import Token, TokenKind
@@ -39,7 +39,7 @@ class Doubts:
 
 def ambiguous_placement(
     row: RowSpec,
-    options: list[Reading],
+    options: list[Placement],
     choice: dict[str, int],
     resolver: Resolver,
     place: Callable[[Slot, int], float] | None,
@@ -68,13 +68,13 @@ def ambiguous_placement(
     return None
 
 
-def _placement(reading: Reading, place: Callable[[Slot, int], float] | None) -> float:
+def _placement(reading: Placement, place: Callable[[Slot, int], float] | None) -> float:
     if place is None:
         return 0.0
     return sum(place(c, i) for i, c in enumerate(reading.cells) if c is not None)
 
 
-def dropped_numbers(row: RowSpec, slots: list[Slot], reading: Reading) -> str | None:
+def dropped_numbers(row: RowSpec, slots: list[Slot], reading: Placement) -> str | None:
     printed = [s for s in slots if s.token is not None and s.token.kind == TokenKind.number]
     kept = {id(c.token) for c in reading.cells if c is not None and c.token is not None}
     left = [s.token.text for s in printed if s.token is not None and id(s.token) not in kept]

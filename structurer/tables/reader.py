@@ -3,7 +3,7 @@
 Steps: normalise with an offset map and tokenise (textmap); find every row label, in
 official order (locate); take each row's cells up to the next row (cells); spread a
 block of numbers over rows whose labels came first (a layout that prints all labels,
-then all numbers); choose between readings of damaged rows by the identities (resolve).
+then all numbers); choose between placements of damaged rows by the identities (resolve).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
-from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
+from structurer.tables.cells import Placement, Slot, line_gap, placements, row_slots
 from structurer.tables.checks import (
     PLACE_MARGIN,
     Doubts,
@@ -43,7 +43,7 @@ HEADER_TOKENS = 80  # how far before a table's first row its column headers are 
 
 
 @dataclass(frozen=True)
-class Prepared:
+class TableText:
     """A document made ready for table reading (do it once, read many specs)."""
 
     mapped: MappedText
@@ -66,13 +66,13 @@ class TableReadout:
     problems: list[str] = field(default_factory=list)
 
 
-def prepare(text: str) -> Prepared:
+def prepare_text(text: str) -> TableText:
     mapped = normalise(text)
     tokens = tokenize(mapped)
-    return Prepared(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
+    return TableText(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
 
 
-def read_with_specs(doc: Prepared, tables: Sequence[TableSpec]) -> TableReadout:
+def read_with_specs(doc: TableText, tables: Sequence[TableSpec]) -> TableReadout:
     rows = [(t, row) for t in tables for row in t.rows]
     hits = locate_rows(doc.labels, [row.labels for _, row in rows])
     out = TableReadout()
@@ -85,7 +85,7 @@ def read_with_specs(doc: Prepared, tables: Sequence[TableSpec]) -> TableReadout:
 
 
 def _all_slots(
-    doc: Prepared,
+    doc: TableText,
     tables: Sequence[TableSpec],
     rows: list[tuple[TableSpec, RowSpec]],
     hits: list[LabelHit | None],
@@ -219,7 +219,7 @@ def _next_row_start(
     return None
 
 
-def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
+def _end_tokens(doc: TableText, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
     ends: dict[str, list[int]] = {}
     for table in tables:
         pats = [re.compile(p) for p in table.end_markers]
@@ -232,7 +232,7 @@ def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[in
 
 
 def _read_table(
-    doc: Prepared,
+    doc: TableText,
     table: TableSpec,
     rows: list[tuple[TableSpec, RowSpec]],
     hits: list[LabelHit | None],
@@ -249,7 +249,7 @@ def _read_table(
                     f"{rows[i][1].path}.{c.key}: table not found" for c in rows[i][1].columns
                 )
         return
-    options: dict[str, list[Reading]] = {}
+    options: dict[str, list[Placement]] = {}
     absent: set[str] = set()
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
     header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
@@ -272,7 +272,7 @@ def _read_table(
             else:
                 out.unread.extend(f"{row.path}.{c.key}: row label not found" for c in row.columns)
             continue
-        options[row.path] = readings(row_slots_, row.columns, columns_x.get(len(row.columns)))
+        options[row.path] = placements(row_slots_, row.columns, columns_x.get(len(row.columns)))
         if len(row_slots_) > len(row.columns):
             out.problems.append(
                 f"{row.path}: {len(row_slots_)} cells for {len(row.columns)} columns"
@@ -300,13 +300,13 @@ def _read_table(
 
 
 def _check(
-    doc: Prepared,
+    doc: TableText,
     rows: list[tuple[TableSpec, RowSpec]],
     idx: list[int],
     hits: list[LabelHit | None],
     slots: list[list[Slot] | None],
     regions: list[tuple[int, int, int]],
-    options: dict[str, list[Reading]],
+    options: dict[str, list[Placement]],
     choice: dict[str, int],
     resolver: Resolver,
     columns_x: dict[int, Placer],
@@ -418,7 +418,7 @@ def _check(
 def _differing(
     rows: list[tuple[TableSpec, RowSpec]],
     idx: list[int],
-    options: dict[str, list[Reading]],
+    options: dict[str, list[Placement]],
     choice: dict[str, int],
     other: dict[str, int],
 ) -> list[tuple[str, float]]:
@@ -443,7 +443,7 @@ def _identities_close(resolver: Resolver, choice: dict[str, int], row: str) -> b
 
 
 def _cell(
-    doc: Prepared,
+    doc: TableText,
     row: RowSpec,
     col: ColumnSpec,
     cell: Slot | None,

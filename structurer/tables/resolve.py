@@ -1,6 +1,6 @@
 """Choose one reading per row so that the table's identities hold as far as possible.
 
-Objective: IDENTITY_WEIGHT per identity that holds (all its cells known) plus the readings'
+Objective: IDENTITY_WEIGHT per identity that holds (all its cells known) plus the placements'
 priors. Search: best priors, then "same blank column in every short row" patterns (a whole
 column left blank), then coordinate ascent row by row.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from structurer.tables.cells import Reading
+from structurer.tables.cells import Placement
 from structurer.tables.spec import Identity
 
 IDENTITY_WEIGHT = 6.0
@@ -21,7 +21,7 @@ class Resolver:
     def __init__(
         self,
         row_columns: dict[str, list[str]],
-        options: dict[str, list[Reading]],
+        options: dict[str, list[Placement]],
         absent_as_zero: set[str],
         identities: Sequence[Identity],
     ) -> None:

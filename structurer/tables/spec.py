@@ -23,7 +23,7 @@ class ColumnSpec:
     """One printed column, in printed order.
 
     `key` is the last part of the field path. `nonzero_prior` is how often this column is
-    non-zero in real tables; it only breaks ties between readings that the table's
+    non-zero in real tables; it only breaks ties between placements that the table's
     identities cannot tell apart (e.g. which of 7 cells was left blank). `header`, when
     given, locates the column on the line in space-aligned (PDF layout) text.
     """
