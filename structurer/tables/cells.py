@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from structurer.tables.spec import CellUnit, ColumnSpec
-from structurer.tables.textmap import Token, TokenKind
+from structurer.tables.textmap import COUNT_UNITS, Token, TokenKind
 
 MAX_CANDIDATES = 400
 UNFIT_PENALTY = 6.0
@@ -181,8 +181,9 @@ def _prior(cells: tuple[Slot | None, ...], columns: tuple[ColumnSpec, ...]) -> f
         p = min(max(col.nonzero_prior, 0.02), 0.98)
         nonzero = cell is not None and cell.value != 0
         score += math.log(p if nonzero else 1 - p)
-        if cell is not None and cell.token is not None and col.unit != CellUnit.ten_thousand_yuan:
-            if cell.value != int(cell.value) or cell.token.unit in ("元", "万元"):
+        if cell is not None and cell.token is not None and col.unit != CellUnit.amount:
+            unit = cell.token.unit
+            if cell.value != int(cell.value) or (unit is not None and unit not in COUNT_UNITS):
                 score -= UNFIT_PENALTY  # money or a fraction in a count column
             if cell.value < 0 and col.unit == CellUnit.integer:
                 score -= UNFIT_PENALTY

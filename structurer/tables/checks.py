@@ -88,7 +88,7 @@ def dropped_numbers(row: RowSpec, slots: list[Slot], reading: Placement) -> str 
 
 def year_like(token: Token | None, unit: CellUnit) -> str | None:
     """A count cell holding what looks like a year (a header read as a row's number)."""
-    if token is None or token.value is None or unit == CellUnit.ten_thousand_yuan:
+    if token is None or token.value is None or unit == CellUnit.amount:
         return None
     if token.value == int(token.value) and YEAR_LOW <= token.value <= YEAR_HIGH:
         return f"{token.text} looks like a year (a header), not a count"
@@ -123,7 +123,7 @@ def checksum_reason(missing: list[Token], printed_sum: float, read_sum: float) -
 def comma_or_point(token: Token | None, unit: CellUnit) -> str | None:
     """Money printed with a comma before exactly three digits: a thousands separator, or a
     decimal point misread (OCR) as a comma."""
-    if token is None or unit != CellUnit.ten_thousand_yuan:
+    if token is None or unit != CellUnit.amount:
         return None
     if re.fullmatch(r"\d{1,3},\d{3}", token.text.split("(")[0].strip()):
         return f"{token.text} may be a decimal misread as a comma ({token.text.replace(',', '.')})"

@@ -66,9 +66,10 @@ class TableReadout:
     problems: list[str] = field(default_factory=list)
 
 
-def prepare_text(text: str) -> TableText:
+def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
+    """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
-    tokens = tokenize(mapped)
+    tokens = tokenize(mapped, units)
     return TableText(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
 
 
@@ -466,7 +467,7 @@ def _cell(
         note = BLANK_NOTE + (
             "; its column was chosen by the table identities" if inferred and token is None else ""
         )
-        zero: int | float = 0.0 if col.unit == CellUnit.ten_thousand_yuan else 0
+        zero: int | float = 0.0 if col.unit == CellUnit.amount else 0
         return CellReading(
             path, zero, Evidence(start, end, text[start:end], AlignmentStatus.exact), note, doubt
         )
@@ -485,10 +486,12 @@ def _convert(token: Token, col: ColumnSpec) -> tuple[int | float, list[str]]:
     if token.remark:
         notes.append(f"remark {token.remark} not part of the value")
     value = token.value
-    if col.unit == CellUnit.ten_thousand_yuan:
-        if token.unit == "元":
-            notes.append("元 converted to 万元")
-            return round(value / 10000, 6), notes
+    if col.unit == CellUnit.amount:
+        factor = dict(col.unit_factors).get(token.unit or "", 1.0)
+        if factor != 1.0:
+            base = next((u for u, f in col.unit_factors if f == 1.0), "the field's unit")
+            notes.append(f"{token.unit} converted to {base} (x{factor:g})")
+            return round(value * factor, 6), notes
         return value, notes
     if value != int(value):
         notes.append(f"non-integer count {token.text} rounded")
