@@ -21,21 +21,21 @@ def column_positions(
     Learnt from the table's own numbers when they form k clusters of right edges for k
     columns, else from the printed column headers (their centres). Returns, per column
     count, how a slot sits in each column."""
-    xs_by_k: dict[int, list[int]] = {}
+    rows_by_k: dict[int, list[list[int]]] = {}
     columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
     for row, row_slots_ in table_rows:
         k = len(row.columns)
         columns_by_k[k] = row.columns
-        xs_by_k.setdefault(k, [])
+        rows_by_k.setdefault(k, [])
         aligned = [t for s in row_slots_ or [] if (t := _aligned_number(s)) is not None]
         if len(aligned) == k:  # only a full row shows where every column is
-            xs_by_k[k].extend(columns.number_end(t) for t in aligned)
+            rows_by_k[k].append([columns.number_end(t) for t in aligned])
     out: dict[int, Placer] = {}
-    for k, xs in xs_by_k.items():
+    for k, full_rows in rows_by_k.items():
         if k < 2:
             continue
-        centres = _clusters(sorted(xs))
-        if len(centres) == k:
+        centres = _clusters(sorted(x for xs in full_rows for x in xs))
+        if len(centres) == k and all(_in_order(xs, centres) for xs in full_rows):
             out[k] = Placer(columns, centres, centred=False, strong=True)
             continue
         header_x = _header_centres(columns, columns_by_k[k], header_region)
@@ -96,6 +96,13 @@ def _header_centres(
     if any(b <= a for a, b in zip(centres, centres[1:], strict=False)):
         return None
     return centres
+
+
+def _in_order(xs: list[int], centres: list[float]) -> bool:
+    """A full row's i-th number is nearest the i-th centre (the text is really aligned)."""
+    return all(
+        min(range(len(centres)), key=lambda c: abs(x - centres[c])) == i for i, x in enumerate(xs)
+    )
 
 
 def _clusters(xs: list[int], gap: int = 3) -> list[float]:
