@@ -105,6 +105,7 @@ def _read_tables(text: str) -> Any:
 
 
 def build() -> ReportType:
+    from gov_disclosure.crossyear import body_and_year, cross_year_breaks
     from gov_disclosure.sections import SECTIONS, not_a_report
 
     return ReportType(
@@ -120,4 +121,6 @@ def build() -> ReportType:
         format_without_tables="legacy",
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
+        body_and_year=body_and_year,
+        cross_year=cross_year_breaks,
     )

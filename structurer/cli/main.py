@@ -270,15 +270,46 @@ def show(
         )
     for table in sections.values():
         console.print(table)
-    doubted = {p: fv.signals["doubt"] for p, fv in rows.items() if (fv.signals or {}).get("doubt")}
-    if doubted:
-        console.print(f"[yellow]{len(doubted)} field(s) the table reader doubts[/yellow]")
-        for path, why in doubted.items():
-            console.print(f"  {path}: {why}")
+    for key, what in (
+        ("doubt", "field(s) the table reader doubts"),
+        ("cross_report", "field(s) breaking a check with the body's report of another year"),
+    ):
+        marked = {p: fv.signals[key] for p, fv in rows.items() if (fv.signals or {}).get(key)}
+        if marked:
+            console.print(f"[yellow]{len(marked)} {what}[/yellow]")
+            for path, why in marked.items():
+                console.print(f"  {path}: {why}")
     if extraction.identity_breaks:
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:
             console.print(f"  {b['name']}: expected {b['expected']}, got {b['actual']}")
+
+
+@app.command()
+def check(
+    run: Annotated[
+        str | None, typer.Argument(help="run id (default: the newest extraction of every document)")
+    ] = None,
+) -> None:
+    """Cross-report checks: each body's report against its report of the year before (e.g.
+    上年结转 = last year's 结转下年度). Lists every break and sends the fields involved, on both
+    records, to review. Exit 1 when there is a break."""
+    from structurer.confidence.cross_report import check_reports
+    from structurer.core.report_type import load_report_type
+    from structurer.store.session import session_scope
+
+    settings = load_settings()
+    rtype = load_report_type(settings.report_type)
+    with session_scope(settings) as session:
+        breaks = check_reports(session, rtype, run)
+    for b in breaks:
+        console.print(
+            f"{b.body} {b.previous_year}→{b.current_year}: {b.name}: {b.reason} "
+            f"[{b.previous} → {b.current}]"
+        )
+    console.print(f"{len(breaks)} cross-report break(s)")
+    if breaks:
+        raise typer.Exit(1)
 
 
 @app.command()

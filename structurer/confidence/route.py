@@ -13,10 +13,16 @@ from structurer.core.types import FieldRow, FieldStatus
 from structurer.settings import Settings
 
 DEFAULT_THRESHOLD = 0.8
-# A field a deterministic reader doubts (signals["doubt"]: a failed self-check, in words) is
-# never auto-accepted, whatever the calibration says: its confidence is capped here and it
+# A field a check doubts (signals["doubt"]: a table self-check; signals["cross_report"]: a
+# break with last year's report; both in words) is never auto-accepted, whatever the calibration says: its confidence is capped here and it
 # goes to review at any threshold.
 DOUBTED_CONFIDENCE = 0.25
+
+
+def doubted(signals: dict[str, Any]) -> bool:
+    """A check failed on this field: the table reader's self-checks, or a break between two
+    years' reports of one body (confidence/cross_report.py)."""
+    return bool(signals.get("doubt") or signals.get("cross_report"))
 
 
 def mark_identity_breaks(
@@ -49,7 +55,7 @@ def score_rows(
         artifact = load_current(settings)
     for row in rows:
         confidence = row_confidence(row, artifact)
-        if row.signals.get("doubt"):
+        if doubted(row.signals):
             confidence = min(confidence, DOUBTED_CONFIDENCE)
         row.confidence = round(confidence, 4)
     return artifact.version if artifact is not None else None
@@ -66,5 +72,5 @@ def route_rows(
     for row in rows:
         if row.status == FieldStatus.corrected:
             continue
-        low = row.confidence is None or row.confidence < cut or bool(row.signals.get("doubt"))
+        low = row.confidence is None or row.confidence < cut or doubted(row.signals)
         row.status = FieldStatus.needs_review if low else FieldStatus.auto

@@ -74,6 +74,11 @@ class ReportType:
     )
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
+    # checks between two reports of one body: (record -> (body key, year)), and
+    # (last year's record, this year's) -> breaks (name, previous_paths, current_paths,
+    # expected, actual, reason)
+    body_and_year: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
+    cross_year: Callable[[Mapping[str, Any], Mapping[str, Any]], list[dict[str, Any]]] | None = None
 
     def validate(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The record as the record model validates it (JSON types), and its identity breaks.
