@@ -257,3 +257,74 @@ def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
     shown = CliRunner().invoke(app, ["show", doc.name])
     assert shown.exit_code == 0, shown.output
     assert "the table reader doubts" in shown.output and "looks like a year" in shown.output
+
+
+# ---- the second reading of a table that fails its checks (the model is the in-process FAKE) --
+
+
+def _table_reader_pipeline(settings: Any, model: Any, text: str) -> dict[str, Any]:
+    from gov_disclosure import REPORT_TYPE
+    from structurer.confidence.route import route_rows, score_rows
+    from structurer.core.pipeline import extract_document
+    from structurer.core.prompts import PromptSet
+    from structurer.core.types import LoadedDocument
+
+    s = settings.model_copy(update={"table_reader": "table"})
+    prompts = PromptSet(REPO / "prompts", s.report_type, s.prompt_version)
+    doc = LoadedDocument("t.txt", "t.txt", "-", text, "txt", "utf-8")
+    outcome = extract_document(doc, REPORT_TYPE, model, prompts, s)
+    score_rows(outcome.fields, outcome.identity_breaks, artifact=None)
+    route_rows(outcome.fields, s.review_threshold)
+    return {"rows": {r.path: r for r in outcome.fields}, "calls": outcome.calls}
+
+
+def _answer_proactive(penalties: list[float]) -> Any:
+    from structurer.llm.mock import all_null
+
+    def respond(messages: list[dict[str, Any]], model: type[Any]) -> Any:
+        if model.__name__ != "Table_proactive":
+            return all_null(messages, model)
+        want = expected()
+        rows: dict[str, list[float]] = {}
+        for key in model.model_fields:
+            rows[key] = [v for p, v in want.items() if p.startswith(f"proactive.{key}.")]
+        rows["penalties"] = penalties
+        return rows
+
+    return respond
+
+
+MORE_NUMBERS = NARRATIVE + TAB_2021.replace("行政处罚\t87", "行政处罚\t87\t9")
+
+
+def test_the_model_agreeing_on_a_second_reading_settles_the_doubt(settings: Any) -> None:
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, MORE_NUMBERS)
+    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
+    row = out["rows"]["proactive.penalties.decisions"]
+    assert row.value == 87 and row.reader == "table+llm"
+    assert "doubt" not in row.signals and "left out" in row.signals["doubt_settled"]
+    assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
+
+
+def test_the_model_disagreeing_keeps_the_cell_in_review_with_both_readings(settings: Any) -> None:
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([9]))
+    row = _table_reader_pipeline(settings, model, MORE_NUMBERS)["rows"][
+        "proactive.penalties.decisions"
+    ]
+    assert row.value == 87 and row.signals["other_value"] == 9
+    assert row.signals["readers_agree"] == 0.0 and row.signals.get("doubt")
+    assert row.status == FieldStatus.needs_review
+
+
+def test_clean_tables_cost_no_second_reading(settings: Any) -> None:
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, NARRATIVE + TAB_2021)
+    assert not [c for c in out["calls"] if c.part.startswith("reread:")]
+    assert all(m.__name__ != "Table_proactive" for _, m in model.calls)

@@ -106,6 +106,7 @@ def _read_tables(text: str) -> Any:
 
 def build() -> ReportType:
     from gov_disclosure.crossyear import body_and_year, cross_year_breaks
+    from gov_disclosure.reread import reread_tables
     from gov_disclosure.sections import SECTIONS, not_a_report
 
     return ReportType(
@@ -121,6 +122,7 @@ def build() -> ReportType:
         format_without_tables="legacy",
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
+        reread_tables=reread_tables,
         body_and_year=body_and_year,
         cross_year=cross_year_breaks,
     )

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from structurer.core.types import CellReading
+from structurer.core.model import LLMResult, Model
+from structurer.core.types import Candidate, CellReading
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class PartSpec:
     skip_with_tables: bool = False
 
 
+@dataclass
+class Reread:
+    """A second reading of one table by the model (a table that failed its checks)."""
+
+    part: str  # e.g. "reread:requests"
+    messages: list[dict[str, Any]]
+    response_model: type[BaseModel]
+    result: LLMResult
+    values: dict[str, Any]  # cell path -> the value the model read (absent: not read)
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per type
 class ReportType:
     """Everything the engine needs to know about one kind of report.
@@ -77,6 +89,9 @@ class ReportType:
     # checks between two reports of one body: (record -> (body key, year)), and
     # (last year's record, this year's) -> breaks (name, previous_paths, current_paths,
     # expected, actual, reason)
+    # the model reads again, alone, each table with a cell the table reader doubts:
+    # (text, table cells by path, model) -> one Reread per table read again
+    reread_tables: Callable[[str, Mapping[str, Candidate], Model], list[Reread]] | None = None
     body_and_year: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
     cross_year: Callable[[Mapping[str, Any], Mapping[str, Any]], list[dict[str, Any]]] | None = None
 
