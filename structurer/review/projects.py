@@ -1,5 +1,5 @@
-"""The Label Studio project of a report type: created once, its config kept current, and the
-webhook that `structurer review listen` asked for."""
+"""The Label Studio project of a report type: created once, its config kept current, its task
+list made readable, and the webhook that `structurer review listen` asked for."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from structurer.review.remote import Remote
 from structurer.review.server import ReviewServerError
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
+TASK_LIST = "复核任务"  # the tab of the task list
+# Task data that is markup or bookkeeping: hidden from the task list, which keeps document,
+# body, year, n_fields, lowest_confidence and audit.
+HIDDEN_DATA = ("report", "fields", "structurer")
 SECRET_HEADER = "X-Structurer-Secret"
 
 
@@ -81,6 +85,31 @@ def ensure_project(
     return row
 
 
+def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
+    """A task list tab without the markup columns, least confident first. True if created.
+    (Label Studio keeps tabs per user: this is the pushing user's; others can hide the same
+    columns in theirs.)"""
+    hidden = [f"tasks:data.{key}" for key in HIDDEN_DATA]
+    http = remote.client._client_wrapper.httpx_client
+    with remote.calling(f"listing the task list tabs of project {project.project_id}"):
+        answer = http.request("api/dm/views/", method="GET", params={"project": project.project_id})
+        answer.raise_for_status()
+        views = answer.json()
+    if any((v.get("data") or {}).get("title") == TASK_LIST for v in views):
+        return False
+    data = {
+        "title": TASK_LIST,
+        "hiddenColumns": {"explore": hidden, "labeling": hidden},
+        "ordering": ["tasks:data.lowest_confidence"],
+    }
+    with remote.calling(f"creating the task list tab of project {project.project_id}"):
+        answer = http.request(
+            "api/dm/views/", method="POST", json={"project": project.project_id, "data": data}
+        )
+        answer.raise_for_status()
+    return True
+
+
 def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
     """Register the listener's webhook on the project unless it is there. True if created."""
     if not project.webhook_url:
@@ -102,4 +131,11 @@ def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
     return True
 
 
-__all__ = ["SECRET_HEADER", "ensure_project", "ensure_webhook", "find_project"]
+__all__ = [
+    "SECRET_HEADER",
+    "TASK_LIST",
+    "ensure_project",
+    "ensure_task_list",
+    "ensure_webhook",
+    "find_project",
+]
