@@ -117,7 +117,7 @@ def push_cmd(
         result = push(
             settings,
             run,
-            echo=lambda m: console.print(m, highlight=False),
+            echo=lambda m: console.print(m, highlight=False, soft_wrap=True),
             audit=audit,
             seed=seed,
         )
