@@ -154,7 +154,8 @@ def run_calibration(
         metrics[f"before: calibration {before.version} (in use)"] = calibration_metrics(
             data.scores, in_use
         )
-    metrics["default prior"] = calibration_metrics(data.scores, prior)
+    prior_label = "default prior" if before is not None else "before: default prior (in use)"
+    metrics[prior_label] = calibration_metrics(data.scores, prior)
     metrics["as stored with the fields"] = calibration_metrics(data.scores, data.stored_confidence)
     metrics["after: new calibration (out-of-fold)"] = {
         k: v for k, v in artifact.cv.items() if k != "default_prior"
