@@ -148,18 +148,17 @@ def run_calibration(
     prior = [_prior(s.features) for s in data.samples]
     artifact.cv.update(calibration_metrics(data.scores, oof))
     artifact.cv["default_prior"] = calibration_metrics(data.scores, prior)
-    metrics: dict[str, Any] = {}
-    if before is not None:
-        in_use = [before.predict(s.features) for s in data.samples]
-        metrics[f"before: calibration {before.version} (in use)"] = calibration_metrics(
-            data.scores, in_use
-        )
-    prior_label = "default prior" if before is not None else "before: default prior (in use)"
-    metrics[prior_label] = calibration_metrics(data.scores, prior)
-    metrics["as stored with the fields"] = calibration_metrics(data.scores, data.stored_confidence)
-    metrics["after: new calibration (out-of-fold)"] = {
-        k: v for k, v in artifact.cv.items() if k != "default_prior"
+    metrics: dict[str, Any] = {
+        "calibrated (out-of-fold)": {k: v for k, v in artifact.cv.items() if k != "default_prior"},
+        "default prior": calibration_metrics(data.scores, prior),
+        "as stored by the run": calibration_metrics(data.scores, data.stored_confidence),
     }
+    before_row = "default prior"
+    if before is not None:
+        before_row = f"in use before (calibration {before.version})"
+        metrics[before_row] = calibration_metrics(
+            data.scores, [before.predict(s.features) for s in data.samples]
+        )
     routed_before = _routing(settings) if from_review and make_current else None
     path = save(artifact, settings, make_current=make_current)
     rerouted: dict[str, Any] | None = None
@@ -189,6 +188,7 @@ def run_calibration(
         "gold_fields": n_gold,
         "reviewed": reviewed_info,
         "metrics": metrics,
+        "before_after": (before_row, "calibrated (out-of-fold)"),
         "policies": [p.describe() for p in policies],
         "rerouted": rerouted,
     }
@@ -288,6 +288,18 @@ def calibrate(
     console.print(table)
     weights = ", ".join(f"{k} {v:+.2f}" for k, v in out["coefficients"].items() if abs(v) >= 0.01)
     console.print(f"C={out['C']} intercept {out['intercept']:+.2f}; {weights}")
+    was, now = (out["metrics"][k] for k in out["before_after"])
+    console.print(
+        f"before ({out['before_after'][0]}) -> after (out-of-fold): "
+        + ", ".join(
+            f"{label} {_fmt(was.get(key))} -> {_fmt(now.get(key))}"
+            for label, key in (
+                ("AUROC", "auroc"),
+                ("ECE", "ece"),
+                ("errors caught @10%", "errors_caught_at_10pct"),
+            )
+        )
+    )
     for line in out["policies"]:
         console.print(line)
     if out["missing_docs"]:
