@@ -158,6 +158,7 @@ def test_the_report_marks_every_evidence_and_anchors_it() -> None:
     assert html.count("<mark") == 3  # before the overlap, the overlap, after it
     assert '<mark data-fields="1 2">57条</mark>' in html
     assert html.index(f'id="{task.anchor(0)}"') < html.index("主动")
+    assert html.count('class="jump-target"') == 2
     assert html.index(f'id="{task.anchor(1)}"') < html.index("57")
     assert task.anchor(2) not in html
 
@@ -263,7 +264,7 @@ def test_the_whole_loop(label_studio: tuple[str, str], settings: Settings, tmp_p
     assert f"需要核对：{CONFIG.reasons['not_found']}" in card  # the report says 57
     located = next(i for i, p in enumerate(paths) if flagged[p].evidence_start is not None)
     anchor = f"{data['structurer']['key']}-ev-{located}"
-    assert f'href="#{anchor}"' in data["fields"][located]["card"]
+    assert f'for="{anchor}"' in data["fields"][located]["card"]
     assert f'id="{anchor}"' in data["report"]
     # the prediction confirms every field and pre-fills every value
     project = http.get(f"/api/projects/{first.project_id}").json()

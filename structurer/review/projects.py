@@ -14,9 +14,27 @@ from structurer.review.server import ReviewServerError
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
 TASK_LIST = "复核任务"  # the tab of the task list
-# Task data that is markup or bookkeeping: hidden from the task list, which keeps document,
-# body, year, n_fields, lowest_confidence and audit.
+# Task data that is markup or bookkeeping, and Label Studio's own columns that say nothing to
+# an annotator: hidden from the task list, which keeps the task id, whether and by whom it was
+# annotated, and document, body, year, n_fields, lowest_confidence, audit.
 HIDDEN_DATA = ("report", "fields", "structurer")
+HIDDEN_BUILTIN = (
+    "inner_id",
+    "cancelled_annotations",
+    "total_predictions",
+    "annotations_results",
+    "annotations_ids",
+    "predictions_score",
+    "predictions_model_versions",
+    "predictions_results",
+    "file_upload",
+    "storage_filename",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "avg_lead_time",
+    "draft_exists",
+)
 SECRET_HEADER = "X-Structurer-Secret"
 
 
@@ -86,26 +104,31 @@ def ensure_project(
 
 
 def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
-    """A task list tab without the markup columns, least confident first. True if created.
-    (Label Studio keeps tabs per user: this is the pushing user's; others can hide the same
-    columns in theirs.)"""
-    hidden = [f"tasks:data.{key}" for key in HIDDEN_DATA]
-    http = remote.client._client_wrapper.httpx_client
-    with remote.calling(f"listing the task list tabs of project {project.project_id}"):
-        answer = http.request("api/dm/views/", method="GET", params={"project": project.project_id})
-        answer.raise_for_status()
-        views = answer.json()
-    if any((v.get("data") or {}).get("title") == TASK_LIST for v in views):
-        return False
+    """A task list tab without the markup columns, least confident first. True if created or
+    changed. (Label Studio keeps tabs per user: this is the pushing user's; others can hide the
+    same columns in theirs.)"""
+    hidden = [f"tasks:data.{key}" for key in HIDDEN_DATA] + [
+        f"tasks:{key}" for key in HIDDEN_BUILTIN
+    ]
     data = {
         "title": TASK_LIST,
         "hiddenColumns": {"explore": hidden, "labeling": hidden},
         "ordering": ["tasks:data.lowest_confidence"],
     }
-    with remote.calling(f"creating the task list tab of project {project.project_id}"):
-        answer = http.request(
-            "api/dm/views/", method="POST", json={"project": project.project_id, "data": data}
-        )
+    http = remote.client._client_wrapper.httpx_client
+    with remote.calling(f"listing the task list tabs of project {project.project_id}"):
+        answer = http.request("api/dm/views/", method="GET", params={"project": project.project_id})
+        answer.raise_for_status()
+        views = answer.json()
+    ours = [v for v in views if (v.get("data") or {}).get("title") == TASK_LIST]
+    if ours and (ours[0].get("data") or {}).get("hiddenColumns") == data["hiddenColumns"]:
+        return False
+    with remote.calling(f"writing the task list tab of project {project.project_id}"):
+        body = {"project": project.project_id, "data": data}
+        if ours:
+            answer = http.request(f"api/dm/views/{ours[0]['id']}/", method="PATCH", json=body)
+        else:
+            answer = http.request("api/dm/views/", method="POST", json=body)
         answer.raise_for_status()
     return True
 

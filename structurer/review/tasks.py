@@ -142,8 +142,10 @@ def card_html(task: ReportTask, slot: int, config: ReviewConfig) -> str:
         heading = (
             f'<div class="structurer-section">{escape(config.section_name(item.section))}</div>'
         )
+    # Label Studio swallows link clicks and strips scripts from task HTML; a label focuses
+    # its control, and focusing scrolls the report to it: the control is at the evidence.
     jump = (
-        f'　<a class="jump" href="#{task.anchor(slot)}">在原文中查看 ↗</a>'
+        f'　<label class="jump" for="{task.anchor(slot)}">在原文中查看 ↗</label>'
         if item.has_evidence(task.text)
         else ""
     )
@@ -161,7 +163,8 @@ def card_html(task: ReportTask, slot: int, config: ReviewConfig) -> str:
 
 
 def report_html(task: ReportTask) -> str:
-    """The report's text with every field's evidence marked and an anchor where it starts."""
+    """The report's text with every field's evidence marked and, where it starts, the
+    (invisible) control a card's jump label focuses."""
     text = task.text
     spans = [
         (i.evidence_start or 0, i.evidence_end or 0, slot)
@@ -174,7 +177,10 @@ def report_html(task: ReportTask) -> str:
         starts.setdefault(start, []).append(slot)
     out = ['<div class="report">']
     for a, b in zip(cuts, cuts[1:], strict=False):
-        out.extend(f'<a id="{task.anchor(slot)}"></a>' for slot in starts.get(a, []))
+        out.extend(
+            f'<input class="jump-target" id="{task.anchor(slot)}" type="checkbox" tabindex="-1">'
+            for slot in starts.get(a, [])
+        )
         covering = [slot for s, e, slot in spans if s <= a and b <= e]
         piece = escape(text[a:b])
         if covering:
