@@ -1,9 +1,8 @@
 """The fields of one report to review -> one Label Studio task: its data and the prediction
 that pre-fills it (every field's verdict set to confirmed, its value in the input).
 
-Offsets: ours are Python str indices (code points); Label Studio counts UTF-16 code units in
-the browser, so characters outside the BMP count twice there. ``utf16_index`` and
-``str_index`` convert.
+The report is shown as HTML built here (escaped text, evidence marked), so evidence offsets
+stay Python str indices: no conversion to the browser's UTF-16 offsets is needed.
 """
 
 from __future__ import annotations
@@ -26,21 +25,6 @@ from structurer.review.values import input_text, shown_value
 
 KEY_PREFIX = "fv-"
 MAX_MARKED = 400  # characters of the evidence shown in a card
-
-
-def utf16_index(text: str, index: int) -> int:
-    """A Python index into ``text`` as a UTF-16 offset."""
-    return index + sum(1 for ch in text[:index] if ord(ch) > 0xFFFF)
-
-
-def str_index(text: str, offset: int) -> int:
-    """A UTF-16 offset into ``text`` as a Python index."""
-    units = 0
-    for i, ch in enumerate(text):
-        if units >= offset:
-            return i
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return len(text)
 
 
 def field_key(field_value_id: int) -> str:
@@ -261,9 +245,7 @@ __all__ = [
     "ReportTask",
     "field_key",
     "prediction",
-    "str_index",
     "task_data",
     "task_key",
     "task_payload",
-    "utf16_index",
 ]
