@@ -11,14 +11,14 @@ import httpx
 from pydantic import SecretStr
 from sqlmodel import Session, select
 
-from structurer.db.models import FieldValue
-from structurer.db.session import session_scope
-from structurer.extract.runner import run_extraction
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
-from structurer.review.db_models import ReviewTask
+from structurer.batch.run import run_extraction
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
 from structurer.review.labeling import load_review_config
 from structurer.settings import Settings
+from structurer.store.models import FieldValue
+from structurer.store.review_models import ReviewTask
+from structurer.store.session import session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from structurer.db.session import session_scope
 from structurer.review.pull import pull
 from structurer.review.push import push
 from structurer.review.values import shown_value
 from structurer.settings import Settings
+from structurer.store.session import session_scope
 from tests.review_helpers import SAMPLE, extract, review_rows, review_settings, rows
 from tests.test_review_loop import FIELDS, budget
 

@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from structurer.confidence.calibrate import load_current
 from structurer.confidence.signals import features
-from structurer.db.models import Document, Extraction, FieldValue
-from structurer.db.session import session_scope
-from structurer.review.db_models import ReviewCorrection, ReviewProject, ReviewTask
 from structurer.settings import Settings
+from structurer.store.models import Document, Extraction, FieldValue
+from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 from tests.review_helpers import SAMPLE, copies, extract
 
 REVIEWED = 3  # of 5 reports

@@ -14,11 +14,8 @@ import pytest
 from sqlmodel import select
 
 from gov_disclosure import REPORT_TYPE
+from structurer.batch.export import write_jsonl
 from structurer.confidence.rescore import rescore_run
-from structurer.db.models import Extraction
-from structurer.db.session import session_scope
-from structurer.export import write_jsonl
-from structurer.review.db_models import ReviewAudit, ReviewCorrection, ReviewProject, ReviewTask
 from structurer.review.labeling import (
     FieldKind,
     config_version,
@@ -33,6 +30,9 @@ from structurer.review.server import ReviewServerError
 from structurer.review.tasks import FieldToReview, ReportTask, report_html
 from structurer.review.values import InvalidValue, parse_value
 from structurer.settings import Settings
+from structurer.store.models import Extraction
+from structurer.store.review_models import ReviewAudit, ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 from tests.labelstudio_fixture import free_port
 from tests.review_helpers import (
     CONFIG,

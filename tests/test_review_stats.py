@@ -9,10 +9,10 @@ import pytest
 from scipy.stats import beta
 from sqlmodel import Session
 
-from structurer.db.session import session_scope
-from structurer.review.db_models import ReviewAudit, ReviewCorrection, ReviewProject, ReviewTask
 from structurer.review.stats import review_stats
 from structurer.settings import Settings
+from structurer.store.review_models import ReviewAudit, ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 from tests.review_helpers import CONFIG
 
 

@@ -42,8 +42,8 @@ def _fmt(value: Any) -> str:
 
 def _review_scores(samples: list[Any], settings: Settings) -> list[Any]:
     """Reviewed samples as scored fields, for the calibration metrics."""
+    from structurer.core.report_type import load_report_type
     from structurer.eval.scoring import FieldScore, field_kinds, group_of, section_of
-    from structurer.report_types import load_report_type
 
     kinds = field_kinds(load_report_type(settings.report_type).record_model)
     return [
@@ -65,8 +65,8 @@ def _review_scores(samples: list[Any], settings: Settings) -> list[Any]:
 
 def _routing(settings: Settings) -> tuple[int, int]:
     """(fields to review, open fields) among the newest extractions' unreviewed fields."""
-    from structurer.db.session import session_scope
-    from structurer.store import field_rows, run_extractions
+    from structurer.store.outcomes import field_rows, run_extractions
+    from structurer.store.session import session_scope
 
     with session_scope(settings) as session:
         rows = [
@@ -91,17 +91,11 @@ def run_calibration(
 ) -> dict[str, Any]:
     """Extract, label, fit, measure, store (and, from review, re-route). Returns what the
     command prints (JSON-able)."""
-    from structurer.confidence.calibrate import (
-        Method,
-        calibration_metrics,
-        fit,
-        load_current,
-        save,
-    )
-    from structurer.confidence.dataset import GoldSet, gold_samples
+    from structurer.batch.run import run_settings
+    from structurer.confidence.calibrate import Method, fit, load_current, save
     from structurer.confidence.policy import PolicyDecision, threshold_for_accuracy
-    from structurer.extract.runner import run_settings
-    from structurer.prompts import PromptSet
+    from structurer.core.prompts import PromptSet
+    from structurer.eval.calibration_data import GoldSet, calibration_metrics, gold_samples
 
     if gold_dir is not None and corpus is not None:
         data = gold_samples(gold_dir, corpus, settings, llm=llm, reuse=reuse)
@@ -110,8 +104,8 @@ def run_calibration(
     n_gold = len(data.samples)
     reviewed_info: dict[str, Any] = {}
     if from_review:
-        from structurer.db.session import session_scope
         from structurer.review.labelled import reviewed_samples
+        from structurer.store.session import session_scope
 
         with session_scope(settings) as session:
             reviewed = reviewed_samples(
@@ -164,7 +158,7 @@ def run_calibration(
     rerouted: dict[str, Any] | None = None
     if routed_before is not None:
         from structurer.confidence.rescore import rescore_run
-        from structurer.db.session import session_scope
+        from structurer.store.session import session_scope
 
         with session_scope(settings) as session:
             summary = rescore_run(session, settings, None, artifact=artifact)

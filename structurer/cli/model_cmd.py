@@ -12,8 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from structurer.cli.settings_cli import load_settings
-from structurer.model.server import ServerError, log_path, serve, status, stop
-from structurer.model.weights import MODELS, WeightsError, ensure_weights, get_model, weights_status
+from structurer.llm.embedded.server import ServerError, log_path, serve, status, stop
+from structurer.llm.embedded.weights import (
+    MODELS,
+    WeightsError,
+    ensure_weights,
+    get_model,
+    weights_status,
+)
 from structurer.settings import Settings
 
 app = typer.Typer(
@@ -79,7 +85,7 @@ def serve_cmd(
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
     console.print(
-        f"[green]serving[/green] {info.model} at {info.base_url} "
+        f"[green]serving[/green] {info.model} at {info.url} "
         f"(pid {info.pid if info.pid is not None else '?'}, {time.monotonic() - t0:.1f}s); "
         "no API key needed"
     )
@@ -100,7 +106,7 @@ def status_cmd(model: ModelOption = None) -> None:
     else:
         table.add_row("state", "[green]healthy[/green]")
         table.add_row("model", info.model)
-        table.add_row("base URL", info.base_url)
+        table.add_row("base URL", info.url)
         table.add_row("pid", str(info.pid) if info.pid is not None else "?")
     table.add_row("log", str(log_path(settings)))
     for name in MODELS:

@@ -12,8 +12,8 @@ from structurer.cli.settings_cli import load_settings
 from structurer.review.labeling import ReviewConfigError
 from structurer.review.server import (
     DEFAULT_PORT,
+    LabelStudioInfo,
     ReviewServerError,
-    ServerInfo,
     serve,
     status,
     stop,
@@ -36,7 +36,7 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _show(info: ServerInfo) -> None:
+def _show(info: LabelStudioInfo) -> None:
     """The one place credentials are shown: to the user who owns the server."""
     console.print(f"Label Studio is running at {info.url} (pid {info.pid})", highlight=False)
     console.print(f"  username: {info.username}", highlight=False)
@@ -103,7 +103,7 @@ def push_cmd(
     settings = load_settings()
     if review_budget is not None:
         from structurer.confidence.rescore import rescore_run
-        from structurer.db.session import session_scope
+        from structurer.store.session import session_scope
 
         with session_scope(settings) as session:
             summary = rescore_run(session, settings, run, review_budget=review_budget)
@@ -175,10 +175,10 @@ def stats_cmd() -> None:
     really wrong, and conflicts between annotators."""
     from rich.table import Table
 
-    from structurer.db.session import session_scope
-    from structurer.report_types import load_report_type
+    from structurer.core.report_type import load_report_type
     from structurer.review.labeling import load_review_config
     from structurer.review.stats import Estimate, review_stats
+    from structurer.store.session import session_scope
 
     settings = load_settings()
     try:

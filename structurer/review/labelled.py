@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 
 from structurer.confidence.calibrate import Sample
 from structurer.confidence.signals import features
-from structurer.db.models import Document, Extraction, FieldValue
-from structurer.review.db_models import ReviewProject, ReviewTask
 from structurer.review.stats import is_wrong, settled
+from structurer.store.models import Document, Extraction, FieldValue
+from structurer.store.review_models import ReviewProject, ReviewTask
 
 
 @dataclass

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from sqlmodel import Session, col, select
 
-from structurer.db.models import Document, Extraction, FieldValue, utcnow
-from structurer.db.session import session_scope
-from structurer.report_types import ReportType, load_report_type
+from structurer.core.report_type import ReportType, load_report_type
 from structurer.review.corrections import apply_reading, read_annotation
-from structurer.review.db_models import ReviewCorrection, ReviewProject, ReviewTask
 from structurer.review.labeling import (
     ReviewConfig,
     Verdict,
@@ -42,6 +39,9 @@ from structurer.review.projects import find_project
 from structurer.review.remote import Remote, open_remote
 from structurer.review.server import ReviewServerError
 from structurer.settings import Settings
+from structurer.store.models import Document, Extraction, FieldValue, utcnow
+from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 
 Echo = Callable[[str], None]
 
@@ -92,12 +92,8 @@ class PullResult:
 def _pull_lock(settings: Settings) -> Iterator[None]:
     root = Path(settings.data_dir).expanduser()
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".review-pull.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(root / ".review-pull.lock"):
+        yield
 
 
 def _when(raw: Any) -> dt.datetime | None:

@@ -21,9 +21,14 @@ from typing import Any
 from scipy.stats import binomtest
 from sqlmodel import Session, col, select
 
-from structurer.db.models import Document, Extraction
-from structurer.review.db_models import ReviewAudit, ReviewCorrection, ReviewProject, ReviewTask
 from structurer.review.labeling import ReviewConfig, Verdict
+from structurer.store.models import Document, Extraction
+from structurer.store.review_models import (
+    ReviewAudit,
+    ReviewCorrection,
+    ReviewProject,
+    ReviewTask,
+)
 
 CONFIDENCE = 0.95
 

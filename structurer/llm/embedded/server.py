@@ -1,0 +1,202 @@
+"""Start, find and stop the embedded model server (llama.cpp via xllamacpp, OpenAI-compatible).
+
+The server runs in a detached process (`python -m structurer.llm.embedded.serve_main`), so it outlives
+the command that started it and is shared by every process using the same host:port. Its pid
+file and log live under `<data_dir>/run/`. The server needs no API key (any string works with
+the openai client), reports the embedded model name (e.g. "qwen2.5-coder-1.5b") as its model
+id, enforces `response_format` JSON schemas by constrained decoding and returns logprobs when
+asked (`logprobs=True, top_logprobs=k`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from structurer.llm.embedded.serve_main import PROCESS_MARKER
+from structurer.llm.embedded.weights import ensure_weights
+from structurer.service import ServerInfo, Service, port_in_use
+from structurer.settings import Settings
+
+
+class ServerError(RuntimeError):
+    """The embedded model server could not be started, reached or stopped."""
+
+
+@dataclass(frozen=True)
+class ModelServerInfo(ServerInfo):
+    """The embedded server: `url` is its OpenAI base URL (http://127.0.0.1:18080/v1); `pid` is
+    None when it was started from another data_dir."""
+
+    model: str  # model id the server reports
+
+
+def run_dir(settings: Settings) -> Path:
+    return settings.data_dir / "run"
+
+
+def _run_file(settings: Settings, suffix: str) -> Path:
+    """Run files are per port, so servers on different ports never touch each other's."""
+    return run_dir(settings) / f"model-server-{settings.embedded_port}.{suffix}"
+
+
+def pid_path(settings: Settings) -> Path:
+    return _run_file(settings, "pid")
+
+
+def log_path(settings: Settings) -> Path:
+    return _run_file(settings, "log")
+
+
+def root_url(settings: Settings) -> str:
+    host = settings.embedded_host
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.embedded_port}"
+
+
+def base_url(settings: Settings) -> str:
+    return root_url(settings) + "/v1"
+
+
+def threads(settings: Settings) -> int:
+    # One core is left free: llama.cpp's threads busy-wait, and on a small machine anything else
+    # running (the pipeline, a database, the tests) made decoding 10-20x slower with every core
+    # taken (bench/embedded_model.md).
+    return settings.embedded_threads or max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def _service(settings: Settings) -> Service:
+    return Service(
+        name="model server",
+        pid_file=pid_path(settings),
+        log_file=log_path(settings),
+        lock_file=_run_file(settings, "lock"),
+        marker=PROCESS_MARKER,
+        error=ServerError,
+        term_grace=0,  # llama.cpp's server ignores SIGTERM
+        log_tail=15,
+    )
+
+
+def _served_model(settings: Settings) -> str | None:
+    """Model id of a healthy llama.cpp server at host:port, else None."""
+    try:
+        with httpx.Client(trust_env=False, timeout=5.0) as client:
+            health = client.get(root_url(settings) + "/health")
+            if health.status_code != 200:
+                return None
+            models = client.get(base_url(settings) + "/models").json()
+        model = models["data"][0]
+        if model.get("owned_by") != "llamacpp":
+            return None
+        return str(model["id"])
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _server_pids_on_port(settings: Settings) -> list[int]:
+    """Embedded server processes started for this port (from any data_dir)."""
+    return _service(settings).processes("--port", str(settings.embedded_port))
+
+
+def _recorded_pid(settings: Settings) -> int | None:
+    return _service(settings).recorded_pid(port=settings.embedded_port)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def status(settings: Settings) -> ModelServerInfo | None:
+    """The healthy embedded server at host:port (whoever started it), else None."""
+    model = _served_model(settings)
+    if model is None:
+        return None
+    pid = _recorded_pid(settings)
+    if pid is None:
+        found = _server_pids_on_port(settings)
+        pid = found[0] if len(found) == 1 else None
+    return ModelServerInfo(base_url(settings), pid, model)
+
+
+def _check_reusable(settings: Settings, info: ModelServerInfo) -> ModelServerInfo:
+    if info.model != settings.embedded_model:
+        raise ServerError(
+            f"a model server with {info.model!r} is already running at {info.url}, "
+            f"but {settings.embedded_model!r} is wanted; run `structurer model stop` first"
+        )
+    return info
+
+
+def serve(settings: Settings, timeout: float = 600.0) -> ModelServerInfo:
+    """Reuse the healthy server at host:port, or start one and wait until it is healthy."""
+    running = status(settings)
+    if running is not None:
+        return _check_reusable(settings, running)
+    service = _service(settings)
+    with service.lock(timeout):
+        running = status(settings)  # another process may have started it while we waited
+        if running is not None:
+            return _check_reusable(settings, running)
+        pid = _recorded_pid(settings)
+        if pid is None:
+            ours = _server_pids_on_port(settings)  # e.g. from another data_dir
+            pid = ours[0] if len(ours) == 1 else None
+        if pid is None:
+            if port_in_use(settings.embedded_host, settings.embedded_port):
+                raise ServerError(
+                    f"port {settings.embedded_port} on {settings.embedded_host} is in use by "
+                    "another program (not a structurer model server); free it or set "
+                    "STRUCTURER_EMBEDDED_PORT to a free port"
+                )
+            pid = _spawn(settings, service)
+
+        def ready() -> ModelServerInfo | None:
+            model = _served_model(settings)
+            return None if model is None else ModelServerInfo(base_url(settings), pid, model)
+
+        return _check_reusable(settings, service.wait_ready(pid, ready, timeout))
+
+
+def _spawn(settings: Settings, service: Service) -> int:
+    model_file = ensure_weights(settings)
+    cmd = [
+        sys.executable,
+        "-m",
+        PROCESS_MARKER,
+        "--model",
+        str(model_file),
+        "--alias",
+        settings.embedded_model,
+        "--host",
+        settings.embedded_host,
+        "--port",
+        str(settings.embedded_port),
+        "--ctx",
+        str(settings.embedded_ctx),
+        "--threads",
+        str(threads(settings)),
+    ]
+    return service.spawn(
+        cmd,
+        fresh_log=True,
+        model=settings.embedded_model,
+        host=settings.embedded_host,
+        port=settings.embedded_port,
+    )
+
+
+def ensure_running(settings: Settings, timeout: float = 600.0) -> str:
+    """OpenAI base URL of a healthy embedded server, starting one if needed."""
+    return serve(settings, timeout).url
+
+
+def stop(settings: Settings) -> list[int]:
+    """SIGKILL the embedded server on host:port (and only ours); return the pids killed."""
+    pids = set(_server_pids_on_port(settings))
+    recorded = _recorded_pid(settings)
+    if recorded is not None:
+        pids.add(recorded)
+    return _service(settings).stop(pids)
