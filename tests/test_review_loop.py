@@ -529,3 +529,24 @@ def test_cli_push_pull_stats_export(
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "0" * 40)
     denied = runner.invoke(app, ["review", "pull"])
     assert denied.exit_code == 1 and "rejected the API key" in denied.output
+
+
+@pytest.mark.labelstudio
+def test_a_form_label_studio_refuses_is_a_clear_error(
+    label_studio: tuple[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, token = label_studio
+    s = review_settings(settings, url, token)
+    extract(s)
+    budget(s)
+    pushed = push(s)
+    http = api(url, token)
+    (task,) = server_tasks(http, pushed.project_id)
+    annotate(http, task["id"], form(task, {}))
+    # a later form without the controls those annotations use
+    other = '<View><HyperText name="report" value="$report"/></View>'
+    monkeypatch.setattr("structurer.review.projects.label_config", lambda *_: other)
+    with pytest.raises(ReviewServerError, match="refuses a new review form") as caught:
+        push(s)
+    assert f"delete project {pushed.project_id}" in str(caught.value)
+    assert token not in str(caught.value)

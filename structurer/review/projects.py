@@ -79,15 +79,26 @@ def ensure_project(
         session.commit()
         return row
     if row.config_version != version:
-        with remote.calling(f"updating the labeling config of project {row.project_id}"):
-            client.projects.update(
-                id=row.project_id,
-                title=config.title,
-                description=config.description,
-                label_config=xml,
-                expert_instruction=config.instructions,
-                model_version=version,
-            )
+        try:
+            with remote.calling(f"updating the labeling config of project {row.project_id}"):
+                client.projects.update(
+                    id=row.project_id,
+                    title=config.title,
+                    description=config.description,
+                    label_config=xml,
+                    expert_instruction=config.instructions,
+                    model_version=version,
+                )
+        except ReviewServerError as exc:
+            if "HTTP 400" not in str(exc):
+                raise
+            raise ReviewServerError(
+                f"{exc}: Label Studio refuses a new review form while the project holds "
+                "annotations made with the old one (e.g. the one-field-per-task form of "
+                "earlier versions). Pull them with the version that pushed them, then delete "
+                f"project {row.project_id} in Label Studio and its row in review_projects, "
+                "and push again"
+            ) from None
         row.config_version = version
         row.updated_at = utcnow()
         session.add(row)
