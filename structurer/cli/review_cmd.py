@@ -213,6 +213,13 @@ def stats_cmd() -> None:
             + ("" if estimated is None else f"; about {estimated:.0f} of them wrong"),
             highlight=False,
         )
+        if len(stats.audit_rates) > 1:
+            rates = ", ".join(f"{r:g}" for r in stats.audit_rates)
+            console.print(
+                f"  [yellow]note:[/yellow] the audits used different rates ({rates}); the pooled "
+                "figure over-weights the batches audited at a higher rate",
+                highlight=False,
+            )
         console.print(table("audit per section", stats.audit, stats.audit_sections))
     else:
         console.print("  no audit sample yet: `structurer review push --audit 0.02`")

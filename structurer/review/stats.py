@@ -3,7 +3,9 @@
 - **Audit**: the audited fields are a simple random sample of the auto-accepted ones (`review
   push --audit`), so the share a person corrected estimates the error rate of auto-accepted
   fields, with an exact (Clopper–Pearson) 95% interval; overall and per section (a section's
-  audited fields are a random sample of its auto-accepted fields too).
+  audited fields are a random sample of its auto-accepted fields too). Samples of several
+  pushes are pooled, which is exact when they used the same rate (`review stats` says when
+  they did not: the pooled figure then over-weights the batches audited at a higher rate).
 - **Flagged**: the share of fields sent to review that were really wrong (how much of the
   annotators' time catches errors).
 - **Conflicts**: fields two annotators answered differently.
@@ -85,6 +87,7 @@ class ReviewStats:
     audited_population: int  # auto-accepted fields the audit samples were drawn from
     audit_sampled: int
     audit_seeds: list[int]
+    audit_rates: list[float]
     pending: int  # fields tasked, not reviewed yet
     conflicts: list[Conflict] = field(default_factory=list)
 
@@ -187,6 +190,7 @@ def review_stats(session: Session, report_type: str, config: ReviewConfig) -> Re
         audited_population=sum(a.population for a in audits),
         audit_sampled=sum(a.sampled for a in audits),
         audit_seeds=[a.seed for a in audits],
+        audit_rates=sorted({a.rate for a in audits}),
         pending=sum(1 for t in tasks if (t.id or 0) not in answers),
         conflicts=_conflicts(session, tasks),
     )
