@@ -50,13 +50,13 @@ def run_calibration(
     from structurer.batch.run import run_settings
     from structurer.confidence.calibrate import Method, fit, save
     from structurer.confidence.policy import PolicyDecision, threshold_for_accuracy
-    from structurer.core.prompts import PromptSet
+    from structurer.core.prompts import load_prompts
     from structurer.eval.calibration_data import calibration_metrics, gold_samples
 
     data = gold_samples(gold_dir, corpus, settings, llm=llm, reuse=reuse)
     if not data.samples:
         raise typer.BadParameter("no predicted fields on the gold documents: nothing to calibrate")
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+    prompts = load_prompts(settings)
     fitted_on, settings_hash = run_settings(settings, prompts)
     how: Method = "isotonic" if method == "isotonic" else "logistic"
     artifact = fit(

@@ -156,7 +156,7 @@ def _table_readings(
 ) -> tuple[dict[str, list[Candidate]], str | None, list[str]]:
     if rtype.read_tables is None:
         return {}, None, []
-    readout: Any = rtype.read_tables(doc.text)
+    readout = rtype.read_tables(doc.text)
     readings: dict[str, list[Candidate]] = {}
     for cell in readout.cells:
         signals: dict[str, Any] = {}

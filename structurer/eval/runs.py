@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from structurer.batch.export import export_object
 from structurer.batch.run import DocResult, RunSummary, run_extraction, run_settings
-from structurer.core.prompts import PromptSet
+from structurer.core.prompts import load_prompts
 from structurer.core.records import flatten, unflatten
 from structurer.core.report_type import load_report_type
 from structurer.core.types import DocStatus
@@ -280,7 +280,7 @@ def run_eval(
     if extract_run is not None:
         summary, extraction_settings = stored_summary(settings, extract_run, paths)
     else:
-        prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+        prompts = load_prompts(settings)
         extraction_settings, _ = run_settings(settings, prompts)
         summary = run_extraction(
             [str(p) for p in paths],
