@@ -1,5 +1,6 @@
 """Eval harness library: score predictions against gold, compute registered metrics,
-compare runs, write results (JSON + per-field JSONL + self-contained HTML).
+compare runs, write results (JSON + per-field JSONL + self-contained HTML). Consumes the engine
+(batch, core, store); nothing in the engine imports it.
 
 Plain data only: no database, no LLM. Typical use::
 
