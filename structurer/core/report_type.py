@@ -68,6 +68,9 @@ class ReportType:
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
     leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    `float_scales`: factors from a printed number to a float field's stored value, when the
+    report may print it in another unit (e.g. 元 printed, 万元 stored: 1/10000); evidence
+    checks accept any of them.
     """
 
     name: str
@@ -86,6 +89,7 @@ class ReportType:
     )
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
+    float_scales: tuple[float, ...] = (1.0,)
 
     def validate(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The record as the record model validates it (JSON types), and its identity breaks.
