@@ -84,7 +84,7 @@ def naive(
     response_model = (
         every_field_required(rtype.record_model) if schema == "required" else rtype.record_model
     )
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, NAIVE_PROMPT)
+    prompts = PromptSet(settings.prompts_dir, rtype.name, NAIVE_PROMPT)
     # One client per embedded server port; documents are spread over them, one call each.
     free: Queue[LLMClient] = Queue()
     for port in ports:
