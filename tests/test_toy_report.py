@@ -16,6 +16,7 @@ from structurer.core.records import flatten
 from structurer.core.response_models import part_fields
 from structurer.core.types import DocStatus
 from structurer.eval import evaluate, load_gold
+from structurer.eval.run import run_eval
 from structurer.llm.mock import MockModel
 from structurer.settings import Settings
 from structurer.store.session import session_scope
@@ -98,3 +99,11 @@ def test_toy_report_extract_export_eval(settings: Settings, tmp_path: Path) -> N
     assert results.metrics["accuracy"] == (n - 1) / n
     assert set(results.sections) == {"meta", "membership", "highlights"}
     assert (tmp_path / "eval" / "results.json").is_file()
+
+    # the stored-run eval (what `structurer eval run --extract-run` does) scores the same
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    shutil.copy(HERE / "gold.json", gold_dir / "sample.json")
+    stored = run_eval(gold_dir, docs, s, extract_run=batch.summary.run_id, out_dir=tmp_path / "e2")
+    assert stored.results.metrics["accuracy"] == results.metrics["accuracy"]
+    assert stored.scores == scores and stored.reused == ["sample.txt"]
