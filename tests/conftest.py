@@ -27,8 +27,8 @@ T = TypeVar("T")
 
 
 def needs_shared() -> Callable[[T], T]:
-    """Skip when the shared folder is missing; under STRUCTURER_REQUIRE_SERVICES=1 (CI) that
-    skip is a failure (marker `shared`)."""
+    """Skip, visibly, when the shared folder is missing; under STRUCTURER_REQUIRE_SHARED=1 (set by
+    scripts/test.sh when the folder is there) that skip is a failure (marker `shared`)."""
 
     def apply(test: T) -> T:
         skip = pytest.mark.skipif(not (CORPUS.is_dir() and GOLD.is_dir()), reason=SHARED_MISSING)
@@ -39,7 +39,8 @@ def needs_shared() -> Callable[[T], T]:
 
 def shared_files(directory: Path, pattern: str) -> list[Any]:
     """Files of the shared folder to parametrise a test over. A missing or empty folder gives
-    one skipped case (marker `shared`: a failure in CI), never zero cases passing silently."""
+    one skipped case (marker `shared`: a failure under STRUCTURER_REQUIRE_SHARED=1), never zero
+    cases passing silently."""
     found = sorted(directory.glob(pattern))
     if found:
         return found
@@ -77,17 +78,25 @@ def load_gold(name: str) -> dict[str, Any]:
     return json.loads((GOLD / name).read_text(encoding="utf-8"))
 
 
-SERVICE_MARKERS = ("model", "labelstudio", "postgres", "browser", "ray", "shared")
+SERVICE_MARKERS = ("model", "labelstudio", "postgres", "browser", "ray")
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """With STRUCTURER_REQUIRE_SERVICES=1 (CI), a service test that skips is a failure:
-    a missing server (or shared folder) must not pass silently."""
+    """With STRUCTURER_REQUIRE_SERVICES=1 (CI), a service test that skips is a failure: a missing
+    server must not pass silently. STRUCTURER_REQUIRE_SHARED=1 does the same for the shared
+    folder's tests."""
     outcome = yield
     report = outcome.get_result()
-    required = os.environ.get("STRUCTURER_REQUIRE_SERVICES") == "1"
-    if report.skipped and required and any(item.get_closest_marker(m) for m in SERVICE_MARKERS):
+    required = [
+        m
+        for m, var in [
+            *((m, "STRUCTURER_REQUIRE_SERVICES") for m in SERVICE_MARKERS),
+            ("shared", "STRUCTURER_REQUIRE_SHARED"),
+        ]
+        if os.environ.get(var) == "1"
+    ]
+    if report.skipped and any(item.get_closest_marker(m) for m in required):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.longrepr = f"skipped, but STRUCTURER_REQUIRE_SERVICES=1 needs it: {reason}"
+        report.longrepr = f"skipped, but the test run requires it: {reason}"
