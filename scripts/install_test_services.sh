@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Services the tests run for real: PostgreSQL and Chromium from Debian, Label Studio in its own venv.
+# Services the tests run for real: PostgreSQL, Chromium and CJK fonts from Debian, Label Studio in its own venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -11,7 +11,8 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 [ -d /usr/share/poppler/cMap ] || need+=(poppler-data)  # CID fonts (reportlab STSong-Light)
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 [ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || need+=(tesseract-ocr-chi-sim)
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
+# CJK glyphs for the headless browser: without them the review screenshots show boxes
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

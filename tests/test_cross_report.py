@@ -118,3 +118,14 @@ def test_check_finds_a_carried_over_break_and_both_fields_go_to_review(
     assert "breaking a check with the body's report of another year" in shown.output
     again = runner.invoke(app, ["check", summary.run_id])
     assert again.exit_code == 1 and "2 cross-report break(s)" in again.output
+
+
+def test_the_review_card_says_why_in_words() -> None:
+    from structurer.review.labeling import load_review_config
+    from structurer.review.reasons import reason_keys, reason_words
+
+    signals = {"cross_report": "上年结转 2 ≠ last year's 结转下年度 1 (report_2022.txt, 2022)"}
+    keys = reason_keys("exact", signals, flagged=True)
+    assert keys[0] == "cross_report"
+    words = reason_words(keys, load_review_config("gov_disclosure").reasons, signals)
+    assert words.startswith("与本机关另一年度的报告不一致：上年结转 2")

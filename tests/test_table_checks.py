@@ -224,7 +224,6 @@ def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
     from structurer.llm.mock import MockModel
     from structurer.review.labeling import load_review_config, review_fields
     from structurer.review.push import _item, needs_review
-    from structurer.review.tasks import card_html
     from structurer.store.models import FieldValue
     from structurer.store.session import session_scope
 
@@ -251,8 +250,9 @@ def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
         assert candidates
         fields = review_fields(REPORT_TYPE)
         config = load_review_config(REPORT_TYPE.name)
-        item = _item(candidates[0], fields[candidates[0].row.path])
-        assert item.doubt and "表格自检" in card_html(item, config)
+        item = _item(candidates[0], fields[candidates[0].row.path], config)
+        assert item.reasons[0] == "table_doubt"
+        assert item.why.startswith("表格自检未通过：") and "looks like a year" in item.why
     monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
     shown = CliRunner().invoke(app, ["show", doc.name])
     assert shown.exit_code == 0, shown.output

@@ -122,6 +122,8 @@ def build() -> ReportType:
         format_without_tables="legacy",
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
+        # Money fields are stored in 万元 and may be printed in 元 (or the reverse).
+        float_scales=(1.0, 10_000.0, 1 / 10_000.0),
         reread_tables=reread_tables,
         body_and_year=body_and_year,
         cross_year=cross_year_breaks,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from structurer.confidence.calibrate import CalibrationArtifact, load_current
@@ -19,7 +19,7 @@ DEFAULT_THRESHOLD = 0.8
 DOUBTED_CONFIDENCE = 0.25
 
 
-def doubted(signals: dict[str, Any]) -> bool:
+def doubted(signals: Mapping[str, Any]) -> bool:
     """A check failed on this field: the table reader's self-checks, or a break between two
     years' reports of one body (confidence/cross_report.py)."""
     return bool(signals.get("doubt") or signals.get("cross_report"))
@@ -34,11 +34,23 @@ def mark_identity_breaks(
             row.signals["identity_break"] = 1.0
 
 
-def row_confidence(row: FieldRow, artifact: CalibrationArtifact | None) -> float:
-    alignment = row.evidence.status.value if row.evidence is not None else None
+def field_confidence(
+    reader: str | None,
+    alignment: str | None,
+    signals: Mapping[str, Any] | None,
+    value: Any,
+    artifact: CalibrationArtifact | None,
+) -> float:
+    """A field's confidence from its signals (as extracted, or as stored): the fitted
+    calibration when there is one, else the default prior; rounded as stored."""
+    signals = signals or {}
     if artifact is None:
-        return default_confidence(row.reader, alignment, row.signals, row.value)
-    return artifact.predict(features(row.reader, alignment, row.signals, row.value))
+        confidence = default_confidence(reader, alignment, signals, value)
+    else:
+        confidence = artifact.predict(features(reader, alignment, signals, value))
+    if doubted(signals):
+        confidence = min(confidence, DOUBTED_CONFIDENCE)
+    return round(confidence, 4)
 
 
 def score_rows(
@@ -54,10 +66,8 @@ def score_rows(
     if artifact is None and settings is not None:
         artifact = load_current(settings)
     for row in rows:
-        confidence = row_confidence(row, artifact)
-        if doubted(row.signals):
-            confidence = min(confidence, DOUBTED_CONFIDENCE)
-        row.confidence = round(confidence, 4)
+        alignment = row.evidence.status.value if row.evidence is not None else None
+        row.confidence = field_confidence(row.reader, alignment, row.signals, row.value, artifact)
     return artifact.version if artifact is not None else None
 
 

@@ -11,12 +11,21 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from structurer.core.model import LLMResult, Model
 from structurer.core.types import Candidate, CellReading
+
+
+class TablesRead(Protocol):
+    """What a report type's table reader returns (`structurer.tables.TableReadout` is one):
+    the cells it read, the format it detected (None: no standard table), the rows it missed."""
+
+    cells: list[CellReading]
+    format: str | None
+    unread: list[str]
 
 
 @dataclass(frozen=True)
@@ -64,10 +73,16 @@ class Reread:
 class ReportType:
     """Everything the engine needs to know about one kind of report.
 
+    `check_identities(record)` lists the identities a record breaks, each a dict (or model)
+    with at least `paths`, the leaves involved. `read_tables(text)`, when given, reads the
+    standard tables deterministically.
     `format_path`: the leaf the table reader decides (the detected format), with
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
     leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    `float_scales`: factors from a printed number to a float field's stored value, when the
+    report may print it in another unit (e.g. 元 printed, 万元 stored: 1/10000); evidence
+    checks accept any of them.
     """
 
     name: str
@@ -77,7 +92,7 @@ class ReportType:
     check_identities: Callable[[dict[str, Any]], list[Any]]
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
-    read_tables: Callable[[str], list[CellReading]] | None = None
+    read_tables: Callable[[str], TablesRead] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     format_path: str | None = None
     format_without_tables: str | None = None
@@ -86,12 +101,13 @@ class ReportType:
     )
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
-    # checks between two reports of one body: (record -> (body key, year)), and
-    # (last year's record, this year's) -> breaks (name, previous_paths, current_paths,
-    # expected, actual, reason)
+    float_scales: tuple[float, ...] = (1.0,)
     # the model reads again, alone, each table with a cell the table reader doubts:
     # (text, table cells by path, model) -> one Reread per table read again
     reread_tables: Callable[[str, Mapping[str, Candidate], Model], list[Reread]] | None = None
+    # checks between two reports of one body: (record -> (body key, year)), and
+    # (last year's record, this year's) -> breaks (name, previous_paths, current_paths,
+    # expected, actual, reason)
     body_and_year: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
     cross_year: Callable[[Mapping[str, Any], Mapping[str, Any]], list[dict[str, Any]]] | None = None
 
