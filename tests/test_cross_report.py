@@ -93,6 +93,11 @@ def test_check_finds_a_carried_over_break_and_both_fields_go_to_review(
         docs.append(str(path))
     summary = run_extraction(docs, s, llm=MockModel(default=meta_from_text))
     assert [r.status for r in summary.results] == ["ok", "ok"], summary.results
+    from structurer.cli.main import _cross_report_after_run
+
+    _cross_report_after_run(s, summary.run_id)  # what `structurer extract` does after a run
+    with session_scope(s) as session:
+        assert any(fv.signals.get("cross_report") for fv in session.exec(select(FieldValue)))
     monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
     runner = CliRunner()
     checked = runner.invoke(app, ["check"])

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
 from structurer.cli.settings_cli import load_settings
+from structurer.settings import Settings
 
 app = typer.Typer(
     help="Structure government information-disclosure annual reports into validated records.",
@@ -200,6 +201,7 @@ def extract(
     ):
         totals.add_row(label, value)
     console.print(totals)
+    _cross_report_after_run(settings, summary.run_id)
     if summary.failed:
         failures = Table(title=f"{len(summary.failed)} failed document(s)")
         failures.add_column("document")
@@ -284,6 +286,21 @@ def show(
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:
             console.print(f"  {b['name']}: expected {b['expected']}, got {b['actual']}")
+
+
+def _cross_report_after_run(settings: Settings, run_id: str) -> None:
+    """The run's reports against their bodies' reports of other years (see `check`)."""
+    from structurer.confidence.cross_report import check_reports
+    from structurer.core.report_type import load_report_type
+    from structurer.store.session import session_scope
+
+    with session_scope(settings) as session:
+        breaks = check_reports(session, load_report_type(settings.report_type), run_id)
+    if breaks:
+        err.print(
+            f"[yellow]{len(breaks)} break(s) with the same bodies' reports of other years: "
+            f"fields sent to review; `structurer check {run_id}` lists them[/yellow]"
+        )
 
 
 @app.command()
