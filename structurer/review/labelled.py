@@ -1,6 +1,6 @@
 """Reviewed fields as labelled examples for calibration (`structurer calibrate --from-review`).
 
-Every field a person settled (confirmed, corrected, 原文未提及) says whether the model's value
+Every field a person settled (confirmed, corrected, not stated) says whether the model's value
 was right: right when the settled answer is the model's value. Its features are those stored
 when it was pushed (``review_tasks.features``), so the example survives a re-extraction of
 its document; tasks pushed before features were stored fall back on the field row.

@@ -13,7 +13,6 @@ from structurer.store.models import utcnow
 from structurer.store.review_models import ReviewProject
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
-TASK_LIST = "复核任务"  # the tab of the task list
 # Task data that is markup or bookkeeping, and Label Studio's own columns that say nothing to
 # an annotator: hidden from the task list, which keeps the task id, whether and by whom it was
 # annotated, and document, body, year, n_fields, lowest_confidence, audit.
@@ -114,15 +113,15 @@ def ensure_project(
     return row
 
 
-def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
-    """A task list tab without the markup columns, least confident first. True if created or
-    changed. (Label Studio keeps tabs per user: this is the pushing user's; others can hide the
+def ensure_task_list(remote: Remote, project: ReviewProject, title: str) -> bool:
+    """A task list tab (named ``title``) without the markup columns, least confident first.
+    True if created or changed. (Label Studio keeps tabs per user: this is the pushing user's; others can hide the
     same columns in theirs.)"""
     hidden = [f"tasks:data.{key}" for key in HIDDEN_DATA] + [
         f"tasks:{key}" for key in HIDDEN_BUILTIN
     ]
     data = {
-        "title": TASK_LIST,
+        "title": title,
         "hiddenColumns": {"explore": hidden, "labeling": hidden},
         "ordering": ["tasks:data.lowest_confidence"],
     }
@@ -131,7 +130,7 @@ def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
         answer = http.request("api/dm/views/", method="GET", params={"project": project.project_id})
         answer.raise_for_status()
         views = answer.json()
-    ours = [v for v in views if (v.get("data") or {}).get("title") == TASK_LIST]
+    ours = [v for v in views if (v.get("data") or {}).get("title") == title]
     if ours and (ours[0].get("data") or {}).get("hiddenColumns") == data["hiddenColumns"]:
         return False
     with remote.calling(f"writing the task list tab of project {project.project_id}"):
@@ -167,7 +166,6 @@ def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
 
 __all__ = [
     "SECRET_HEADER",
-    "TASK_LIST",
     "ensure_project",
     "ensure_task_list",
     "ensure_webhook",

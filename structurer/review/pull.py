@@ -2,7 +2,7 @@
 
 Polling: one listing of the project's tasks with their annotations. A task holds the fields of
 one report; every new version of an annotation (id + updated_at) is read field by field and
-each field's reading is stored in ``review_corrections`` exactly as submitted, valid or not,
+each field's answer is stored in ``review_corrections`` exactly as submitted, valid or not,
 with annotator, time, verdict and the raw input; a valid one is applied to the field and the
 record (structurer/review/corrections.py). Versions are read oldest first, so an annotator's
 newest valid answer wins over their older ones. Two annotators whose answers for a field differ
@@ -26,7 +26,7 @@ from filelock import FileLock
 from sqlmodel import Session, col, select
 
 from structurer.core.report_type import ReportType, load_report_type
-from structurer.review.corrections import apply_reading, read_annotation
+from structurer.review.corrections import apply_answer, read_annotation
 from structurer.review.labeling import (
     ReviewConfig,
     Verdict,
@@ -125,7 +125,7 @@ class _Context:
 
 
 def _others(session: Session, task: ReviewTask, annotation_id: int) -> dict[int, ReviewCorrection]:
-    """The newest valid reading of this field in every other annotation of its task."""
+    """The newest valid answer of this field in every other annotation of its task."""
     newest: dict[int, ReviewCorrection] = {}
     for c in session.exec(
         select(ReviewCorrection)
@@ -137,7 +137,7 @@ def _others(session: Session, task: ReviewTask, annotation_id: int) -> dict[int,
     return {a: c for a, c in newest.items() if c.accepted or c.conflict}
 
 
-def _answer(correction: ReviewCorrection) -> tuple[bool, Any]:
+def _outcome(correction: ReviewCorrection) -> tuple[bool, Any]:
     return (correction.verdict == Verdict.not_stated.value, correction.value)
 
 
@@ -154,16 +154,16 @@ def _handle_field(
     row = session.get(FieldValue, task.field_value_id)
     extraction = session.get(Extraction, task.extraction_id)
     fields = review_fields(ctx.rtype)
-    reading = read_annotation(result, task.slot, fields.get(task.path), task.proposed, ctx.config)
-    error = reading.error
-    value: Any = reading.value if error is None else None
-    warnings = list(reading.warnings)
+    answer = read_annotation(result, task.slot, fields.get(task.path), task.proposed, ctx.config)
+    error = answer.error
+    value: Any = answer.value if error is None else None
+    warnings = list(answer.warnings)
     conflict = False
     if error is None:
         disagree = [
             c
             for c in _others(session, task, annotation_id).values()
-            if _answer(c) != reading.answer()
+            if _outcome(c) != answer.outcome()
         ]
         if disagree:
             conflict = True
@@ -175,8 +175,8 @@ def _handle_field(
         error = "the field's extraction no longer exists (re-extracted?)"
     if error is None and row is not None and extraction is not None:
         try:
-            value, warnings = apply_reading(
-                ctx.rtype, extraction, row, reading, annotator=annotator, task_id=task.task_id
+            value, warnings = apply_answer(
+                ctx.rtype, extraction, row, answer, annotator=annotator, task_id=task.task_id
             )
         except ValueError as exc:
             error, value = str(exc), None
@@ -192,8 +192,8 @@ def _handle_field(
             revision=_revision(annotation),
             annotator=annotator,
             annotated_at=_when(annotation.get("updated_at") or annotation.get("created_at")),
-            verdict=reading.verdict.value if reading.verdict else None,
-            raw_input=reading.raw_input,
+            verdict=answer.verdict.value if answer.verdict else None,
+            raw_input=answer.raw_input,
             raw_result=[r for r in result if r.get("from_name") in _controls(task.slot)],
             value=value if (accepted or conflict) else None,
             accepted=accepted,
@@ -209,10 +209,10 @@ def _handle_field(
         task_id=task.task_id,
         document=document.name if document else "?",
         path=task.path,
-        verdict=reading.verdict.value if reading.verdict else None,
+        verdict=answer.verdict.value if answer.verdict else None,
         accepted=accepted,
         value=value,
-        raw_input=reading.raw_input,
+        raw_input=answer.raw_input,
         error=error,
         warnings=warnings,
         conflict=conflict,

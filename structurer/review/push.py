@@ -184,7 +184,7 @@ def _item(candidate: Candidate, field_: ReviewField, config: ReviewConfig) -> Fi
         evidence_start=row.evidence_start,
         evidence_end=row.evidence_end,
         section=config.section_of(row.path),
-        why=reason_words(keys, config.reasons, signals),
+        why=reason_words(keys, config.reasons, signals, config.word("card.reasons_separator")),
         reasons=tuple(keys),
         audit=candidate.audit,
         features=features(row.reader, row.alignment, signals, row.value),
@@ -332,7 +332,7 @@ def push(
     remote = open_remote(settings)  # a clear error before anything is written
     with session_scope(settings) as session:
         project = ensure_project(remote, session, rtype, config)
-        ensure_task_list(remote, project)
+        ensure_task_list(remote, project, config.word("task_list.title"))
         result = PushResult(project.project_id, remote.server)
         result.webhook_registered = ensure_webhook(remote, project)
         tasked = set(

@@ -11,7 +11,7 @@
 - **Conflicts**: fields two annotators answered differently.
 
 A reviewed field is *wrong* when its settled answer (the newest applied one) differs from the
-model's value: corrected to another value, or 原文未提及 where the model gave one.
+model's value: corrected to another value, or not stated where the model gave one.
 """
 
 from __future__ import annotations
