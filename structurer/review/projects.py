@@ -3,13 +3,13 @@ list made readable, and the webhook that `structurer review listen` asked for.""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from structurer.core.report_type import ReportType
 from structurer.review.labeling import ReviewConfig, config_version, label_config
 from structurer.review.remote import Remote
 from structurer.review.server import ReviewServerError
-from structurer.store.models import utcnow
+from structurer.store.review import create_project, find_project, set_config_version
 from structurer.store.review_models import ReviewProject
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
@@ -37,14 +37,6 @@ HIDDEN_BUILTIN = (
 SECRET_HEADER = "X-Structurer-Secret"
 
 
-def find_project(session: Session, server: str, report_type: str) -> ReviewProject | None:
-    return session.exec(
-        select(ReviewProject).where(
-            ReviewProject.server == server, ReviewProject.report_type == report_type
-        )
-    ).first()
-
-
 def ensure_project(
     remote: Remote, session: Session, rtype: ReportType, config: ReviewConfig
 ) -> ReviewProject:
@@ -68,15 +60,7 @@ def ensure_project(
             )
         if project.id is None:
             raise ReviewServerError(f"Label Studio at {remote.server} created a project without id")
-        row = ReviewProject(
-            server=remote.server,
-            report_type=rtype.name,
-            project_id=project.id,
-            config_version=version,
-        )
-        session.add(row)
-        session.commit()
-        return row
+        return create_project(session, remote.server, rtype.name, project.id, version)
     if row.config_version != version:
         try:
             with remote.calling(f"updating the labeling config of project {row.project_id}"):
@@ -98,10 +82,7 @@ def ensure_project(
                 f"project {row.project_id} in Label Studio and its row in review_projects, "
                 "and push again"
             ) from None
-        row.config_version = version
-        row.updated_at = utcnow()
-        session.add(row)
-        session.commit()
+        set_config_version(session, row, version)
     else:  # the texts may have changed without the config; this also proves the project exists
         with remote.calling(f"updating review project {row.project_id} ({rtype.name})"):
             client.projects.update(
@@ -169,5 +150,4 @@ __all__ = [
     "ensure_project",
     "ensure_task_list",
     "ensure_webhook",
-    "find_project",
 ]

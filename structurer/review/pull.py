@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from structurer.core.report_type import ReportType, load_report_type
 from structurer.review.corrections import apply_answer, read_annotation
@@ -35,11 +35,21 @@ from structurer.review.labeling import (
     value_control,
     verdict_control,
 )
-from structurer.review.projects import find_project
 from structurer.review.remote import Remote, open_remote
 from structurer.review.server import ReviewServerError
 from structurer.settings import Settings
-from structurer.store.models import Document, Extraction, FieldValue, utcnow
+from structurer.store.models import Document
+from structurer.store.review import (
+    PulledAnswer,
+    document_of,
+    extraction_row,
+    field_row,
+    find_project,
+    known_versions,
+    project_tasks,
+    save_answers,
+    task_corrections,
+)
 from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
 from structurer.store.session import session_scope
 
@@ -127,11 +137,7 @@ class _Context:
 def _others(session: Session, task: ReviewTask, annotation_id: int) -> dict[int, ReviewCorrection]:
     """The newest valid answer of this field in every other annotation of its task."""
     newest: dict[int, ReviewCorrection] = {}
-    for c in session.exec(
-        select(ReviewCorrection)
-        .where(ReviewCorrection.review_task_id == task.id)
-        .order_by(col(ReviewCorrection.id))
-    ).all():
+    for c in task_corrections(session, task.id):
         if c.annotation_id != annotation_id:
             newest[c.annotation_id] = c
     return {a: c for a, c in newest.items() if c.accepted or c.conflict}
@@ -147,12 +153,13 @@ def _handle_field(
     annotation: Mapping[str, Any],
     annotator: str | None,
     document: Document | None,
-) -> PulledCorrection:
+) -> tuple[PulledCorrection, PulledAnswer]:
+    """What one annotation version says about one field, and the rows to store for it."""
     session = ctx.session
     result = annotation.get("result") or []
     annotation_id = int(annotation.get("id") or 0)
-    row = session.get(FieldValue, task.field_value_id)
-    extraction = session.get(Extraction, task.extraction_id)
+    row = field_row(session, task.field_value_id)
+    extraction = extraction_row(session, task.extraction_id)
     fields = review_fields(ctx.rtype)
     answer = read_annotation(result, task.slot, fields.get(task.path), task.proposed, ctx.config)
     error = answer.error
@@ -173,6 +180,7 @@ def _handle_field(
             )
     if error is None and (row is None or extraction is None or extraction.record is None):
         error = "the field's extraction no longer exists (re-extracted?)"
+    applied = None
     if error is None and row is not None and extraction is not None:
         try:
             value, warnings = apply_answer(
@@ -181,31 +189,27 @@ def _handle_field(
         except ValueError as exc:
             error, value = str(exc), None
         else:
-            session.add(extraction)
-            session.add(row)
+            applied = (extraction, row)
     accepted = error is None
-    session.add(
-        ReviewCorrection(
-            review_task_id=task.id or 0,
-            task_id=task.task_id,
-            annotation_id=annotation_id,
-            revision=_revision(annotation),
-            annotator=annotator,
-            annotated_at=_when(annotation.get("updated_at") or annotation.get("created_at")),
-            verdict=answer.verdict.value if answer.verdict else None,
-            raw_input=answer.raw_input,
-            raw_result=[r for r in result if r.get("from_name") in _controls(task.slot)],
-            value=value if (accepted or conflict) else None,
-            accepted=accepted,
-            error=error,
-            warnings=warnings,
-            conflict=conflict,
-        )
+    correction = ReviewCorrection(
+        review_task_id=task.id or 0,
+        task_id=task.task_id,
+        annotation_id=annotation_id,
+        revision=_revision(annotation),
+        annotator=annotator,
+        annotated_at=_when(annotation.get("updated_at") or annotation.get("created_at")),
+        verdict=answer.verdict.value if answer.verdict else None,
+        raw_input=answer.raw_input,
+        raw_result=[r for r in result if r.get("from_name") in _controls(task.slot)],
+        value=value if (accepted or conflict) else None,
+        accepted=accepted,
+        error=error,
+        warnings=warnings,
+        conflict=conflict,
     )
     task.state = "corrected" if accepted else "conflict" if conflict else "rejected"
-    task.pulled_at = utcnow()
-    session.add(task)
-    return PulledCorrection(
+    task.pulled_at = correction.pulled_at
+    pulled = PulledCorrection(
         task_id=task.task_id,
         document=document.name if document else "?",
         path=task.path,
@@ -217,6 +221,7 @@ def _handle_field(
         warnings=warnings,
         conflict=conflict,
     )
+    return pulled, (task, correction, applied)
 
 
 def _controls(slot: int) -> tuple[str, str]:
@@ -232,20 +237,11 @@ def _handle_version(
 ) -> list[PulledCorrection]:
     """Every field of one annotation version, committed together."""
     annotator = _annotator(annotation, ctx.users)
-    extraction = ctx.session.get(Extraction, fields[0].extraction_id)
-    document = ctx.session.get(Document, extraction.document_id) if extraction else None
-    out = [_handle_field(ctx, task, annotation, annotator, document) for task in fields]
-    ctx.session.commit()  # one annotation version at a time: a later failure loses nothing
-    return out
-
-
-def _known_versions(session: Session, task_id: int) -> set[tuple[int, str]]:
-    rows = session.exec(
-        select(ReviewCorrection.annotation_id, ReviewCorrection.revision).where(
-            ReviewCorrection.task_id == task_id
-        )
-    ).all()
-    return {(a, r) for a, r in rows}
+    document = document_of(ctx.session, fields[0].extraction_id)
+    handled = [_handle_field(ctx, task, annotation, annotator, document) for task in fields]
+    # one annotation version at a time: a later failure loses nothing
+    save_answers(ctx.session, [rows for _, rows in handled])
+    return [pulled for pulled, _ in handled]
 
 
 def _project(session: Session, remote: Remote, report_type: str) -> ReviewProject:
@@ -260,17 +256,13 @@ def _project(session: Session, remote: Remote, report_type: str) -> ReviewProjec
 def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
     """Read every new annotation of the report type's project and apply the valid ones."""
     rtype = load_report_type(settings.report_type)
-    config = load_review_config(rtype.name)
+    config = load_review_config(rtype)
     remote = open_remote(settings)
     with _pull_lock(settings), session_scope(settings) as session:
         project = _project(session, remote, rtype.name)
         result = PullResult(project.project_id, remote.server)
         ours: dict[int, list[ReviewTask]] = {}
-        for t in session.exec(
-            select(ReviewTask)
-            .where(ReviewTask.review_project_id == project.id)
-            .order_by(col(ReviewTask.slot))
-        ).all():
+        for t in project_tasks(session, project):
             ours.setdefault(t.task_id, []).append(t)
         server_tasks = remote.tasks(project.project_id, with_annotations=True)
         cache: dict[int, str] = {}
@@ -295,7 +287,7 @@ def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
                 if isinstance(a, Mapping) and not a.get("was_cancelled")
             ]
             annotations.sort(key=lambda a: (str(a.get("updated_at") or ""), int(a.get("id") or 0)))
-            known = _known_versions(session, fields[0].task_id)
+            known = known_versions(session, fields[0].task_id)
             for annotation in annotations:
                 if (int(annotation.get("id") or 0), _revision(annotation)) in known:
                     continue
