@@ -138,5 +138,7 @@ def build() -> ReportType:
         format_without_tables="legacy",
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
+        # Money fields are stored in 万元 and may be printed in 元 (or the reverse).
+        float_scales=(1.0, 10_000.0, 1 / 10_000.0),
         ui=_review_ui(),
     )

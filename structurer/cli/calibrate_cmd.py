@@ -94,7 +94,7 @@ def run_calibration(
     from structurer.batch.run import run_settings
     from structurer.confidence.calibrate import Method, fit, load_current, save
     from structurer.confidence.policy import PolicyDecision, threshold_for_accuracy
-    from structurer.core.prompts import PromptSet
+    from structurer.core.prompts import load_prompts
     from structurer.eval.calibration_data import GoldSet, calibration_metrics, gold_samples
 
     if gold_dir is not None and corpus is not None:
@@ -124,7 +124,7 @@ def run_calibration(
         what = "gold documents or reviewed fields" if from_review else "gold documents"
         raise typer.BadParameter(f"no labelled fields ({what}): nothing to calibrate")
     before = load_current(settings)
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+    prompts = load_prompts(settings)
     fitted_on, settings_hash = run_settings(settings, prompts)
     how: Method = "isotonic" if method == "isotonic" else "logistic"
     artifact = fit(

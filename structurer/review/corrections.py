@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from structurer.core.records import flatten, unflatten
 from structurer.core.report_type import ReportType
+from structurer.core.types import FieldStatus
 from structurer.review.labeling import (
     InputKind,
     ReviewConfig,
@@ -183,7 +184,7 @@ def apply_answer(
     extraction.record = record
     extraction.identity_breaks = breaks
     row.value = value
-    row.status = "corrected"
+    row.status = FieldStatus.corrected
     row.confidence = 1.0
     row.signals = signals
     return value, warnings

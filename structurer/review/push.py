@@ -27,6 +27,7 @@ from sqlmodel import Session
 from structurer.confidence.signals import features
 from structurer.core.records import flatten
 from structurer.core.report_type import load_report_type
+from structurer.core.types import FieldStatus
 from structurer.review.labeling import ReviewConfig, ReviewField, load_review_config, review_fields
 from structurer.review.projects import ensure_project, ensure_task_list, ensure_webhook
 from structurer.review.reasons import reason_keys, reason_words
@@ -83,19 +84,21 @@ class PushResult:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class PickedField:
+    """A field row picked for review (flagged, or drawn into the audit), with its report."""
+
     document: Document
     extraction: Extraction
     row: FieldValue
     audit: bool = False
 
 
-def needs_review(session: Session, report_type: str, run_id: str | None) -> list[Candidate]:
+def needs_review(session: Session, report_type: str, run_id: str | None) -> list[PickedField]:
     """`needs_review` rows of the run's extractions (default: newest extraction per document)."""
     return [
-        Candidate(document, extraction, row)
+        PickedField(document, extraction, row)
         for document, extraction in report_extractions(session, report_type, run_id)
-        for row in rows_with_status(session, extraction.id or 0, "needs_review")
+        for row in rows_with_status(session, extraction.id or 0, FieldStatus.needs_review)
     ]
 
 
@@ -106,20 +109,20 @@ def draw_audit(
     rate: float,
     seed: int | None,
     tasked: set[int],
-) -> tuple[ReviewAudit | None, list[Candidate]]:
+) -> tuple[ReviewAudit | None, list[PickedField]]:
     """A random ``rate`` share of the auto-accepted fields of extractions not audited before."""
     if not 0 < rate <= 1:
         raise ValueError(f"the audit rate must be in (0, 1], got {rate}")
     audited = audited_extractions(session)
-    population: list[Candidate] = []
+    population: list[PickedField] = []
     extraction_ids: list[int] = []
     for document, extraction in report_extractions(session, report_type, run_id):
         if extraction.id in audited:
             continue
         extraction_ids.append(extraction.id or 0)
         population.extend(
-            Candidate(document, extraction, row, audit=True)
-            for row in rows_with_status(session, extraction.id or 0, "auto")
+            PickedField(document, extraction, row, audit=True)
+            for row in rows_with_status(session, extraction.id or 0, FieldStatus.auto)
             if row.id not in tasked
         )
     if not extraction_ids:
@@ -143,23 +146,23 @@ def draw_audit(
     return audit, chosen
 
 
-def _pending_audits(session: Session, tasked: set[int]) -> dict[int, tuple[int, Candidate]]:
+def _pending_audits(session: Session, tasked: set[int]) -> dict[int, tuple[int, PickedField]]:
     """Field row id -> (audit id, candidate) of every audited field not tasked yet whose row
     is still auto-accepted."""
-    out: dict[int, tuple[int, Candidate]] = {}
+    out: dict[int, tuple[int, PickedField]] = {}
     for audit in audits(session):
         for fv_id in audit.field_value_ids or []:
             if fv_id in tasked or fv_id in out:
                 continue
             found = field_in_context(session, fv_id)
-            if found is None or found[0].status != "auto":
+            if found is None or found[0].status != FieldStatus.auto:
                 continue
             row, extraction, document = found
-            out[fv_id] = (audit.id or 0, Candidate(document, extraction, row, audit=True))
+            out[fv_id] = (audit.id or 0, PickedField(document, extraction, row, audit=True))
     return out
 
 
-def _item(candidate: Candidate, field_: ReviewField, config: ReviewConfig) -> FieldToReview:
+def _item(candidate: PickedField, field_: ReviewField, config: ReviewConfig) -> FieldToReview:
     row = candidate.row
     signals = row.signals or {}
     keys = reason_keys(row.alignment, signals, flagged=not candidate.audit)
@@ -201,12 +204,12 @@ def _chunks(items: list[FieldToReview], limit: int) -> list[list[FieldToReview]]
 
 
 def report_tasks(
-    candidates: Sequence[Candidate], fields: dict[str, ReviewField], config: ReviewConfig
+    candidates: Sequence[PickedField], fields: dict[str, ReviewField], config: ReviewConfig
 ) -> tuple[list[ReportTask], int]:
     """The tasks of these fields, one per report (or per group of its sections), and the
     number of fields whose path the schema no longer has."""
     order = {path: i for i, path in enumerate(fields)}
-    by_extraction: dict[int, list[Candidate]] = {}
+    by_extraction: dict[int, list[PickedField]] = {}
     unknown = 0
     for c in candidates:
         if c.row.path not in fields:
@@ -363,4 +366,4 @@ def push(
     return result
 
 
-__all__ = ["Candidate", "CreatedTask", "PushResult", "draw_audit", "needs_review", "push"]
+__all__ = ["PickedField", "CreatedTask", "PushResult", "draw_audit", "needs_review", "push"]

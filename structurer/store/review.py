@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session, col, select
 
+from structurer.core.types import FieldStatus
 from structurer.store.models import Document, Extraction, FieldValue, Run, utcnow
 from structurer.store.outcomes import run_extractions
 from structurer.store.review_models import (
@@ -73,7 +74,7 @@ def report_extractions(
     return out
 
 
-def rows_with_status(session: Session, extraction_id: int, status: str) -> list[FieldValue]:
+def rows_with_status(session: Session, extraction_id: int, status: FieldStatus) -> list[FieldValue]:
     return list(
         session.exec(
             select(FieldValue)
