@@ -27,7 +27,7 @@ from structurer.review.push import push
 from structurer.review.values import shown_value
 from structurer.settings import Settings
 from structurer.store.session import session_scope
-from tests.review_helpers import SAMPLE, extract, review_rows, review_settings, rows
+from tests.review_helpers import CONFIG, SAMPLE, extract, review_rows, review_settings, rows
 from tests.test_review_loop import FIELDS, budget
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -203,7 +203,8 @@ def test_a_person_reviews_a_whole_report(
     assert "本年主动公开政府信息总数" in page and "需要核对" in page
     assert "主动公开" in page and "依申请公开" in page
     for card, task in zip(cards, fields, strict=True):
-        assert card["proposed"] == shown_value(FIELDS[task.path], flagged[task.path].value)
+        empty = CONFIG.word("value.empty")
+        assert card["proposed"] == shown_value(FIELDS[task.path], flagged[task.path].value, empty)
         assert f"{flagged[task.path].confidence:.2f}" in card["text"]
     marks = browser.find_elements(By.CSS_SELECTOR, ".structurer-report mark[data-fields]")
     assert marks and all(m.is_displayed() for m in marks[:3])

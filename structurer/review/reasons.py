@@ -1,7 +1,7 @@
 """Why a field was sent to review, in words: read from the signals stored with the field.
 
-The keys are fixed here; the words are the report type's (``reasons`` in
-``review/<type>/review.json``). A field with no telling signal (only its fused confidence
+The keys are fixed here; the words are the report type's (its ``ui`` keys ``reasons.<key>``,
+English defaults in ``structurer/review/ui.py``). A field with no telling signal (only its fused confidence
 is low) says so; an audited field with nothing telling asks to be checked, like any other.
 """
 
@@ -45,7 +45,9 @@ def reason_keys(alignment: str | None, signals: Mapping[str, Any], *, flagged: b
     return out
 
 
-def reason_words(keys: list[str], words: Mapping[str, str], signals: Mapping[str, Any]) -> str:
+def reason_words(
+    keys: list[str], words: Mapping[str, str], signals: Mapping[str, Any], separator: str = "; "
+) -> str:
     """The reasons as one line for the annotator."""
     shown = []
     for key in keys:
@@ -55,7 +57,7 @@ def reason_words(keys: list[str], words: Mapping[str, str], signals: Mapping[str
                 shown.append(template.format(other=signals["other_value"]))
                 continue
         shown.append(words.get(key, key))
-    return "；".join(shown)
+    return separator.join(shown)
 
 
 __all__ = ["reason_keys", "reason_words"]
