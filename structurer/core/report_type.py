@@ -79,7 +79,8 @@ class ReportType:
     `format_path`: the leaf the table reader decides (the detected format), with
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
-    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI
+    (keys and their English defaults: structurer/review/ui.py).
     `float_scales`: factors from a printed number to a float field's stored value, when the
     report may print it in another unit (e.g. 元 printed, 万元 stored: 1/10000); evidence
     checks accept any of them.
