@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 import uuid
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from structurer.db.models import Document, Extraction, FieldValue, LLMCall, Run, utcnow
+from structurer.db.models import (
+    Document,
+    DocumentClaim,
+    DuplicateFile,
+    Extraction,
+    FieldValue,
+    LLMCall,
+    Run,
+    utcnow,
+)
 from structurer.extract.pipeline import CallRecord, DocumentOutcome
+from structurer.redact import redact
 from structurer.types import LoadedDocument
+
+HOST = socket.gethostname()
+# A run renews its heartbeat (and its claims) every HEARTBEAT_SECONDS; a run silent for
+# STALE_SECONDS, or whose process is gone from this host, is dead.
+HEARTBEAT_SECONDS = 10.0
+STALE_SECONDS = 90.0
+LEASE_SECONDS = STALE_SECONDS
 
 
 def upsert_document(session: Session, doc: LoadedDocument) -> Document:
@@ -45,6 +65,9 @@ def create_run(
     kind: str = "extract",
 ) -> Run:
     run = Run(
+        pid=os.getpid(),
+        host=HOST,
+        heartbeat_at=time.time(),
         id=uuid.uuid4().hex[:12],
         name=name,
         kind=kind,
@@ -65,7 +88,134 @@ def finish_run(
 ) -> None:
     run.n_docs, run.n_failed, run.status, run.finished_at = n_docs, n_failed, status, utcnow()
     session.add(run)
+    session.exec(delete(DocumentClaim).where(col(DocumentClaim.run_id) == run.id))  # type: ignore[call-overload]
     session.commit()
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's live process
+        return False
+    return False
+
+
+def is_dead(run: Run, now: float | None = None) -> bool:
+    """A `running` run whose process is gone from this host or whose heartbeat is stale."""
+    if run.status != "running":
+        return False
+    now = time.time() if now is None else now
+    mine = run.host == HOST and run.pid is not None and run.pid != os.getpid()
+    if mine and run.pid is not None and _process_gone(run.pid):
+        return True
+    return run.heartbeat_at is None or now - run.heartbeat_at > STALE_SECONDS
+
+
+def reap_dead_runs(session: Session) -> list[str]:
+    """Mark dead the runs still `running` that nobody runs any more; free their claims."""
+    dead = [r for r in session.exec(select(Run).where(Run.status == "running")).all() if is_dead(r)]
+    for run in dead:
+        # Only if nobody changed it meanwhile (another process may be reaping too).
+        session.exec(
+            update(Run)  # type: ignore[call-overload]
+            .where(col(Run.id) == run.id, col(Run.status) == "running")
+            .values(status="dead")
+        )
+        session.exec(delete(DocumentClaim).where(col(DocumentClaim.run_id) == run.id))  # type: ignore[call-overload]
+    session.commit()
+    return [r.id for r in dead]
+
+
+def heartbeat(session: Session, run_id: str) -> None:
+    """The run is alive: its heartbeat and the leases of the documents it holds move on."""
+    now = time.time()
+    session.exec(update(Run).where(col(Run.id) == run_id).values(heartbeat_at=now))  # type: ignore[call-overload]
+    session.exec(
+        update(DocumentClaim)  # type: ignore[call-overload]
+        .where(col(DocumentClaim.run_id) == run_id)
+        .values(expires_at=now + LEASE_SECONDS)
+    )
+    session.commit()
+
+
+def claim_document(
+    session: Session, document_id: int, settings_hash: str, run_id: str
+) -> str | None:
+    """Claim a document for extraction with these settings. None: it is ours now; else the
+    id of the run that holds it (alive, lease not expired)."""
+    now = time.time()
+    for _ in range(3):
+        session.add(
+            DocumentClaim(
+                document_id=document_id,
+                settings_hash=settings_hash,
+                run_id=run_id,
+                expires_at=now + LEASE_SECONDS,
+            )
+        )
+        try:
+            session.commit()
+            return None
+        except IntegrityError:
+            session.rollback()
+        holder = session.exec(
+            select(DocumentClaim.run_id).where(
+                DocumentClaim.document_id == document_id,
+                DocumentClaim.settings_hash == settings_hash,
+            )
+        ).first()
+        if holder is None:
+            continue  # released meanwhile: try again
+        not_running = select(Run.id).where(col(Run.status) != "running")
+        taken = session.exec(
+            update(DocumentClaim)  # type: ignore[call-overload]
+            .where(
+                col(DocumentClaim.document_id) == document_id,
+                col(DocumentClaim.settings_hash) == settings_hash,
+                col(DocumentClaim.run_id) == holder,
+                or_(
+                    col(DocumentClaim.run_id) == run_id,
+                    col(DocumentClaim.expires_at) < now,
+                    col(DocumentClaim.run_id).in_(not_running),
+                ),
+            )
+            .values(run_id=run_id, expires_at=now + LEASE_SECONDS)
+        )
+        session.commit()
+        return None if taken.rowcount == 1 else holder
+    return None
+
+
+def release_claim(session: Session, document_id: int, settings_hash: str, run_id: str) -> None:
+    session.exec(
+        delete(DocumentClaim).where(  # type: ignore[call-overload]
+            col(DocumentClaim.document_id) == document_id,
+            col(DocumentClaim.settings_hash) == settings_hash,
+            col(DocumentClaim.run_id) == run_id,
+        )
+    )
+    session.commit()
+
+
+def record_duplicate(
+    session: Session, run_id: str, document_id: int, path: str, duplicate_of: str
+) -> None:
+    session.add(
+        DuplicateFile(run_id=run_id, document_id=document_id, path=path, duplicate_of=duplicate_of)
+    )
+    session.commit()
+
+
+def duplicates_of(
+    session: Session, document_id: int, run_id: str | None = None
+) -> list[DuplicateFile]:
+    """Files skipped as byte-identical copies of this document (in one run, or any)."""
+    stmt = select(DuplicateFile).where(DuplicateFile.document_id == document_id)
+    if run_id:
+        stmt = stmt.where(DuplicateFile.run_id == run_id)
+    return list(session.exec(stmt.order_by(col(DuplicateFile.id))).all())
 
 
 def reusable_extraction(session: Session, sha256: str, settings_hash: str) -> Extraction | None:
@@ -102,7 +252,7 @@ def save_calls(
                 latency_ms=c.latency_ms,
                 retries=c.retries,
                 cached=c.cached,
-                error=c.error,
+                error=redact(c.error) if c.error else None,
             )
         )
 
@@ -124,7 +274,7 @@ def save_outcome(
         document_id=document.id or 0,
         settings_hash=run.settings_hash,
         status=outcome.status,
-        error=outcome.error,
+        error=redact(outcome.error) if outcome.error else None,
         record=outcome.record,
         identity_breaks=outcome.identity_breaks,
         detected_format=outcome.detected_format,
@@ -196,6 +346,13 @@ def latest_extraction(
             )
         )
     doc = session.exec(stmt.order_by(col(Document.id).desc())).first()
+    if doc is None:  # a file skipped as a copy of another: its document
+        copy = session.exec(
+            select(DuplicateFile)
+            .where(col(DuplicateFile.path) == doc_ref)
+            .order_by(col(DuplicateFile.id).desc())
+        ).first()
+        doc = session.get(Document, copy.document_id) if copy is not None else None
     if doc is None:
         return None
     q = select(Extraction).where(Extraction.document_id == doc.id)

@@ -51,7 +51,8 @@ class LoadedDocument:
     """A document as read from disk.
 
     `text` is exactly what was decoded (evidence offsets point here). `source_format` is
-    txt/html/pdf; `encoding` is the detected byte encoding (None for pdf).
+    txt/html/pdf; `encoding` is the detected byte encoding (None for pdf). `notes`: what
+    reading changed or tolerated (e.g. NUL bytes removed), shown to the user.
     """
 
     name: str
@@ -60,6 +61,7 @@ class LoadedDocument:
     text: str
     source_format: str
     encoding: str | None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

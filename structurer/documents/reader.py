@@ -10,7 +10,9 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 import re
+import stat
 import textwrap
 import unicodedata
 from pathlib import Path
@@ -39,36 +41,67 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 # Share of characters that may be controls / unassigned / private-use in real text.
 _MAX_BAD_SHARE = 0.002
 _MAX_DAMAGED = 8  # damaged byte sequences tolerated in an otherwise clean UTF-8/GB18030 file
+_MAX_STRAY_NULS = 16  # NUL bytes tolerated (and removed) in an otherwise valid text file
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 
 class DocumentError(ValueError):
     """A document cannot be read. The message is one line and names the file."""
 
 
-def read_document(path: Path) -> LoadedDocument:
-    """Read `path` (txt or unknown text extension, html/htm, pdf) into a LoadedDocument."""
-    path = Path(path)
+def check_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+    """The size of `path` if it is a regular file within the limit, else a DocumentError.
+
+    Checked before opening: opening a FIFO would wait for a writer for ever.
+    """
     try:
-        data = path.read_bytes()
+        info = os.stat(path)
     except FileNotFoundError:
         raise DocumentError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DocumentError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DocumentError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise DocumentError(f"{path}: not a regular file ({kind}); refused")
+    if info.st_size > max_bytes:
+        raise DocumentError(
+            f"{path}: file is {info.st_size / 2**20:.1f} MB, over the limit of "
+            f"{max_bytes / 2**20:g} MB (raise STRUCTURER_MAX_INPUT_MB to read it)"
+        )
+    return info.st_size
+
+
+def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
+    """Read `path` (txt or unknown text extension, html/htm, pdf) into a LoadedDocument.
+
+    Refused with a DocumentError: anything but a regular file, a file over `max_bytes`."""
+    path = Path(path)
+    check_file(path, max_bytes)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:  # it grew after the check
+        raise DocumentError(f"{path}: file is over the limit of {max_bytes / 2**20:g} MB")
     if not data.strip():
         raise DocumentError(f"{path}: file is empty")
     digest = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
 
+    notes: tuple[str, ...] = ()
     if suffix in PDF_SUFFIXES or b"%PDF-" in data[:1024]:
         text = _pdf_text(data, path)
         fmt, encoding = "pdf", None
     elif suffix in HTML_SUFFIXES:
+        data, notes = _strip_stray_nuls(data)
         source, encoding = decode_bytes(data, path, declared=_declared_charset(data))
         text = _html_text(source, path)
         fmt = "html"
     else:
+        data, notes = _strip_stray_nuls(data)
         text, encoding = decode_bytes(data, path)
         fmt = "txt"
     if not text.strip():
@@ -80,7 +113,19 @@ def read_document(path: Path) -> LoadedDocument:
         text=text,
         source_format=fmt,
         encoding=encoding,
+        notes=notes,
     )
+
+
+def _strip_stray_nuls(data: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """A few NUL bytes in a file that is otherwise 8-bit text (not UTF-16/32: there NULs are
+    everywhere) are damage, not a sign of a binary file: removed, and noted."""
+    n = data.count(b"\x00")
+    if not n or n > _MAX_STRAY_NULS or _sniff_utf16(data) is not None:
+        return data, ()
+    if any(data.startswith(bom) for bom, _ in _BOMS):
+        return data, ()
+    return data.replace(b"\x00", b""), (f"{n} NUL byte(s) removed",)
 
 
 def decode_bytes(data: bytes, path: Path, declared: str | None = None) -> tuple[str, str]:

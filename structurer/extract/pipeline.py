@@ -27,7 +27,7 @@ from structurer.extract.response_models import (
     part_fields,
     values_of,
 )
-from structurer.prompts import PromptSet
+from structurer.prompts import PromptSet, safe_name
 from structurer.providers.llm import LLMClient, LLMResult, TokenLogprob, request_hash
 from structurer.records import flatten, iter_leaf_fields, unflatten
 from structurer.report_types import PartSpec, ReportType
@@ -115,11 +115,17 @@ def part_text(
     return joined, merged
 
 
+def one_line(errors: list[str]) -> str:
+    """The first part's error, and how many other parts failed: one terminal line."""
+    more = f" (and {len(errors) - 1} more part(s) failed)" if len(errors) > 1 else ""
+    return f"{errors[0]}{more}"
+
+
 def build_messages(
     prompts: PromptSet, part: PartSpec, fields: list[PartField], text: str, doc_name: str
 ) -> list[dict[str, Any]]:
     system = prompts.render("system.j2", part=part.prompt, fields=fields)
-    user = prompts.render("user.j2", text=text, doc_name=doc_name)
+    user = prompts.render("user.j2", text=text, doc_name=safe_name(doc_name))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -163,7 +169,7 @@ def _run_part(
             tokens_in=r.tokens_in,
             tokens_out=r.tokens_out,
             latency_ms=int(r.latency_s * 1000),
-            retries=r.retries,
+            retries=r.retries + r.transport_retries,
             error=r.error,
             cached=r.cached,
         )
@@ -310,7 +316,7 @@ def extract_document(
     record_flat = flatten(record)
     for row in rows:
         row.value = record_flat[row.path]
-    status, error = ("failed", "; ".join(errors)) if errors else ("ok", None)
+    status, error = ("failed", one_line(errors)) if errors else ("ok", None)
     return DocumentOutcome(
         doc,
         status,

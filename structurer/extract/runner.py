@@ -9,6 +9,12 @@ Every finished document is committed on its own, so a killed batch loses only th
 in flight; a rerun skips what is stored (same bytes, same settings) and the response cache
 makes the parts already answered free. Ctrl-C stops taking new documents and finishes the ones
 in flight (a second Ctrl-C abandons them); the run is marked `interrupted`.
+
+Several processes may work on one database: a document in flight is claimed (a lease renewed
+by the run's heartbeat), so another process defers it and later reuses the stored result;
+a run whose process is gone (kill -9) or whose heartbeat is stale is marked `dead` and its
+claims are freed. Byte-identical copies of a file in one batch are read once; the copies
+are listed (and stored) with the path they duplicate.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,16 +40,23 @@ from structurer.confidence.calibrate import current_version
 from structurer.confidence.route import review_policy, route_rows, score_rows
 from structurer.db.models import Document, Extraction, Run
 from structurer.db.session import get_engine, session_scope
-from structurer.documents.reader import DocumentError, read_document
+from structurer.documents.reader import DocumentError, check_file, read_document
 from structurer.extract.pipeline import DocumentOutcome, extract_document
 from structurer.prompts import PromptSet
 from structurer.providers.llm import LLMClient
+from structurer.redact import redact
 from structurer.report_types import ReportType, load_report_type
 from structurer.settings import Settings
 from structurer.store import (
+    HEARTBEAT_SECONDS,
+    claim_document,
     copy_extraction,
     create_run,
     finish_run,
+    heartbeat,
+    reap_dead_runs,
+    record_duplicate,
+    release_claim,
     reusable_extraction,
     save_outcome,
     upsert_document,
@@ -57,7 +71,7 @@ Engine = Literal["threads", "ray"]
 class DocResult:
     name: str
     path: str
-    status: str  # ok | failed | skipped | interrupted
+    status: str  # ok | failed | skipped | duplicate | interrupted (held: claimed elsewhere)
     error: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
@@ -68,6 +82,17 @@ class DocResult:
     calls: int = 0
     cached_calls: int = 0
     cost: float | None = None
+    notes: tuple[str, ...] = ()
+    duplicate_of: str | None = None  # status duplicate: the path whose bytes these are
+
+    def __post_init__(self) -> None:
+        if self.error:
+            self.error = redact(self.error)
+
+
+def _error_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return redact(f"{type(exc).__name__}: {text}")[:300]
 
 
 @dataclass
@@ -81,6 +106,10 @@ class RunSummary:
     @property
     def failed(self) -> list[DocResult]:
         return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def duplicates(self) -> list[DocResult]:
+        return [r for r in self.results if r.status == "duplicate"]
 
     @property
     def tokens_in(self) -> int:
@@ -155,6 +184,18 @@ class BatchContext:
     settings_hash: str
     reuse: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
+    # sha256 -> the first path read with those bytes in this batch (copies are duplicates)
+    seen: dict[str, str] = field(default_factory=dict)
+    seen_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.settings.max_input_mb * 2**20)
+
+    def first_path(self, sha256: str, path: str) -> str:
+        """The first path of this batch with these bytes (this one, if it is the first)."""
+        with self.seen_lock:
+            return self.seen.setdefault(sha256, path)
 
 
 @dataclass
@@ -167,13 +208,24 @@ class Prepared:
 
 
 def prepare(path: Path, ctx: BatchContext) -> Prepared | DocResult:
-    """Read and store a document; a DocResult when nothing is left to do (unreadable, reused)."""
+    """Read, store and claim a document; a DocResult when nothing is left to do (unreadable,
+    a copy of another file of the batch, reused) or when another run holds it (`held`)."""
     try:
-        doc = read_document(path)
+        doc = read_document(path, ctx.max_bytes)
     except DocumentError as exc:
-        return _store_unreadable(path, str(exc), ctx.settings, ctx.run_id, ctx.settings_hash)
+        return _store_unreadable(path, str(exc), ctx)
+    first = ctx.first_path(doc.sha256, str(path))
     with session_scope(ctx.settings) as session:
         doc_row = upsert_document(session, doc)
+        if first != str(path):
+            record_duplicate(session, ctx.run_id, doc_row.id or 0, str(path), first)
+            return DocResult(
+                doc.name,
+                str(path),
+                "duplicate",
+                document_id=doc_row.id,
+                duplicate_of=first,
+            )
         if ctx.reuse:
             previous = reusable_extraction(session, doc.sha256, ctx.settings_hash)
             if previous is not None:
@@ -184,14 +236,24 @@ def prepare(path: Path, ctx: BatchContext) -> Prepared | DocResult:
                         copy_extraction(session, run, previous)
                     except IntegrityError:  # the same bytes under another name, copied already
                         session.rollback()
-                return DocResult(doc.name, str(path), "skipped", document_id=doc_row.id)
+                return DocResult(
+                    doc.name, str(path), "skipped", document_id=doc_row.id, notes=doc.notes
+                )
+        holder = claim_document(session, doc_row.id or 0, ctx.settings_hash, ctx.run_id)
+        if holder is not None:
+            with ctx.seen_lock:  # asked again later: it is still the first copy
+                ctx.seen.pop(doc.sha256, None)
+            return DocResult(doc.name, str(path), "held", f"being extracted by run {holder}")
     return Prepared(path, doc, doc_row.id or 0)
 
 
+def release(prepared: Prepared, ctx: BatchContext) -> None:
+    with session_scope(ctx.settings) as session:
+        release_claim(session, prepared.document_id, ctx.settings_hash, ctx.run_id)
+
+
 def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
-    return DocumentOutcome(
-        doc, "failed", f"{type(exc).__name__}: {exc}"[:300], None, [], [], None, [], 0.0
-    )
+    return DocumentOutcome(doc, "failed", _error_line(exc), None, [], [], None, [], 0.0)
 
 
 def store(prepared: Prepared, outcome: DocumentOutcome, ctx: BatchContext) -> DocResult:
@@ -205,6 +267,7 @@ def store(prepared: Prepared, outcome: DocumentOutcome, ctx: BatchContext) -> Do
         assert run is not None and doc_row is not None
         try:
             save_outcome(session, run, doc_row, outcome)
+            release_claim(session, prepared.document_id, ctx.settings_hash, ctx.run_id)
         except IntegrityError:  # another file with the same bytes was stored in this run meanwhile
             session.rollback()
             return DocResult(
@@ -228,6 +291,7 @@ def store(prepared: Prepared, outcome: DocumentOutcome, ctx: BatchContext) -> Do
         calls=len(outcome.calls),
         cached_calls=sum(1 for c in outcome.calls if c.cached),
         cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
+        notes=doc.notes,
     )
 
 
@@ -275,7 +339,9 @@ def _process(
         prepared = with_db_retries(lambda: prepare(path, ctx))
         if isinstance(prepared, DocResult):
             return prepared
+        ready = prepared
         if ctx.stop.is_set():
+            with_db_retries(lambda: release(ready, ctx))
             return DocResult(
                 prepared.doc.name, str(path), "interrupted", document_id=prepared.document_id
             )
@@ -285,21 +351,31 @@ def _process(
             )
         except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
             outcome = failed_outcome(prepared.doc, exc)
-        ready = prepared
         return with_db_retries(lambda: store(ready, outcome, ctx))
     except Exception as exc:  # noqa: BLE001 - e.g. the database hiccupped on this one
-        return DocResult(path.name, str(path), "failed", f"{type(exc).__name__}: {exc}"[:300])
+        return DocResult(path.name, str(path), "failed", _error_line(exc))
 
 
-def _store_unreadable(
-    path: Path, error: str, settings: Settings, run_id: str, settings_hash: str
-) -> DocResult:
-    """Record a document that could not be read: its bytes' hash and the error."""
+def _file_sha256(path: Path, max_bytes: int) -> str | None:
+    """The hash of a regular file's bytes, read in blocks; None for anything else."""
     try:
-        data = path.read_bytes()
-    except OSError:
+        check_file(path, max_bytes=2**62)
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(2**20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except (DocumentError, OSError):
+        return None
+
+
+def _store_unreadable(path: Path, error: str, ctx: BatchContext) -> DocResult:
+    """Record a document that could not be read: its bytes' hash and the error (nothing is
+    stored for what is not a regular file: it has no bytes to hash)."""
+    settings, run_id, settings_hash = ctx.settings, ctx.run_id, ctx.settings_hash
+    sha = _file_sha256(path, ctx.max_bytes)
+    if sha is None:
         return DocResult(path.name, str(path), "failed", error)
-    sha = hashlib.sha256(data).hexdigest()
     with session_scope(settings) as session:
         doc_row = session.exec(select(Document).where(Document.sha256 == sha)).first()
         if doc_row is None:
@@ -374,15 +450,21 @@ def _open_run(
     name: str | None,
     resume: str | None,
 ) -> tuple[str, bool]:
-    """A new run, or the run to resume ("last": the newest unfinished run with these settings)."""
+    """A new run, or the run to resume ("last": the newest unfinished run with these settings).
+    Runs left `running` by a process that is gone are marked `dead` first."""
+    import os
+
+    from structurer.store import HOST
+
     with session_scope(settings) as session:
+        reap_dead_runs(session)
         if resume:
             if resume == "last":
                 run = session.exec(
                     select(Run)
                     .where(
                         Run.settings_hash == settings_hash,
-                        col(Run.status).in_(["running", "interrupted"]),
+                        col(Run.status).in_(["interrupted", "dead"]),
                     )
                     .order_by(col(Run.created_at).desc())
                 ).first()
@@ -395,8 +477,11 @@ def _open_run(
                         f"run {resume} ran with other settings (hash {run.settings_hash}, now {settings_hash})"
                     )
             if run is not None:
+                if run.status == "running" and run.pid != os.getpid():
+                    raise ResumeError(f"run {run.id} is running in another process (pid {run.pid})")
                 run.status = "running"
                 run.finished_at = None
+                run.pid, run.host, run.heartbeat_at = os.getpid(), HOST, time.time()
                 session.add(run)
                 session.commit()
                 return run.id, True
@@ -449,6 +534,14 @@ def run_extraction(
     for item in missing:
         record(DocResult(Path(item).name, item, "failed", f"{item}: no such file"))
 
+    beating = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat,
+        args=(settings, run_id, beating),
+        name="structurer-heartbeat",
+        daemon=True,
+    )
+    beat.start()
     try:
         if engine == "ray":
             from structurer.batch.ray_engine import run_on_ray
@@ -460,6 +553,7 @@ def run_extraction(
         ctx.stop.set()
         summary.abandoned = True
     finally:
+        beating.set()
         summary.interrupted = ctx.stop.is_set()
         with session_scope(settings) as session:
             run_row = session.get(Run, run_id)
@@ -478,6 +572,19 @@ def run_extraction(
                     status="interrupted" if summary.interrupted else "done",
                 )
     return summary
+
+
+def _heartbeat(settings: Settings, run_id: str, done: threading.Event) -> None:
+    """Tell other processes this run is alive and still holds its claims, until `done`."""
+    while not done.wait(HEARTBEAT_SECONDS):
+        try:
+            with session_scope(settings) as session:
+                heartbeat(session, run_id)
+        except SQLAlchemyError:
+            continue  # a missed beat is harmless; the next one renews the leases
+
+
+HELD_RETRY_SECONDS = 1.0
 
 
 def _cached_llm(
@@ -509,39 +616,53 @@ def _run_threads(
     use_cache: bool,
     summary: RunSummary,
 ) -> None:
+    """Keep 2 x concurrency documents submitted; a document another run holds is asked again
+    after HELD_RETRY_SECONDS (then usually reused from that run's result)."""
     n = ctx.settings.concurrency
     get_llm = _cached_llm(ctx.settings, llm, use_cache)
-    queue: Iterator[Path] = iter(paths)
+    queue: deque[Path] = deque(paths)
+    held: deque[tuple[float, Path]] = deque()
     part_pool = (
         ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-part") if n > 1 else None
     )
     doc_pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-doc")
-    pending: set[Future[DocResult]] = set()
+    pending: dict[Future[DocResult], Path] = {}
+
+    def collect() -> None:
+        done, _ = wait(set(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+        for fut in done:
+            path = pending.pop(fut)
+            result = fut.result()
+            if result.status == "held":
+                held.append((time.monotonic() + HELD_RETRY_SECONDS, path))
+            else:
+                record(result)
+
     try:
         try:
-            for path in queue:
-                while len(pending) >= n * 2:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        record(fut.result())
+            while queue or pending or held:
+                while held and held[0][0] <= time.monotonic():
+                    queue.append(held.popleft()[1])
+                while queue and len(pending) < n * 2 and not ctx.stop.is_set():
+                    path = queue.popleft()
+                    pending[doc_pool.submit(_process, path, ctx, get_llm, part_pool)] = path
                 if ctx.stop.is_set():
                     break
-                pending.add(doc_pool.submit(_process, path, ctx, get_llm, part_pool))
+                if pending:
+                    collect()
+                elif held:
+                    time.sleep(min(0.5, max(0.0, held[0][0] - time.monotonic())))
             while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    record(fut.result())
+                collect()
         except KeyboardInterrupt:
             # First Ctrl-C: take no new documents, finish the ones in flight.
             ctx.stop.set()
-            for fut in pending:
-                fut.cancel()
-            pending = {f for f in pending if not f.cancelled()}
+            for fut in list(pending):
+                if fut.cancel():
+                    pending.pop(fut)
             try:
                 while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        record(fut.result())
+                    collect()
             except KeyboardInterrupt:
                 summary.abandoned = True  # second Ctrl-C: in-flight documents are not stored
     finally:
