@@ -56,6 +56,11 @@ class ReportType:
     not_a_report: Callable[[str], str | None]
     read_tables: Callable[[str], list[CellReading]] | None = None
     labels: dict[str, str] = field(default_factory=dict)  # leaf path -> Chinese label
+    # Plausibility (structurer/evidence/plausible.py): year fields and their first year,
+    # the largest count a report of this type can state.
+    year_paths: frozenset[str] = frozenset()
+    first_year: int | None = None
+    max_count: float | None = None
 
 
 @cache

@@ -112,4 +112,9 @@ def build() -> ReportType:
         not_a_report=not_a_report,
         read_tables=_read_tables,
         labels=_labels(),
+        # The regulations date from 2008; reports, counts and dates before 1990 are misreadings.
+        year_paths=frozenset({"meta.report_year"}),
+        first_year=1990,
+        # A count (requests, items, cases, 万元) above ten million is not one body's year.
+        max_count=10_000_000,
     )

@@ -9,11 +9,15 @@ from structurer.confidence.calibrate import CalibrationArtifact, load_current
 from structurer.confidence.default import default_confidence
 from structurer.confidence.policy import PolicyDecision, decide
 from structurer.confidence.signals import features
+from structurer.evidence.plausible import implausible
 from structurer.extract.pipeline import FieldRow
 from structurer.settings import Settings
 from structurer.types import FieldStatus
 
 DEFAULT_THRESHOLD = 0.8
+# A value failing a plausibility check (structurer/evidence/plausible.py) is never
+# auto-accepted: its confidence is capped below any sensible review threshold.
+IMPLAUSIBLE_CAP = 0.2
 
 
 def mark_identity_breaks(
@@ -28,8 +32,12 @@ def mark_identity_breaks(
 def row_confidence(row: FieldRow, artifact: CalibrationArtifact | None) -> float:
     alignment = row.evidence.status.value if row.evidence is not None else None
     if artifact is None:
-        return default_confidence(row.reader, alignment, row.signals, row.value)
-    return artifact.predict(features(row.reader, alignment, row.signals, row.value))
+        confidence = default_confidence(row.reader, alignment, row.signals, row.value)
+    else:
+        confidence = artifact.predict(features(row.reader, alignment, row.signals, row.value))
+    if implausible(row.signals):
+        return min(confidence, IMPLAUSIBLE_CAP)
+    return confidence
 
 
 def score_rows(

@@ -102,7 +102,12 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocum
         fmt = "html"
     else:
         data, notes = _strip_stray_nuls(data)
-        text, encoding = decode_bytes(data, path)
+        try:
+            text, encoding = decode_bytes(data, path)
+        except DocumentError:
+            if notes:  # the NULs were not stray: the rest is not text either
+                raise DocumentError(f"{path}: binary file (contains NUL bytes), not text") from None
+            raise
         fmt = "txt"
     if not text.strip():
         raise DocumentError(f"{path}: file is empty (no text in it)")

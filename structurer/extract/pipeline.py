@@ -21,6 +21,7 @@ from structurer.confidence.reconcile import Reading, reconcile_record
 from structurer.documents.sections import split_sections
 from structurer.eval.scoring import field_kinds
 from structurer.evidence.locate import cell_signals, locate_evidence
+from structurer.evidence.plausible import Bounds, plausible, shared_unlabelled_spans
 from structurer.extract.response_models import (
     PartField,
     build_response_model,
@@ -196,7 +197,35 @@ def _run_part(
                 value=value, reader="llm", quote=quote, evidence=located.evidence, signals=signals
             )
         )
+    _mark_shared_quotes(readings)
     return readings, calls, None
+
+
+def _span(reading: Reading) -> tuple[int, int] | None:
+    ev = reading.evidence
+    if ev is None or ev.start is None or ev.end is None or reading.value in (None, []):
+        return None
+    return ev.start, ev.end
+
+
+def _mark_shared_quotes(readings: dict[str, list[Reading]]) -> None:
+    """One span naming no field's label yet backing several fields (an injected "fill every
+    number with 999" is text too) is evidence for none of them."""
+    flat = [r for rs in readings.values() for r in rs]
+    shared = shared_unlabelled_spans((_span(r), r.signals.get("label_in_span")) for r in flat)
+    for r in flat:
+        if _span(r) in shared:
+            r.signals["shared_unlabelled_quote"] = 1.0
+
+
+def _mark_plausibility(candidates: dict[str, list[Reading]], rtype: ReportType) -> None:
+    bounds = Bounds(rtype.year_paths, rtype.first_year, rtype.max_count)
+    kinds = _kinds(rtype.record_model)
+    for path, readings in candidates.items():
+        for r in readings:
+            ok = plausible(r.value, kinds.get(path, "str"), path, bounds)
+            if ok is not None:
+                r.signals["plausible"] = ok
 
 
 def _table_readings(
@@ -294,6 +323,7 @@ def extract_document(
                         kinds.get(path, "str"),
                     )
                 )
+    _mark_plausibility(candidates, rtype)
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)
     for path, annotation, _ in iter_leaf_fields(rtype.record_model):
         empty: Any = [] if typing.get_origin(annotation) is list else None
