@@ -68,7 +68,7 @@ def check_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     if info.st_size > max_bytes:
         raise DocumentError(
             f"{path}: file is {info.st_size / 2**20:.1f} MB, over the limit of "
-            f"{max_bytes / 2**20:g} MB (raise STRUCTURER_MAX_INPUT_MB to read it)"
+            f"{round(max_bytes / 2**20, 2):g} MB (raise STRUCTURER_MAX_INPUT_MB to read it)"
         )
     return info.st_size
 
@@ -85,7 +85,8 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocum
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read file ({exc.strerror or exc})") from None
     if len(data) > max_bytes:  # it grew after the check
-        raise DocumentError(f"{path}: file is over the limit of {max_bytes / 2**20:g} MB")
+        limit = round(max_bytes / 2**20, 2)
+        raise DocumentError(f"{path}: file is over the limit of {limit:g} MB")
     if not data.strip():
         raise DocumentError(f"{path}: file is empty")
     digest = hashlib.sha256(data).hexdigest()

@@ -202,8 +202,10 @@ def _run_part(
 
 
 def _span(reading: Reading) -> tuple[int, int] | None:
+    """The evidence span of a stated, non-zero value (one "none received" sentence may
+    honestly back several zero counts)."""
     ev = reading.evidence
-    if ev is None or ev.start is None or ev.end is None or reading.value in (None, []):
+    if ev is None or ev.start is None or ev.end is None or reading.value in (None, [], 0):
         return None
     return ev.start, ev.end
 
