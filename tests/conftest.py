@@ -12,7 +12,7 @@ from structurer.db.session import dispose_engines
 from structurer.providers.fake import FakeChatModel
 from structurer.settings import Settings
 
-pytest_plugins = ["tests.labelstudio_fixture"]
+pytest_plugins = ["tests.labelstudio_fixture", "tests.hostile_fixture"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

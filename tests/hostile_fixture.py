@@ -54,21 +54,21 @@ def write_report(path: Path, marker: str = "", text: str | None = None) -> Path:
 
 
 @pytest.fixture
-def responder() -> Responder:
+def echo_responder() -> Responder:
     return Responder()
 
 
 @pytest.fixture
-def server(responder: Responder) -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer(responder, logprob=None) as srv:
+def echo_server(echo_responder: Responder) -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(echo_responder, logprob=None) as srv:
         yield srv
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, server: FakeOpenAIServer) -> Iterator[dict[str, str]]:
+def cli_env(tmp_path: Path, echo_server: FakeOpenAIServer) -> Iterator[dict[str, str]]:
     yield clean_env(
         tmp_path / "data",
-        OPENAI_BASE_URL=server.url,
+        OPENAI_BASE_URL=echo_server.url,
         OPENAI_API_KEY=API_KEY,
         STRUCTURER_MODEL="fake-model",
     )

@@ -14,7 +14,7 @@ from structurer.documents.reader import DocumentError, read_document
 from structurer.evidence.align import align_quote
 from structurer.evidence.locate import locate_evidence
 from structurer.providers.fake_server import FakeOpenAIServer
-from tests.hostile_fixture import cli_env, responder, run_cli, server, write_report  # noqa: F401
+from tests.hostile_fixture import run_cli, write_report
 from tests.test_batch import SAMPLE
 
 
@@ -82,7 +82,7 @@ def test_rich_markup_in_file_names_is_shown_verbatim(
 
 
 def test_byte_identical_copies_are_listed_with_the_path_they_duplicate(
-    tmp_path: Path, cli_env: dict[str, str], server: FakeOpenAIServer
+    tmp_path: Path, cli_env: dict[str, str], echo_server: FakeOpenAIServer
 ) -> None:
     docs = tmp_path / "docs"
     original = write_report(docs / "a_original.txt", marker="same")
@@ -91,7 +91,7 @@ def test_byte_identical_copies_are_listed_with_the_path_they_duplicate(
     result = run_cli("extract", str(docs), env=cli_env)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-3000:]
-    asked = server.requests
+    asked = echo_server.requests
     assert "duplicates (same bytes, read once)" in out
     assert "3 duplicate file(s) skipped" in out
     for i in range(3):
@@ -102,7 +102,7 @@ def test_byte_identical_copies_are_listed_with_the_path_they_duplicate(
     assert all(f"copy_{i}.txt" in shown.stdout for i in range(3))
     by_copy = run_cli("show", str(docs / "copy_1.txt"), env=cli_env)
     assert by_copy.returncode == 0 and "a_original.txt" in by_copy.stdout
-    assert server.requests == asked  # show asks nothing; the copies were never extracted
+    assert echo_server.requests == asked  # show asks nothing; the copies were never extracted
 
 
 def test_aligner_is_bounded_for_any_input_length() -> None:

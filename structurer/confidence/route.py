@@ -35,7 +35,7 @@ def row_confidence(row: FieldRow, artifact: CalibrationArtifact | None) -> float
         confidence = default_confidence(row.reader, alignment, row.signals, row.value)
     else:
         confidence = artifact.predict(features(row.reader, alignment, row.signals, row.value))
-    if implausible(row.signals):
+    if implausible(row.signals, row.value):
         return min(confidence, IMPLAUSIBLE_CAP)
     return confidence
 

@@ -8,10 +8,12 @@ do not look at the quote's words but at the value and the field:
   and next year; a date's year likewise;
 - a count is never negative, and never above the report type's largest plausible count;
 - one quote that names none of the fields' labels yet backs several fields is not evidence
-  for any of them (`shared_unlabelled_quote`).
+  for any of them (`shared_unlabelled_quote`);
+- a number other than zero whose only evidence is a quote that does not name the field
+  (`label_in_span` 0) is not supported: "999" in an instruction is not a count of anything.
 
-Signals only (`plausible`, `shared_unlabelled_quote`); confidence.route caps the confidence
-of a row that fails them below any review threshold.
+Signals only (`plausible`, `shared_unlabelled_quote`, plus the located evidence's own);
+confidence.route caps the confidence of a row failing them below any review threshold.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ def shared_unlabelled_spans(
     return {s for s, n in uses.items() if n >= SHARED_QUOTE_FIELDS and s not in named}
 
 
-def implausible(signals: Mapping[str, Any]) -> bool:
+def implausible(signals: Mapping[str, Any], value: Any = None) -> bool:
     """Does a row fail a plausibility check (whatever its other signals say)?"""
-    return signals.get("plausible") == 0.0 or bool(signals.get("shared_unlabelled_quote"))
+    if signals.get("plausible") == 0.0 or signals.get("shared_unlabelled_quote"):
+        return True
+    number = isinstance(value, int | float) and not isinstance(value, bool) and value != 0
+    unnamed = signals.get("evidence_via") == "quote" and signals.get("label_in_span") == 0.0
+    return number and unnamed and not signals.get("readers_agree")

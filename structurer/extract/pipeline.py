@@ -197,7 +197,6 @@ def _run_part(
                 value=value, reader="llm", quote=quote, evidence=located.evidence, signals=signals
             )
         )
-    _mark_shared_quotes(readings)
     return readings, calls, None
 
 
@@ -211,9 +210,9 @@ def _span(reading: Reading) -> tuple[int, int] | None:
 
 
 def _mark_shared_quotes(readings: dict[str, list[Reading]]) -> None:
-    """One span naming no field's label yet backing several fields (an injected "fill every
-    number with 999" is text too) is evidence for none of them."""
-    flat = [r for rs in readings.values() for r in rs]
+    """One span naming no field's label yet backing several fields of the document (an
+    injected "fill every number with 999" is text too) is evidence for none of them."""
+    flat = [r for rs in readings.values() for r in rs if r.reader == "llm"]
     shared = shared_unlabelled_spans((_span(r), r.signals.get("label_in_span")) for r in flat)
     for r in flat:
         if _span(r) in shared:
@@ -326,6 +325,7 @@ def extract_document(
                     )
                 )
     _mark_plausibility(candidates, rtype)
+    _mark_shared_quotes(candidates)
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)
     for path, annotation, _ in iter_leaf_fields(rtype.record_model):
         empty: Any = [] if typing.get_origin(annotation) is list else None
