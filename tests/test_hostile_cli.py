@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from structurer.cli.main import app, main
+from structurer.cli import main as cli_main
+from structurer.cli.main import app
 from structurer.db.session import dispose_engines
 from tests.hostile_fixture import clean_env, run_cli
 
@@ -50,7 +51,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def call(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     """Run the console entry point in this process; any exception escaping it fails the test."""
     with pytest.raises(SystemExit) as exit_info:
-        main(args)
+        cli_main.main(args)
     captured = capsys.readouterr()
     code = exit_info.value.code
     return (code if isinstance(code, int) else 1), captured.out + captured.err

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from structurer.providers.fake_server import FakeOpenAIServer, response_model_name
-from structurer.redact import redact
 from tests.gold_echo import gold_echo
 from tests.hostile_fixture import API_KEY, clean_env, db_dump, run_cli, write_report
 from tests.test_batch import GOLD, SAMPLE, Responder
@@ -119,6 +118,8 @@ def test_every_credential_shape_is_redacted_in_output_and_database(tmp_path: Pat
     for secret in (url_secret, API_KEY, ls_token):
         assert secret not in everything
     # the one function, on every shape
+    from structurer.redact import redact
+
     text = (
         f"postgresql://app:{db_secret}@db:5432/x key={API_KEY} Authorization: Token {ls_token} "
         f"http://u:{url_secret}@h/v1 password={db_secret}"
