@@ -6,8 +6,6 @@ DATABASE_URL, LABEL_STUDIO_URL, LABEL_STUDIO_API_KEY. Everything else is STRUCTU
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -144,11 +142,8 @@ class Settings(BaseSettings):
 
     def extraction_settings(self) -> dict[str, Any]:
         """What an extraction ran with. Never holds secrets. Keys are stable: runs compare by them."""
-        from structurer.extract.response_models import RESPONSE_MODEL_VERSION
-
         return {
             "report_type": self.report_type,
-            "response_models": RESPONSE_MODEL_VERSION,
             "prompt_version": self.prompt_version,
             "model": self.model_name,
             "endpoint": "embedded"
@@ -161,7 +156,3 @@ class Settings(BaseSettings):
             "table_reader": self.table_reader,
             "samples": self.samples,
         }
-
-    def settings_hash(self) -> str:
-        blob = json.dumps(self.extraction_settings(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]

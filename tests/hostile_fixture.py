@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from structurer.db.session import dispose_engines
-from structurer.providers.fake_server import FakeOpenAIServer
+from structurer.llm.fake_server import FakeOpenAIServer
+from structurer.store.session import dispose_engines
 from tests.conftest import REPO
 from tests.test_batch import SAMPLE, Responder
 

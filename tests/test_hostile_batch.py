@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from structurer.db.models import Document, Run
-from structurer.db.session import dispose_engines, session_scope
-from structurer.providers.fake_server import FakeOpenAIServer
+from structurer.llm.fake_server import FakeOpenAIServer
 from structurer.settings import Settings
-from structurer.store import create_run
+from structurer.store.models import Document, Run
+from structurer.store.runs import create_run
+from structurer.store.session import dispose_engines, session_scope
 from tests.conftest import REPO
 from tests.hostile_fixture import API_KEY, clean_env, run_cli, write_report
 from tests.pg_fixture import pg_server, pg_url  # noqa: F401 - fixtures
@@ -37,7 +37,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def test_two_processes_never_extract_the_same_document(tmp_path: Path, db_url: str) -> None:
-    from structurer.db.models import DocumentClaim
+    from structurer.store.models import DocumentClaim
 
     responder = Responder()
     with FakeOpenAIServer(responder, logprob=None, delay=0.05) as server:
@@ -88,8 +88,9 @@ def test_two_processes_never_extract_the_same_document(tmp_path: Path, db_url: s
 
 
 def test_claims_expire_and_runs_found_dead_free_theirs(tmp_path: Path, db_url: str) -> None:
-    from structurer.db.models import DocumentClaim
-    from structurer.store import STALE_SECONDS, claim_document, reap_dead_runs
+    from structurer.store.claims import claim_document
+    from structurer.store.models import DocumentClaim
+    from structurer.store.runs import STALE_SECONDS, reap_dead_runs
 
     settings = Settings(data_dir=tmp_path / "data", database_url=db_url)
     with session_scope(settings) as session:
@@ -118,7 +119,7 @@ def test_claims_expire_and_runs_found_dead_free_theirs(tmp_path: Path, db_url: s
 
 
 def test_a_run_killed_with_kill_9_is_found_dead_and_resumed(tmp_path: Path) -> None:
-    from structurer.db.models import DocumentClaim
+    from structurer.store.models import DocumentClaim
 
     responder = Responder()
     with FakeOpenAIServer(responder, logprob=None) as server:

@@ -11,7 +11,7 @@ import pytest
 
 from structurer.cli import main as cli_main
 from structurer.cli.main import app
-from structurer.db.session import dispose_engines
+from structurer.store.session import dispose_engines
 from tests.hostile_fixture import clean_env, run_cli
 
 PG_PASSWORD = "pgSECRETpw-31337"

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from structurer.providers.fake_server import FakeOpenAIServer, response_model_name
+from structurer.llm.fake_server import FakeOpenAIServer, response_model_name
 from tests.gold_echo import gold_echo
 from tests.hostile_fixture import API_KEY, clean_env, db_dump, run_cli, write_report
 from tests.test_batch import GOLD, SAMPLE, Responder

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from structurer.core.evidence.align import align_quote
+from structurer.core.evidence.locate import locate_evidence
 from structurer.documents.reader import DocumentError, read_document
-from structurer.evidence.align import align_quote
-from structurer.evidence.locate import locate_evidence
-from structurer.providers.fake_server import FakeOpenAIServer
+from structurer.llm.fake_server import FakeOpenAIServer
 from tests.hostile_fixture import run_cli, write_report
 from tests.test_batch import SAMPLE
 

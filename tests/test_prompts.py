@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from structurer.prompts import PromptError, PromptSet
+from structurer.core.prompts import PromptError, PromptSet
 from tests.conftest import REPO
 
 
@@ -36,7 +36,7 @@ def test_missing_version_and_template_are_clear_errors(tmp_path: Path) -> None:
 
 def test_shipped_versions_render_every_part() -> None:
     from gov_disclosure import REPORT_TYPE
-    from structurer.extract.response_models import part_fields
+    from structurer.core.response_models import part_fields
 
     # bench/naive_baseline.py's prompt sends the whole record as the response schema and
     # lists no fields: it is a baseline, not a pipeline prompt.

@@ -76,7 +76,7 @@ class WaitingColumn(ProgressColumn):
     """How long the oldest model call in flight has waited (shown after a second)."""
 
     def render(self, task: Any) -> Text:
-        from structurer.providers.llm import WAITING
+        from structurer.llm.client import WAITING
 
         n, seconds = WAITING.longest()
         if n == 0 or seconds < 1:
@@ -87,7 +87,7 @@ class WaitingColumn(ProgressColumn):
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (also done automatically on first use)."""
-    from structurer.db.session import upgrade
+    from structurer.store.session import upgrade
 
     settings = load_settings()
     upgrade(settings)
@@ -139,7 +139,7 @@ def extract(
     import os
 
     from structurer.batch.accounting import BatchStats
-    from structurer.extract.runner import DocResult, ResumeError, run_extraction
+    from structurer.batch.run import DocResult, ResumeError, run_extraction
 
     if engine not in ("threads", "ray"):
         raise fail("--engine must be threads or ray", 2)
@@ -296,9 +296,10 @@ def show(
     run: Annotated[str | None, typer.Option(help="run id")] = None,
 ) -> None:
     """Print one record by section, with each field's confidence, status and evidence."""
-    from structurer.db.session import session_scope
-    from structurer.records import flatten
-    from structurer.store import duplicates_of, field_rows, latest_extraction
+    from structurer.core.records import flatten
+    from structurer.store.claims import duplicates_of
+    from structurer.store.outcomes import field_rows, latest_extraction
+    from structurer.store.session import session_scope
 
     settings = load_settings()
     if not _database_exists(settings):
@@ -377,8 +378,7 @@ def export(
 ) -> None:
     """Write records: JSONL in the spec's export format, CSV with one row per field, or a wide
     table (one row per report, one column per field path) as CSV or Parquet."""
-    from structurer.db.session import session_scope
-    from structurer.export import (
+    from structurer.batch.export import (
         FORMATS,
         ExportError,
         check_output,
@@ -387,6 +387,7 @@ def export(
         write_parquet,
         write_wide_csv,
     )
+    from structurer.store.session import session_scope
 
     if fmt not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}", 2)
@@ -400,8 +401,8 @@ def export(
     try:
         with session_scope(settings) as session:
             if fmt in ("wide-csv", "parquet"):
-                from structurer.records import iter_leaf_fields
-                from structurer.report_types import load_report_type
+                from structurer.core.records import iter_leaf_fields
+                from structurer.core.report_type import load_report_type
 
                 rtype = load_report_type(settings.report_type)
                 paths = [p for p, _, _ in iter_leaf_fields(rtype.record_model)]

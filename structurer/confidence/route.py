@@ -9,13 +9,12 @@ from structurer.confidence.calibrate import CalibrationArtifact, load_current
 from structurer.confidence.default import default_confidence
 from structurer.confidence.policy import PolicyDecision, decide
 from structurer.confidence.signals import features
-from structurer.evidence.plausible import implausible
-from structurer.extract.pipeline import FieldRow
+from structurer.core.evidence.plausible import implausible
+from structurer.core.types import FieldRow, FieldStatus
 from structurer.settings import Settings
-from structurer.types import FieldStatus
 
 DEFAULT_THRESHOLD = 0.8
-# A value failing a plausibility check (structurer/evidence/plausible.py) is never
+# A value failing a plausibility check (structurer/core/evidence/plausible.py) is never
 # auto-accepted: its confidence is capped below any sensible review threshold.
 IMPLAUSIBLE_CAP = 0.2
 
