@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from filelock import FileLock
 from sqlalchemy.exc import SQLAlchemyError
 
 from structurer.batch.document import BatchContext, DocResult
 from structurer.batch.threads import run_threads
 from structurer.confidence.calibrate import current_version
 from structurer.core.model import Model
-from structurer.core.prompts import PromptSet
+from structurer.core.prompts import PromptSet, load_prompts
 from structurer.core.report_type import load_report_type
 from structurer.core.response_models import RESPONSE_MODEL_VERSION
 from structurer.core.types import DocStatus, RunStatus
@@ -132,16 +133,10 @@ def ensure_database(settings: Settings, attempts: int = 20) -> None:
     """
     url = settings.db_url
     if url.startswith("sqlite:///"):
-        import fcntl
-
         db_path = Path(url.removeprefix("sqlite:///"))
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{db_path}.migrate-lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                get_engine(settings)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with FileLock(f"{db_path}.migrate-lock"):
+            get_engine(settings)
         return
     for attempt in range(attempts):
         try:
@@ -204,7 +199,7 @@ def run_extraction(
     response cache first and store new ones.
     """
     rtype = load_report_type(settings.report_type)
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+    prompts = load_prompts(settings)
     paths, missing = resolve_paths(inputs)
     settings_dict, settings_hash = run_settings(settings, prompts)
     ensure_database(settings)

@@ -138,8 +138,9 @@ def extract(
     """
     import os
 
+    from structurer.api import extract_many
     from structurer.batch.accounting import BatchStats
-    from structurer.batch.run import DocResult, ResumeError, run_extraction
+    from structurer.batch.run import DocResult, ResumeError
 
     if engine not in ("threads", "ray"):
         raise fail("--engine must be threads or ray", 2)
@@ -197,7 +198,7 @@ def extract(
                 )
 
         try:
-            summary = run_extraction(
+            summary = extract_many(
                 paths,
                 settings,
                 name=name,
@@ -207,7 +208,7 @@ def extract(
                 resume=resume,
                 on_result=on_result,
                 on_start=on_start,
-            )
+            ).summary
         except ResumeError as exc:
             raise fail(str(exc), 2) from None
 

@@ -148,7 +148,15 @@ def _run_part(
         if value is not None and value != []:
             signals.update(_value_logprob(primary.logprobs, f.key))
         kind = _kinds(rtype.record_model).get(f.path, "str")
-        located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
+        located = locate_evidence(
+            value,
+            quote,
+            doc.text,
+            windows,
+            kind=kind,
+            label=f.description,
+            scales=rtype.float_scales,
+        )
         signals.update(located.signals())
         readings.setdefault(f.path, []).append(
             Candidate(
@@ -192,7 +200,7 @@ def _table_readings(
 ) -> tuple[dict[str, list[Candidate]], str | None, list[str]]:
     if rtype.read_tables is None:
         return {}, None, []
-    readout: Any = rtype.read_tables(doc.text)
+    readout = rtype.read_tables(doc.text)
     readings: dict[str, list[Candidate]] = {}
     for cell in readout.cells:
         signals: dict[str, Any] = {}
@@ -287,6 +295,7 @@ def extract_document(
                         reading.evidence,
                         reading.signals.get("note"),
                         kinds.get(path, "str"),
+                        rtype.float_scales,
                     )
                 )
     _mark_plausibility(candidates, rtype)

@@ -11,11 +11,20 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from structurer.core.types import CellReading
+
+
+class TablesRead(Protocol):
+    """What a report type's table reader returns (`structurer.tables.TableReadout` is one):
+    the cells it read, the format it detected (None: no standard table), the rows it missed."""
+
+    cells: list[CellReading]
+    format: str | None
+    unread: list[str]
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,17 @@ class PartSpec:
 class ReportType:
     """Everything the engine needs to know about one kind of report.
 
+    `check_identities(record)` lists the identities a record breaks, each a dict (or model)
+    with at least `paths`, the leaves involved. `read_tables(text)`, when given, reads the
+    standard tables deterministically.
     `format_path`: the leaf the table reader decides (the detected format), with
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
-    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI
+    (keys and their English defaults: structurer/review/ui.py).
+    `float_scales`: factors from a printed number to a float field's stored value, when the
+    report may print it in another unit (e.g. 元 printed, 万元 stored: 1/10000); evidence
+    checks accept any of them.
     """
 
     name: str
@@ -65,7 +81,7 @@ class ReportType:
     check_identities: Callable[[dict[str, Any]], list[Any]]
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
-    read_tables: Callable[[str], list[CellReading]] | None = None
+    read_tables: Callable[[str], TablesRead] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     format_path: str | None = None
     format_without_tables: str | None = None
@@ -74,6 +90,7 @@ class ReportType:
     )
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
+    float_scales: tuple[float, ...] = (1.0,)
     # Plausibility (core/evidence/plausible.py): year fields and their first year,
     # the largest count a report of this type can state.
     year_paths: frozenset[str] = frozenset()

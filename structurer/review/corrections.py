@@ -1,10 +1,13 @@
-"""One annotation -> a checked correction, and a correction -> the stored record.
+"""One annotation -> a checked correction per field, and a correction -> the stored record.
 
-Verdicts (labels in ``review/<type>/review.json``):
+A task's form has, for the field in slot i, a verdict (``verdict_<i>``, labelled in the
+report type's words: ``ui`` keys ``verdicts.*``) pre-set to confirmed and a value input
+(``value_<i>``) pre-filled with the model's value:
 
-- 正确 (confirmed): the model's value stands;
-- 错误，已更正 (corrected): the typed value replaces it (read by the field's kind);
-- 原文未提及 (not_stated): the value becomes null (an empty list for list fields).
+- the value left as it was: confirmed, the model's value stands;
+- the value edited: corrected: the typed value replaces it (read by the field's input kind),
+  whichever verdict is ticked: a correction is one edit;
+- not_stated: the value becomes null (an empty list for list fields).
 
 Every accepted verdict sets the field's status to ``corrected``: the export's status enum
 (auto | needs_review | corrected) has no "confirmed", and ``corrected`` is what says a person
@@ -28,44 +31,46 @@ from pydantic import ValidationError
 
 from structurer.core.records import flatten, unflatten
 from structurer.core.report_type import ReportType
+from structurer.core.types import FieldStatus
 from structurer.review.labeling import (
-    EVIDENCE,
-    VALUE_CHOICE,
-    VALUE_TEXT,
-    VERDICT,
-    FieldKind,
+    InputKind,
     ReviewConfig,
     ReviewField,
     Verdict,
+    value_control,
+    verdict_control,
 )
-from structurer.review.tasks import str_index
 from structurer.review.values import InvalidValue, input_text, parse_value
 from structurer.store.models import Extraction, FieldValue
 
 
 @dataclass
-class Reading:
-    """What an annotation says, before it touches the record."""
+class FieldAnswer:
+    """What an annotation says about one field, before it touches the record."""
 
     verdict: Verdict | None
     raw_input: str | None
     value: Any = None
     error: str | None = None
-    evidence: tuple[int, int] | None = None  # Python indices of a region the annotator marked
     warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.verdict is not None
 
+    def outcome(self) -> tuple[bool, Any]:
+        """What the answer says the value is (not stated, value): two annotators agree on a
+        field when their answers are equal, whether they confirmed or typed the same value."""
+        return (self.verdict is Verdict.not_stated, self.value)
+
 
 def _results(result: Sequence[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
     return [r for r in result if r.get("from_name") == name]
 
 
-def _texts(result: Sequence[Mapping[str, Any]]) -> list[str]:
+def _texts(result: Sequence[Mapping[str, Any]], name: str) -> list[str]:
     out: list[str] = []
-    for r in _results(result, VALUE_TEXT):
+    for r in _results(result, name):
         texts = (r.get("value") or {}).get("text") or []
         out.extend(str(t) for t in (texts if isinstance(texts, list) else [texts]))
     return out
@@ -78,85 +83,49 @@ def _choices(result: Sequence[Mapping[str, Any]], name: str) -> list[str]:
     return out
 
 
-def _evidence(result: Sequence[Mapping[str, Any]], text: str) -> tuple[int, int] | None:
-    for r in _results(result, EVIDENCE):
-        value = r.get("value") or {}
-        start, end = value.get("start"), value.get("end")
-        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end:
-            return str_index(text, start), str_index(text, end)
-    return None
-
-
-def _corrected_value(
-    field_: ReviewField, proposed: Any, texts: list[str], choices: list[str]
-) -> Any:
-    """The typed corrected value; for enums the choice control or the text, whichever the
-    annotator changed (both changed and disagreeing is ambiguous)."""
-    typed = "\n".join(texts).strip()
-    if field_.kind is not FieldKind.choice or not choices:
-        if not typed and choices:
-            typed = choices[0]
-        if field_.kind is not FieldKind.lines and len([t for t in texts if t.strip()]) > 1:
-            raise InvalidValue("several values given; give one")
-        return parse_value(field_, typed)
-    if len(choices) > 1:
-        raise InvalidValue(f"several choices selected: {', '.join(choices)}")
-    before = input_text(field_, proposed)
-    from_choice = parse_value(field_, choices[0])
-    if not typed:
-        return from_choice
-    from_text = parse_value(field_, typed)
-    if from_text == from_choice:
-        return from_text
-    if choices[0] == before:
-        return from_text
-    if typed == before:
-        return from_choice
-    raise InvalidValue(
-        f"the choice {choices[0]!r} and the typed value {typed!r} disagree; give one"
-    )
+def _typed_value(field_: ReviewField, texts: list[str], not_stated: str) -> Any:
+    if field_.kind is not InputKind.lines and len([t for t in texts if t.strip()]) > 1:
+        raise InvalidValue("several values given; give one")
+    return parse_value(field_, "\n".join(texts).strip(), not_stated)
 
 
 def read_annotation(
     result: Sequence[Mapping[str, Any]],
+    slot: int,
     field_: ReviewField | None,
     proposed: Any,
     config: ReviewConfig,
-    text: str,
-) -> Reading:
-    """Verdict, raw input and typed value of one annotation's result."""
-    verdicts = _choices(result, VERDICT)
-    texts = _texts(result)
-    choices = _choices(result, VALUE_CHOICE)
-    raw_parts = list(texts) + [f"[{c}]" for c in choices]
-    raw_input = "\n".join(raw_parts) if raw_parts else None
-    if len(verdicts) != 1:
-        shown = "no verdict" if not verdicts else f"{len(verdicts)} verdicts"
-        return Reading(
-            None,
-            raw_input,
-            error=f"{shown}: choose exactly one of {', '.join(config.verdicts.values())}",
-        )
-    verdict = config.verdict_of(verdicts[0])
-    if verdict is None:
-        return Reading(None, raw_input, error=f"unknown verdict {verdicts[0]!r}")
-    reading = Reading(verdict, raw_input, evidence=_evidence(result, text))
+) -> FieldAnswer:
+    """Verdict, raw input and typed value of the field in ``slot`` of one annotation."""
+    verdicts = _choices(result, verdict_control(slot))
+    texts = _texts(result, value_control(slot))
+    raw_input = "\n".join(texts) if texts else None
+    if len(verdicts) > 1:
+        return FieldAnswer(None, raw_input, error=f"{len(verdicts)} verdicts: choose one")
+    ticked = config.verdict_of(verdicts[0]) if verdicts else None
+    if verdicts and ticked is None:
+        return FieldAnswer(None, raw_input, error=f"unknown verdict {verdicts[0]!r}")
     if field_ is None:
-        reading.error = "the schema has no such field any more"
-        return reading
-    if verdict is Verdict.confirmed:
-        reading.value = proposed
-    elif verdict is Verdict.not_stated:
-        reading.value = [] if field_.kind is FieldKind.lines else None
-    else:
-        try:
-            reading.value = _corrected_value(field_, proposed, texts, choices)
-        except InvalidValue as exc:
-            reading.error = f"{field_.path}: {exc}"
-            return reading
-        if reading.value == proposed:
-            reading.warnings.append("the corrected value equals the model's value")
-    return reading
+        return FieldAnswer(ticked, raw_input, error="the schema has no such field any more")
+    if ticked is Verdict.not_stated:
+        return FieldAnswer(ticked, raw_input, [] if field_.kind is InputKind.lines else None)
+    before = input_text(field_, proposed).strip()
+    typed = "\n".join(texts).strip()
+    if typed == before:  # left as it was
+        if ticked is None:
+            choose = ", ".join(config.verdicts.values())
+            return FieldAnswer(None, raw_input, error=f"no verdict: choose one of {choose}")
+        answer = FieldAnswer(Verdict.confirmed, raw_input, proposed)
+        if ticked is Verdict.corrected:
+            answer.warnings.append("the corrected value equals the model's value")
+        return answer
+    try:
+        value = _typed_value(field_, texts, config.verdicts[Verdict.not_stated])
+    except InvalidValue as exc:
+        return FieldAnswer(Verdict.corrected, raw_input, error=f"{field_.path}: {exc}")
+    if value == proposed:  # the same value written another way
+        return FieldAnswer(Verdict.confirmed, raw_input, proposed)
+    return FieldAnswer(Verdict.corrected, raw_input, value)
 
 
 def _break_names(breaks: Sequence[Any]) -> set[str]:
@@ -171,26 +140,25 @@ def _validation_message(path: str, exc: ValidationError) -> str:
     return f"{path}: the record does not validate ({where}: {errors[0]['msg']})"
 
 
-def apply_reading(
+def apply_answer(
     rtype: ReportType,
     extraction: Extraction,
     row: FieldValue,
-    reading: Reading,
+    answer: FieldAnswer,
     *,
     annotator: str | None,
     task_id: int,
-    text: str,
 ) -> tuple[Any, list[str]]:
-    """Validate the record with the reading applied; on success update ``extraction`` and
+    """Validate the record with the answer applied; on success update ``extraction`` and
     ``row`` (not committed) and return (stored value, warnings). ValueError when invalid."""
     flat = flatten(extraction.record or {})
-    flat[row.path] = reading.value
+    flat[row.path] = answer.value
     try:
         record, breaks = rtype.validate(unflatten(flat))
     except ValidationError as exc:
         raise ValueError(_validation_message(row.path, exc)) from None
     before = _break_names(extraction.identity_breaks or [])
-    warnings = list(reading.warnings)
+    warnings = list(answer.warnings)
     for b in breaks:
         if b["name"] not in before and row.path in b.get("paths", []):
             warnings.append(
@@ -198,7 +166,7 @@ def apply_reading(
             )
     value = flatten(record).get(row.path)
     review = {
-        "verdict": reading.verdict.value if reading.verdict else None,
+        "verdict": answer.verdict.value if answer.verdict else None,
         "task_id": task_id,
         "annotator": annotator,
         "model_value": row.signals.get("review", {}).get("model_value", row.value)
@@ -209,23 +177,17 @@ def apply_reading(
         else row.confidence,
     }
     signals = {**row.signals, "review": review}
-    if reading.verdict is Verdict.confirmed:
+    if answer.verdict is Verdict.confirmed:
         signals["confirmed"] = True
     else:
         signals.pop("confirmed", None)
     extraction.record = record
     extraction.identity_breaks = breaks
     row.value = value
-    row.status = "corrected"
+    row.status = FieldStatus.corrected
     row.confidence = 1.0
     row.signals = signals
-    if reading.evidence is not None and reading.verdict is not Verdict.not_stated:
-        start, end = reading.evidence
-        if (start, end) != (row.evidence_start, row.evidence_end):
-            row.evidence_start, row.evidence_end = start, end
-            row.quote = text[start:end]
-            row.alignment = "exact"
     return value, warnings
 
 
-__all__ = ["Reading", "apply_reading", "read_annotation"]
+__all__ = ["FieldAnswer", "apply_answer", "read_annotation"]
