@@ -1,3 +1,3 @@
-from structurer.cli.main import app
+from structurer.cli.main import main
 
-app(prog_name="structurer")
+main()

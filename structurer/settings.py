@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from structurer.redact import redact_url
+
+__all__ = ["Settings", "redact_url"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +70,12 @@ class Settings(BaseSettings):
         0.8, ge=0, le=1, description="fields below this confidence need review"
     )
     concurrency: int = Field(1, ge=1)
+    max_input_mb: float = Field(
+        20.0, gt=0, description="input files larger than this (MB) are refused, not read"
+    )
+    max_reply_kb: int = Field(
+        1024, ge=16, description="a model reply larger than this (KB) is refused unread"
+    )
     price_per_1k_input: float | None = None
     price_per_1k_output: float | None = None
 
@@ -90,6 +100,20 @@ class Settings(BaseSettings):
         lt=1,
         description="auto-accept only above the threshold shown on gold to reach this accuracy",
     )
+
+    @field_validator("openai_base_url", "label_studio_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError("not a valid URL (expected http(s)://host[:port]/...)") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not a valid URL (expected http(s)://host[:port]/...)")
+        return value.strip()
 
     @model_validator(mode="after")
     def _samples_need_temperature(self) -> Settings:
@@ -132,14 +156,3 @@ class Settings(BaseSettings):
             "table_reader": self.table_reader,
             "samples": self.samples,
         }
-
-
-def redact_url(url: str) -> str:
-    """Drop any user:password@ part of a URL."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=host))

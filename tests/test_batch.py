@@ -315,7 +315,7 @@ def test_kill_9_mid_batch_then_rerun_finishes_with_nothing_lost(
     assert rerun.returncode == 0, errors[-3000:]
     with session_scope(batch_settings) as session:
         runs = session.exec(select(Run).order_by(col(Run.created_at))).all()
-        assert [r.status for r in runs] == ["running", "done"]  # the killed run never finished
+        assert [r.status for r in runs] == ["dead", "done"]  # the killed run was found dead
         final = runs[-1]
         new_calls = session.exec(
             select(LLMCall).where(LLMCall.run_id == final.id, col(LLMCall.cached).is_(False))

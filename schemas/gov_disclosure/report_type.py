@@ -146,4 +146,9 @@ def build() -> ReportType:
         reread_tables=reread_tables,
         body_and_year=body_and_year,
         cross_year=cross_year_breaks,
+        # The regulations date from 2008; reports, counts and dates before 1990 are misreadings.
+        year_paths=frozenset({"meta.report_year"}),
+        first_year=1990,
+        # A count (requests, items, cases, 万元) above ten million is not one body's year.
+        max_count=10_000_000,
     )

@@ -29,6 +29,7 @@ class BatchStats:
     ok: int = 0
     failed: int = 0
     skipped: int = 0
+    duplicate: int = 0  # byte-identical copies of another file of the batch
     interrupted: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
@@ -58,7 +59,7 @@ class BatchStats:
 
     @property
     def done(self) -> int:
-        return self.ok + self.failed + self.skipped + self.interrupted
+        return self.ok + self.failed + self.skipped + self.duplicate + self.interrupted
 
     @property
     def elapsed(self) -> float:
@@ -87,6 +88,7 @@ class BatchStats:
             f"ok {self.ok}",
             f"failed {self.failed}",
             f"skipped {self.skipped}",
+            *([f"duplicates {self.duplicate}"] if self.duplicate else []),
             f"{self.docs_per_minute():.1f} docs/min",
             f"ETA {eta_text}",
             f"tokens {self.tokens_in:,}+{self.tokens_out:,}",

@@ -1,6 +1,9 @@
 """One document of a batch: read and store it, extract it, score, route and store the outcome.
 
-Shared by the engines (threads, ray). Never raises for a bad document.
+Shared by the engines (threads, ray). Never raises for a bad document. Before the model is
+asked, the document is claimed (store/claims.py): when another process holds it the result
+is `held` and the engine asks again later (then usually reuses that process's result).
+Byte-identical copies of a file of the batch are read once and listed as `duplicate`.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.report_type import ReportType
 from structurer.core.types import DocStatus, DocumentOutcome, FieldStatus, LoadedDocument
-from structurer.documents.reader import DocumentError, read_document
+from structurer.documents.reader import DocumentError, check_file, read_document
 from structurer.llm.cache import DbResponseCache
 from structurer.llm.client import LLMClient
+from structurer.redact import redact
 from structurer.settings import Settings
+from structurer.store.claims import claim_document, record_duplicate, release_claim
 from structurer.store.models import Document, Run
 from structurer.store.outcomes import (
     copy_extraction,
@@ -38,6 +43,8 @@ from structurer.store.outcomes import (
     upsert_document,
 )
 from structurer.store.session import session_scope
+
+HELD_RETRY_SECONDS = 1.0  # a document another process holds is asked again after this
 
 
 @dataclass
@@ -55,6 +62,18 @@ class DocResult:
     calls: int = 0
     cached_calls: int = 0
     cost: float | None = None
+    notes: tuple[str, ...] = ()
+    duplicate_of: str | None = None  # status duplicate: the path whose bytes these are
+
+    def __post_init__(self) -> None:
+        if self.error:
+            self.error = redact(self.error)
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception as one redacted line."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return redact(f"{type(exc).__name__}: {text}")[:300]
 
 
 def make_llm(settings: Settings, http_client: Any = None) -> LLMClient:
@@ -78,6 +97,22 @@ class BatchContext:
     settings_hash: str
     reuse: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
+    # sha256 -> the first path read with those bytes in this batch (copies are duplicates)
+    seen: dict[str, str] = field(default_factory=dict)
+    seen_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.settings.max_input_mb * 2**20)
+
+    def first_path(self, sha256: str, path: str) -> str:
+        """The first path of this batch with these bytes (this one, if it is the first)."""
+        with self.seen_lock:
+            return self.seen.setdefault(sha256, path)
+
+    def forget(self, sha256: str) -> None:
+        with self.seen_lock:
+            self.seen.pop(sha256, None)
 
 
 @dataclass
@@ -90,13 +125,24 @@ class StoredDocument:
 
 
 def read_and_store(path: Path, ctx: BatchContext) -> StoredDocument | DocResult:
-    """Read and store a document; a DocResult when nothing is left to do (unreadable, reused)."""
+    """Read, store and claim a document; a DocResult when nothing is left to do (unreadable,
+    a copy of another file of the batch, reused) or when another run holds it (`held`)."""
     try:
-        doc = read_document(path)
+        doc = read_document(path, ctx.max_bytes)
     except DocumentError as exc:
-        return _store_unreadable(path, str(exc), ctx.settings, ctx.run_id, ctx.settings_hash)
+        return _store_unreadable(path, str(exc), ctx)
+    first = ctx.first_path(doc.sha256, str(path))
     with session_scope(ctx.settings) as session:
         doc_row = upsert_document(session, doc)
+        if first != str(path):
+            record_duplicate(session, ctx.run_id, doc_row.id or 0, str(path), first)
+            return DocResult(
+                doc.name,
+                str(path),
+                DocStatus.duplicate,
+                document_id=doc_row.id,
+                duplicate_of=first,
+            )
         if ctx.reuse:
             previous = reusable_extraction(session, doc.sha256, ctx.settings_hash)
             if previous is not None:
@@ -107,14 +153,30 @@ def read_and_store(path: Path, ctx: BatchContext) -> StoredDocument | DocResult:
                         copy_extraction(session, run, previous)
                     except IntegrityError:  # the same bytes under another name, copied already
                         session.rollback()
-                return DocResult(doc.name, str(path), DocStatus.skipped, document_id=doc_row.id)
+                return DocResult(
+                    doc.name,
+                    str(path),
+                    DocStatus.skipped,
+                    document_id=doc_row.id,
+                    notes=doc.notes,
+                )
+        holder = claim_document(session, doc_row.id or 0, ctx.settings_hash, ctx.run_id)
+        if holder is not None:
+            ctx.forget(doc.sha256)  # asked again later: it is still the first copy
+            return DocResult(
+                doc.name, str(path), DocStatus.held, f"being extracted by run {holder}"
+            )
     return StoredDocument(path, doc, doc_row.id or 0)
 
 
+def release(stored: StoredDocument, ctx: BatchContext) -> None:
+    """Give up the claim on a document this run will not extract after all."""
+    with session_scope(ctx.settings) as session:
+        release_claim(session, stored.document_id, ctx.settings_hash, ctx.run_id)
+
+
 def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
-    return DocumentOutcome(
-        doc, DocStatus.failed, f"{type(exc).__name__}: {exc}"[:300], None, [], [], None, [], 0.0
-    )
+    return DocumentOutcome(doc, DocStatus.failed, error_line(exc), None, [], [], None, [], 0.0)
 
 
 def store_outcome(
@@ -130,6 +192,7 @@ def store_outcome(
         assert run is not None and doc_row is not None
         try:
             save_outcome(session, run, doc_row, outcome)
+            release_claim(session, prepared.document_id, ctx.settings_hash, ctx.run_id)
         except IntegrityError:  # another file with the same bytes was stored in this run meanwhile
             session.rollback()
             return DocResult(
@@ -153,6 +216,7 @@ def store_outcome(
         calls=len(outcome.calls),
         cached_calls=sum(1 for c in outcome.calls if c.cached),
         cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
+        notes=doc.notes,
     )
 
 
@@ -200,7 +264,9 @@ def process(
         prepared = with_db_retries(lambda: read_and_store(path, ctx))
         if isinstance(prepared, DocResult):
             return prepared
+        ready = prepared
         if ctx.stop.is_set():
+            with_db_retries(lambda: release(ready, ctx))
             return DocResult(
                 prepared.doc.name,
                 str(path),
@@ -213,30 +279,39 @@ def process(
             )
         except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
             outcome = failed_outcome(prepared.doc, exc)
-        ready = prepared
         return with_db_retries(lambda: store_outcome(ready, outcome, ctx))
     except Exception as exc:  # noqa: BLE001 - e.g. the database hiccupped on this one
-        return DocResult(
-            path.name, str(path), DocStatus.failed, f"{type(exc).__name__}: {exc}"[:300]
-        )
+        return DocResult(path.name, str(path), DocStatus.failed, error_line(exc))
 
 
-def _store_unreadable(
-    path: Path, error: str, settings: Settings, run_id: str, settings_hash: str
-) -> DocResult:
-    """Record a document that could not be read: its bytes' hash and the error."""
+def _file_sha256(path: Path) -> str | None:
+    """The hash of a regular file's bytes, read in blocks; None for anything else (a FIFO
+    would block the reader for ever)."""
     try:
-        data = path.read_bytes()
-    except OSError:
+        check_file(path, max_bytes=2**62)
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(2**20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except (DocumentError, OSError):
+        return None
+
+
+def _store_unreadable(path: Path, error: str, ctx: BatchContext) -> DocResult:
+    """Record a document that could not be read: its bytes' hash and the error (nothing is
+    stored for what is not a regular file: it has no bytes to hash)."""
+    sha = _file_sha256(path)
+    if sha is None:
         return DocResult(path.name, str(path), DocStatus.failed, error)
-    with session_scope(settings) as session:
+    with session_scope(ctx.settings) as session:
         document_id = store_unreadable(
             session,
             name=path.name,
             path=str(path),
-            sha256=hashlib.sha256(data).hexdigest(),
-            run_id=run_id,
-            settings_hash=settings_hash,
+            sha256=sha,
+            run_id=ctx.run_id,
+            settings_hash=ctx.settings_hash,
             error=error,
         )
     return DocResult(path.name, str(path), DocStatus.failed, error, document_id=document_id)

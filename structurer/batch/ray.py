@@ -14,6 +14,8 @@ include_dashboard=False)); with it the driver joins that cluster.
 from __future__ import annotations
 
 import os
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from structurer.batch.document import (
+    HELD_RETRY_SECONDS,
     BatchContext,
     DocResult,
     StoredDocument,
@@ -121,8 +124,10 @@ def run_on_ray(
                     )
                 )
 
+    queue = deque(paths)
     try:
-        for path in paths:
+        while queue:
+            path = queue.popleft()
             if ctx.stop.is_set():
                 break
             try:
@@ -135,7 +140,14 @@ def run_on_ray(
                 )
                 continue
             if isinstance(prepared, DocResult):
-                record(prepared)
+                if prepared.status == DocStatus.held:  # another run extracts it: ask again later
+                    queue.append(path)
+                    if in_flight:
+                        collect(block=False)
+                    else:
+                        time.sleep(HELD_RETRY_SECONDS)
+                else:
+                    record(prepared)
                 continue
             in_flight[remote.remote(prepared.doc, settings_ref, use_cache, parts_in_flight)] = (
                 prepared

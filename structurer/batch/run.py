@@ -1,5 +1,9 @@
 """Run extraction over many documents: read, skip what is already done, extract, store.
 
+Several processes may share one database: a run beats (store/runs.py) while it works, so a
+run killed with -9 is found `dead` by the next one, and documents in flight are claimed
+(batch/document.py) so two processes never extract the same document.
+
 Engines: `threads` (default) keeps `concurrency` documents in flight and, inside them, runs
 their parts on a shared pool of `concurrency` threads, so at most `concurrency` requests reach
 the endpoint at once; `ray` maps the pure unit of work (`extract_document`) over a Ray cluster
@@ -36,7 +40,16 @@ from structurer.core.response_models import RESPONSE_MODEL_VERSION
 from structurer.core.types import DocStatus, RunStatus
 from structurer.settings import Settings
 from structurer.store.models import Run
-from structurer.store.runs import create_run, finish_run, reopen_run, resumable_run, stored_counts
+from structurer.store.runs import (
+    HEARTBEAT_SECONDS,
+    create_run,
+    finish_run,
+    heartbeat,
+    reap_dead_runs,
+    reopen_run,
+    resumable_run,
+    stored_counts,
+)
 from structurer.store.session import get_engine, session_scope
 
 TEXT_SUFFIXES = {".txt", ".text", ".html", ".htm", ".pdf", ".md"}
@@ -54,6 +67,10 @@ class RunSummary:
     @property
     def failed(self) -> list[DocResult]:
         return [r for r in self.results if r.status == DocStatus.failed]
+
+    @property
+    def duplicates(self) -> list[DocResult]:
+        return [r for r in self.results if r.status == DocStatus.duplicate]
 
     @property
     def tokens_in(self) -> int:
@@ -138,15 +155,20 @@ def _open_run(
     name: str | None,
     resume: str | None,
 ) -> tuple[str, bool]:
-    """A new run, or the run to resume ("last": the newest unfinished run with these settings)."""
+    """A new run, or the run to resume ("last": the newest unfinished run with these settings).
+    Runs left `running` by a process that is gone are marked `dead` first."""
     with session_scope(settings) as session:
+        reap_dead_runs(session)
         if resume:
             try:
                 run = resumable_run(session, settings_hash, resume)
             except (LookupError, ValueError) as exc:
                 raise ResumeError(str(exc)) from None
             if run is not None:
-                reopen_run(session, run)
+                try:
+                    reopen_run(session, run)
+                except ValueError as exc:
+                    raise ResumeError(str(exc)) from None
                 return run.id, True
         run = create_run(session, settings_dict, settings_hash, name=name)
         # Recorded on the run, not in its settings: a new calibration must not stop reuse.
@@ -197,6 +219,13 @@ def run_extraction(
     for item in missing:
         record(DocResult(Path(item).name, item, DocStatus.failed, f"{item}: no such file"))
 
+    beating = threading.Event()
+    threading.Thread(
+        target=_heartbeat,
+        args=(settings, run_id, beating),
+        name="structurer-heartbeat",
+        daemon=True,
+    ).start()
     try:
         if engine == "ray":
             from structurer.batch.ray import run_on_ray
@@ -208,6 +237,7 @@ def run_extraction(
         ctx.stop.set()
         summary.abandoned = True
     finally:
+        beating.set()
         summary.interrupted = ctx.stop.is_set()
         with session_scope(settings) as session:
             run_row = session.get(Run, run_id)
@@ -223,3 +253,13 @@ def run_extraction(
                     status=RunStatus.interrupted if summary.interrupted else RunStatus.done,
                 )
     return summary
+
+
+def _heartbeat(settings: Settings, run_id: str, done: threading.Event) -> None:
+    """Tell other processes this run is alive and still holds its claims, until `done`."""
+    while not done.wait(HEARTBEAT_SECONDS):
+        try:
+            with session_scope(settings) as session:
+                heartbeat(session, run_id)
+        except SQLAlchemyError:
+            continue  # a missed beat is harmless; the next one renews the leases

@@ -3,12 +3,21 @@ shared pool of `concurrency` threads, so at most `concurrency` requests reach th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from structurer.batch.document import BatchContext, DocResult, cached_llm, process
+from structurer.batch.document import (
+    HELD_RETRY_SECONDS,
+    BatchContext,
+    DocResult,
+    cached_llm,
+    process,
+)
 from structurer.core.model import Model
+from structurer.core.types import DocStatus
 
 
 def run_threads(
@@ -18,41 +27,56 @@ def run_threads(
     llm: Model | None,
     use_cache: bool,
 ) -> bool:
-    """Run the documents; True when a second Ctrl-C abandoned the ones in flight."""
+    """Run the documents; True when a second Ctrl-C abandoned the ones in flight.
+
+    Keeps 2 x concurrency documents submitted; a document another process holds (`held`) is
+    asked again after HELD_RETRY_SECONDS (then usually reused from that process's result)."""
     n = ctx.settings.concurrency
     get_llm = cached_llm(ctx.settings, llm, use_cache)
-    queue: Iterator[Path] = iter(paths)
+    queue: deque[Path] = deque(paths)
+    held: deque[tuple[float, Path]] = deque()
     part_pool = (
         ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-part") if n > 1 else None
     )
     doc_pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-doc")
-    pending: set[Future[DocResult]] = set()
+    pending: dict[Future[DocResult], Path] = {}
     abandoned = False
+
+    def collect() -> None:
+        done, _ = wait(set(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+        for fut in done:
+            path = pending.pop(fut)
+            result = fut.result()
+            if result.status == DocStatus.held:
+                held.append((time.monotonic() + HELD_RETRY_SECONDS, path))
+            else:
+                record(result)
+
     try:
         try:
-            for path in queue:
-                while len(pending) >= n * 2:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        record(fut.result())
+            while queue or pending or held:
+                while held and held[0][0] <= time.monotonic():
+                    queue.append(held.popleft()[1])
+                while queue and len(pending) < n * 2 and not ctx.stop.is_set():
+                    path = queue.popleft()
+                    pending[doc_pool.submit(process, path, ctx, get_llm, part_pool)] = path
                 if ctx.stop.is_set():
                     break
-                pending.add(doc_pool.submit(process, path, ctx, get_llm, part_pool))
+                if pending:
+                    collect()
+                elif held:
+                    time.sleep(min(0.5, max(0.0, held[0][0] - time.monotonic())))
             while pending:
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    record(fut.result())
+                collect()
         except KeyboardInterrupt:
             # First Ctrl-C: take no new documents, finish the ones in flight.
             ctx.stop.set()
-            for fut in pending:
-                fut.cancel()
-            pending = {f for f in pending if not f.cancelled()}
+            for fut in list(pending):
+                if fut.cancel():
+                    pending.pop(fut)
             try:
                 while pending:
-                    done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        record(fut.result())
+                    collect()
             except KeyboardInterrupt:
                 abandoned = True  # second Ctrl-C: in-flight documents are not stored
     finally:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -18,6 +19,7 @@ from typer.core import TyperGroup
 from structurer.cli.settings_cli import load_settings
 from structurer.eval.compare import regression
 from structurer.eval.results import EvalResults
+from structurer.redact import redact
 from structurer.settings import Settings
 
 
@@ -220,7 +222,7 @@ def run(
             extract_run=extract_run,
         )
     except (EvalError, PromptError) as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(redact(str(exc)))}[/red]", highlight=False)
         raise typer.Exit(1) from exc
     _print(headline_renderable(outcome.results, outcome.out_dir))
     console.print(f"eval run {outcome.id} (extraction run {outcome.extract_run_id})")
@@ -253,7 +255,7 @@ def compare(
     try:
         comparison, html = compare_evals(load_settings(), run_a, run_b, out_dir=out)
     except EvalError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(redact(str(exc)))}[/red]", highlight=False)
         raise typer.Exit(2) from exc
     _print(comparison_renderable(comparison))
     console.print(f"wrote {html}", soft_wrap=True)

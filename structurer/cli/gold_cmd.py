@@ -14,6 +14,7 @@ from rich.markup import escape
 from structurer.cli.settings_cli import load_settings
 from structurer.core.report_type import load_report_type
 from structurer.eval.gold import GoldProblem, check_gold, gold_to_json, skeleton
+from structurer.redact import redact
 from structurer.settings import Settings
 
 app = typer.Typer(help="Gold records: new, check, from-review.", no_args_is_help=True)
@@ -104,6 +105,6 @@ def from_review(
     try:
         gold = reviewed_gold(load_settings(), doc)
     except EvalError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(redact(str(exc)))}[/red]", highlight=False)
         raise typer.Exit(1) from exc
     _write_or_print(gold_to_json(gold), out, force)

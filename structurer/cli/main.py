@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
 from structurer.cli.settings_cli import load_settings
@@ -38,6 +42,49 @@ app.add_typer(gold_cmd.app, name="gold", help="Gold records: new, check, from-re
 app.add_typer(calibrate_cmd.app, name="calibrate", help="Fit field confidence on gold data.")
 
 
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one red line (redacted, markup-safe) and return the Exit to raise."""
+    from structurer.redact import redact
+
+    err.print(f"[red]{escape(redact(message))}[/red]", highlight=False)
+    return typer.Exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: a database that cannot be reached, or any other error that
+    is not a bug of the command, is one line naming what to do, never a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from structurer.redact import redact
+
+    try:
+        app(args=argv, prog_name="structurer", standalone_mode=True)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        line = reason[0] if reason else type(exc).__name__
+        err.print(
+            f"[red]database error: {escape(redact(line))}[/red]\n"
+            "check DATABASE_URL (server running, reachable, credentials) and try again",
+            highlight=False,
+        )
+        sys.exit(1)
+    except OSError as exc:
+        err.print(f"[red]{escape(redact(str(exc)))}[/red]", highlight=False)
+        sys.exit(1)
+
+
+class WaitingColumn(ProgressColumn):
+    """How long the oldest model call in flight has waited (shown after a second)."""
+
+    def render(self, task: Any) -> Text:
+        from structurer.llm.client import WAITING
+
+        n, seconds = WAITING.longest()
+        if n == 0 or seconds < 1:
+            return Text("")
+        return Text(f"{n} call(s) waiting, longest {seconds:.0f} s", style="yellow")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (also done automatically on first use)."""
@@ -54,7 +101,7 @@ def extract(
     name: Annotated[str | None, typer.Option(help="a name for this run")] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(help="requests in flight at the endpoint (documents and their parts)"),
+        typer.Option(min=1, help="requests in flight at the endpoint (documents and their parts)"),
     ] = None,
     prompt: Annotated[
         str | None, typer.Option(help="prompt version (prompts/<type>/<version>)")
@@ -97,10 +144,9 @@ def extract(
     from structurer.batch.run import DocResult, ResumeError
 
     if engine not in ("threads", "ray"):
-        err.print("[red]--engine must be threads or ray[/red]")
-        raise typer.Exit(2)
+        raise fail("--engine must be threads or ray", 2)
     overrides: dict[str, object] = {}
-    if concurrency:
+    if concurrency is not None:
         overrides["concurrency"] = concurrency
     if prompt:
         overrides["prompt_version"] = prompt
@@ -119,9 +165,8 @@ def extract(
     try:
         policy = review_policy(settings)
     except PolicyError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    err.print(f"review policy: {policy.describe()}", highlight=False)
+        raise fail(str(exc), 2) from None
+    err.print(f"review policy: {escape(policy.describe())}", highlight=False)
     stats = BatchStats()
     with Progress(
         TextColumn("[bold]extract"),
@@ -130,6 +175,7 @@ def extract(
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        WaitingColumn(),
         console=err,
         transient=False,
     ) as progress:
@@ -143,7 +189,14 @@ def extract(
             stats.add(r.status, r.tokens_in, r.tokens_out, r.cost, r.calls, r.cached_calls)
             progress.update(task, advance=1, status=stats.line())
             if r.status == "failed":
-                progress.console.print(f"[red]failed[/red] {r.name}: {r.error}")
+                progress.console.print(
+                    f"[red]failed[/red] {escape(r.name)}: {escape(r.error or '')}",
+                    highlight=False,
+                )
+            for note in r.notes:
+                progress.console.print(
+                    f"[yellow]note[/yellow] {escape(r.name)}: {escape(note)}", highlight=False
+                )
 
         try:
             summary = extract_many(
@@ -158,8 +211,7 @@ def extract(
                 on_start=on_start,
             ).summary
         except ResumeError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from None
+            raise fail(str(exc), 2) from None
 
     if len(summary.results) <= 30:
         table = Table(title=f"run {summary.run_id}")
@@ -175,14 +227,15 @@ def extract(
             table.add_column(column)
         for r in summary.results:
             colour = {"ok": "green", "failed": "red", "skipped": "cyan"}.get(r.status, "yellow")
+            detail = r.error or (f"same bytes as {r.duplicate_of}" if r.duplicate_of else "")
             table.add_row(
-                r.name,
+                Text(r.name),
                 f"[{colour}]{r.status}[/{colour}]",
                 str(r.n_fields),
                 str(r.n_review),
                 f"{r.tokens_in}/{r.tokens_out}",
                 f"{r.seconds:.1f}",
-                r.error or "",
+                Text(detail),
             )
         console.print(table)
     totals = Table(
@@ -193,6 +246,7 @@ def extract(
     for label, value in (
         ("documents", f"{stats.done} of {stats.total}"),
         ("ok / failed / skipped", f"{stats.ok} / {stats.failed} / {stats.skipped}"),
+        ("duplicates (same bytes, read once)", str(stats.duplicate)),
         ("documents per minute", f"{stats.docs_per_minute():.1f}"),
         ("model calls (cached)", f"{stats.calls} ({stats.cached_calls})"),
         ("tokens in / out", f"{stats.tokens_in:,} / {stats.tokens_out:,}"),
@@ -207,8 +261,17 @@ def extract(
         failures.add_column("document")
         failures.add_column("error", overflow="fold")
         for r in summary.failed:
-            failures.add_row(r.path, r.error or "")
+            failures.add_row(Text(r.path), Text(r.error or ""))
         console.print(failures)
+    if summary.duplicates:
+        copies = Table(title=f"{len(summary.duplicates)} duplicate file(s) skipped (same bytes)")
+        copies.add_column("file")
+        copies.add_column("same bytes as", overflow="fold")
+        for r in summary.duplicates[:50]:
+            copies.add_row(Text(r.path), Text(r.duplicate_of or ""))
+        if len(summary.duplicates) > 50:
+            copies.add_row(f"… {len(summary.duplicates) - 50} more", "")
+        console.print(copies)
     if summary.interrupted:
         err.print(
             "[yellow]interrupted: finished documents are stored; run the same command again to finish (stored documents are reused)[/yellow]"
@@ -222,6 +285,14 @@ def extract(
         raise typer.Exit(1)
 
 
+def _database_exists(settings: Any) -> bool:
+    """False when the SQLite file does not exist yet (reading must not create it)."""
+    url = settings.db_url
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    return True
+
+
 @app.command()
 def show(
     doc: Annotated[str, typer.Argument(help="document id, file name, path or sha256 prefix")],
@@ -229,22 +300,34 @@ def show(
 ) -> None:
     """Print one record by section, with each field's confidence, status and evidence."""
     from structurer.core.records import flatten
+    from structurer.store.claims import duplicates_of
     from structurer.store.outcomes import field_rows, latest_extraction
     from structurer.store.session import session_scope
 
     settings = load_settings()
+    if not _database_exists(settings):
+        raise fail(f"no extraction found for {doc!r} (no database yet: run structurer extract)")
     with session_scope(settings) as session:
         found = latest_extraction(session, doc, run)
         if found is None:
-            err.print(f"[red]no extraction found for {doc!r}[/red]")
-            raise typer.Exit(1)
+            raise fail(f"no extraction found for {doc!r}")
         document, extraction = found
         rows = {fv.path: fv for fv in field_rows(session, extraction.id or 0)}
+        copies = duplicates_of(session, document.id or 0)
     console.print(
-        f"[bold]{document.name}[/bold]  run {extraction.run_id}  status {extraction.status}"
+        f"[bold]{escape(document.name)}[/bold]  run {escape(extraction.run_id)}  "
+        f"status {escape(extraction.status)}",
+        highlight=False,
     )
     if extraction.error:
-        console.print(f"[red]{extraction.error}[/red]")
+        console.print(Text(extraction.error, style="red"))
+    if copies:
+        console.print(
+            f"{len(copies)} duplicate file(s) skipped (same bytes as {escape(document.source_path)}):",
+            highlight=False,
+        )
+        for c in dict.fromkeys(c.path for c in copies):
+            console.print(Text(f"  {c}"))
     if extraction.record is None:
         raise typer.Exit(1)
     flat = flatten(extraction.record)
@@ -266,10 +349,10 @@ def show(
         shown = "\n".join(f"• {v}" for v in value) if isinstance(value, list) else str(value)
         table.add_row(
             path.split(".", 1)[1],
-            shown,
+            Text(shown),
             f"{fv.confidence:.2f}" if fv and fv.confidence is not None else "",
             fv.status if fv else "",
-            evidence,
+            Text(evidence),
         )
     for table in sections.values():
         console.print(table)
@@ -285,7 +368,7 @@ def show(
     if extraction.identity_breaks:
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:
-            console.print(f"  {b['name']}: expected {b['expected']}, got {b['actual']}")
+            console.print(Text(f"  {b['name']}: expected {b['expected']}, got {b['actual']}"))
 
 
 def _cross_report_after_run(settings: Settings, run_id: str) -> None:
@@ -333,23 +416,60 @@ def check(
 @app.command()
 def export(
     out: Annotated[Path, typer.Option(help="output file")],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl | csv")] = "jsonl",
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl | csv | wide-csv | parquet")
+    ] = "jsonl",
     run: Annotated[
         str | None, typer.Option(help="run id (default: newest extraction of every document)")
     ] = None,
+    include_failed: Annotated[
+        bool,
+        typer.Option(
+            "--include-failed",
+            help="also write failed documents (their nulls are not 'not stated')",
+        ),
+    ] = False,
 ) -> None:
-    """Write records: JSONL in the spec's export format, or CSV with one row per field."""
-    from structurer.batch.export import write_csv, write_jsonl
+    """Write records: JSONL in the spec's export format, CSV with one row per field, or a wide
+    table (one row per report, one column per field path) as CSV or Parquet."""
+    from structurer.batch.export import (
+        FORMATS,
+        ExportError,
+        check_output,
+        write_csv,
+        write_jsonl,
+        write_parquet,
+        write_wide_csv,
+    )
     from structurer.store.session import session_scope
 
-    if fmt not in ("jsonl", "csv"):
-        err.print("[red]--format must be jsonl or csv[/red]")
-        raise typer.Exit(2)
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}", 2)
+    try:
+        check_output(out)
+    except ExportError as exc:
+        raise fail(str(exc), 2) from None
     settings = load_settings()
-    with session_scope(settings) as session:
-        n = write_jsonl(session, out, run) if fmt == "jsonl" else write_csv(session, out, run)
-    console.print(f"wrote {n} record(s) to {out}")
+    if not _database_exists(settings):
+        raise fail("nothing to export: no database yet (run structurer extract first)")
+    try:
+        with session_scope(settings) as session:
+            if fmt in ("wide-csv", "parquet"):
+                from structurer.core.records import iter_leaf_fields
+                from structurer.core.report_type import load_report_type
+
+                rtype = load_report_type(settings.report_type)
+                paths = [p for p, _, _ in iter_leaf_fields(rtype.record_model)]
+                writer = write_wide_csv if fmt == "wide-csv" else write_parquet
+                n = writer(session, out, run, paths, include_failed)
+            elif fmt == "jsonl":
+                n = write_jsonl(session, out, run, include_failed)
+            else:
+                n = write_csv(session, out, run, include_failed)
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
+    console.print(Text(f"wrote {n} record(s) to {out}"))
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from structurer.cli.settings_cli import load_settings
+from structurer.redact import redact
 from structurer.review.labeling import ReviewConfigError
 from structurer.review.server import (
     DEFAULT_PORT,
@@ -32,7 +33,7 @@ def review() -> None:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    err.print(f"[red]error:[/red] {escape(redact(str(exc)))}", markup=True, highlight=False)
     return typer.Exit(1)
 
 

@@ -17,6 +17,12 @@ err = Console(stderr=True)
 def variable_names(field: str) -> str:
     """The environment variable(s) a setting is read from."""
     info = Settings.model_fields.get(field)
+    if info is None:  # an error located at the alias it was read from (OPENAI_BASE_URL)
+        for candidate in Settings.model_fields.values():
+            choices = candidate.validation_alias
+            if isinstance(choices, AliasChoices) and field in choices.choices:
+                info = candidate
+                break
     alias = info.validation_alias if info is not None else None
     if isinstance(alias, AliasChoices):
         return " / ".join(str(choice) for choice in alias.choices)

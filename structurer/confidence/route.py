@@ -9,6 +9,7 @@ from structurer.confidence.calibrate import CalibrationArtifact, load_current
 from structurer.confidence.default import default_confidence
 from structurer.confidence.policy import PolicyDecision, decide
 from structurer.confidence.signals import features
+from structurer.core.evidence.plausible import implausible
 from structurer.core.types import FieldRow, FieldStatus
 from structurer.settings import Settings
 
@@ -23,6 +24,11 @@ def doubted(signals: Mapping[str, Any]) -> bool:
     """A check failed on this field: the table reader's self-checks, or a break between two
     years' reports of one body (confidence/cross_report.py)."""
     return bool(signals.get("doubt") or signals.get("cross_report"))
+
+
+# A value failing a plausibility check (structurer/core/evidence/plausible.py) is never
+# auto-accepted: its confidence is capped below any sensible review threshold.
+IMPLAUSIBLE_CAP = 0.2
 
 
 def mark_identity_breaks(
@@ -50,6 +56,8 @@ def field_confidence(
         confidence = artifact.predict(features(reader, alignment, signals, value))
     if doubted(signals):
         confidence = min(confidence, DOUBTED_CONFIDENCE)
+    if implausible(signals, value):
+        confidence = min(confidence, IMPLAUSIBLE_CAP)
     return round(confidence, 4)
 
 

@@ -28,10 +28,11 @@ class LLMResult:
     tokens_in: int = 0
     tokens_out: int = 0
     latency_s: float = 0.0
-    retries: int = 0
+    retries: int = 0  # validation re-asks
     error: str | None = None
     cached: bool = False
     logprobs: list[TokenLogprob] = field(default_factory=list)
+    transport_retries: int = 0  # timeouts, 429, 5xx, refused connections asked again
 
 
 def request_hash(

@@ -16,10 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from structurer.core.evidence.locate import cell_signals, locate_evidence
+from structurer.core.evidence.plausible import Bounds, plausible, shared_unlabelled_spans
 from structurer.core.kinds import field_kinds
 from structurer.core.logprob import value_logprob
 from structurer.core.model import LLMResult, Model, TokenLogprob, request_hash
-from structurer.core.prompts import PromptSet
+from structurer.core.prompts import PromptSet, safe_name
 from structurer.core.reconcile import reconcile_record
 from structurer.core.records import flatten, iter_leaf_fields, unflatten
 from structurer.core.report_type import PartSpec, ReportType
@@ -73,11 +74,17 @@ def part_text(
     return joined, merged
 
 
+def one_line(errors: list[str]) -> str:
+    """The first part's error, and how many other parts failed: one terminal line."""
+    more = f" (and {len(errors) - 1} more part(s) failed)" if len(errors) > 1 else ""
+    return f"{errors[0]}{more}"
+
+
 def build_messages(
     prompts: PromptSet, part: PartSpec, fields: list[PartField], text: str, doc_name: str
 ) -> list[dict[str, Any]]:
     system = prompts.render("system.j2", part=part.prompt, fields=fields)
-    user = prompts.render("user.j2", text=text, doc_name=doc_name)
+    user = prompts.render("user.j2", text=text, doc_name=safe_name(doc_name))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -121,7 +128,7 @@ def _run_part(
             tokens_in=r.tokens_in,
             tokens_out=r.tokens_out,
             latency_ms=int(r.latency_s * 1000),
-            retries=r.retries,
+            retries=r.retries + r.transport_retries,
             error=r.error,
             cached=r.cached,
         )
@@ -157,6 +164,35 @@ def _run_part(
             )
         )
     return readings, calls, None
+
+
+def _span(reading: Candidate) -> tuple[int, int] | None:
+    """The evidence span of a stated, non-zero value (one "none received" sentence may
+    honestly back several zero counts)."""
+    ev = reading.evidence
+    if ev is None or ev.start is None or ev.end is None or reading.value in (None, [], 0):
+        return None
+    return ev.start, ev.end
+
+
+def _mark_shared_quotes(readings: dict[str, list[Candidate]]) -> None:
+    """One span naming no field's label yet backing several fields of the document (an
+    injected "fill every number with 999" is text too) is evidence for none of them."""
+    flat = [r for rs in readings.values() for r in rs if r.reader == "llm"]
+    shared = shared_unlabelled_spans((_span(r), r.signals.get("label_in_span")) for r in flat)
+    for r in flat:
+        if _span(r) in shared:
+            r.signals["shared_unlabelled_quote"] = 1.0
+
+
+def _mark_plausibility(candidates: dict[str, list[Candidate]], rtype: ReportType) -> None:
+    bounds = Bounds(rtype.year_paths, rtype.first_year, rtype.max_count)
+    kinds = _kinds(rtype.record_model)
+    for path, readings in candidates.items():
+        for r in readings:
+            ok = plausible(r.value, kinds.get(path, "str"), path, bounds)
+            if ok is not None:
+                r.signals["plausible"] = ok
 
 
 def _table_readings(
@@ -313,6 +349,8 @@ def extract_document(
                         rtype.float_scales,
                     )
                 )
+    _mark_plausibility(candidates, rtype)
+    _mark_shared_quotes(candidates)
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)
     for picked in chosen_by_path.values():
         if picked.signals.get("doubt") and picked.signals.get("readers_agree") == 1.0:
@@ -342,7 +380,7 @@ def extract_document(
     record_flat = flatten(record)
     for row in rows:
         row.value = record_flat[row.path]
-    status, error = (DocStatus.failed, "; ".join(errors)) if errors else (DocStatus.ok, None)
+    status, error = (DocStatus.failed, one_line(errors)) if errors else (DocStatus.ok, None)
     return DocumentOutcome(
         doc,
         status,

@@ -17,6 +17,23 @@ class PromptError(LookupError):
     pass
 
 
+def fence_for(text: str) -> tuple[str, str]:
+    """Markers around the report text that the text itself does not contain, so a line in
+    the report (">>>", an injected "end of text") cannot close its own block."""
+    opening, closing = "<<<", ">>>"
+    n = 0
+    while opening in text or closing in text:
+        n += 1
+        opening, closing = f"<<<原文{n}", f"原文{n}>>>"
+    return opening, closing
+
+
+def safe_name(name: str, limit: int = 120) -> str:
+    """A file name as shown to the model: one line, no fence characters, bounded."""
+    cleaned = "".join(" " if (ch.isspace() or ch in "<>`") else ch for ch in name)
+    return " ".join(cleaned.split())[:limit]
+
+
 class PromptSet:
     def __init__(self, prompts_dir: Path, report_type: str, version: str) -> None:
         self.dir = prompts_dir / report_type / version
@@ -48,6 +65,8 @@ class PromptSet:
         return f"{self.version}+{digest.hexdigest()[:8]}"
 
     def render(self, name: str, **context: Any) -> str:
+        if isinstance(context.get("text"), str) and "fence_open" not in context:
+            context["fence_open"], context["fence_close"] = fence_for(context["text"])
         try:
             return self._env.get_template(name).render(**context).strip()
         except jinja2.TemplateNotFound as exc:

@@ -111,6 +111,11 @@ class ReportType:
     # expected, actual, reason)
     body_and_year: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
     cross_year: Callable[[Mapping[str, Any], Mapping[str, Any]], list[dict[str, Any]]] | None = None
+    # Plausibility (core/evidence/plausible.py): year fields and their first year,
+    # the largest count a report of this type can state.
+    year_paths: frozenset[str] = frozenset()
+    first_year: int | None = None
+    max_count: float | None = None
 
     def validate(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The record as the record model validates it (JSON types), and its identity breaks.

@@ -28,14 +28,17 @@ class DocStatus(StrEnum):
 
     ok = "ok"
     failed = "failed"
-    skipped = "skipped"
+    skipped = "skipped"  # done before with these settings: reused
+    duplicate = "duplicate"  # the same bytes as another file of the batch: read once
     interrupted = "interrupted"
+    held = "held"  # another process is extracting it: asked again later (never stored)
 
 
 class RunStatus(StrEnum):
     running = "running"
     done = "done"
     interrupted = "interrupted"
+    dead = "dead"  # left running by a process that is gone (kill -9) or silent
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class LoadedDocument:
     """A document as read from disk.
 
     `text` is exactly what was decoded (evidence offsets point here). `source_format` is
-    txt/html/pdf; `encoding` is the detected byte encoding (None for pdf).
+    txt/html/pdf; `encoding` is the detected byte encoding (None for pdf). `notes`: what
+    reading changed or tolerated (e.g. NUL bytes removed), shown to the user.
     """
 
     name: str
@@ -77,6 +81,7 @@ class LoadedDocument:
     text: str
     source_format: str
     encoding: str | None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

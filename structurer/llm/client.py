@@ -1,8 +1,10 @@
 """One structured LLM call through instructor on the openai client.
 
 Validation errors are re-asked by instructor (`max_retries`); transport errors (timeouts,
-429, 5xx, connection refused) are retried here with backoff. Failures come back as data
-(`LLMResult.error`), never as an exception that would stop a batch.
+429, 5xx, connection refused) are retried here with backoff and counted
+(`LLMResult.transport_retries`). A reply larger than `max_reply_kb` is refused before it is
+parsed or cached. Failures come back as data (`LLMResult.error`, redacted), never as an
+exception that would stop a batch. `WAITING` tells the progress line how long calls wait.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import instructor
@@ -27,6 +30,7 @@ from tenacity import (
 
 from structurer.core.model import LLMResult, TokenLogprob, request_hash
 from structurer.llm.cache import CachedReply, ResponseCache, cache_key, cacheable
+from structurer.redact import redact, settings_secrets
 from structurer.settings import Settings
 
 logging.getLogger("instructor").setLevel(logging.CRITICAL)  # failures are returned as data
@@ -37,6 +41,65 @@ MODES = {
     "json": instructor.Mode.JSON,
     "md_json": instructor.Mode.MD_JSON,
 }
+
+
+class ReplyTooLarge(openai.OpenAIError):
+    """The endpoint sent more than the reply cap: refused unread (never parsed or cached)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"model reply larger than {limit // 1024} KB refused (STRUCTURER_MAX_REPLY_KB)"
+        )
+
+
+def cap_reply_size(limit: int) -> Callable[[Any], None]:
+    """An httpx response hook reading at most `limit` bytes of the body, else ReplyTooLarge."""
+
+    def hook(response: Any) -> None:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise ReplyTooLarge(limit)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise ReplyTooLarge(limit)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # what response.read() returns from now on
+
+    return hook
+
+
+class Waiting:
+    """Calls in flight at the endpoint and since when (thread-safe), for the progress line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: dict[int, float] = {}
+        self._next = 0
+
+    def begin(self) -> int:
+        with self._lock:
+            self._next += 1
+            self._started[self._next] = time.monotonic()
+            return self._next
+
+    def end(self, token: int) -> None:
+        with self._lock:
+            self._started.pop(token, None)
+
+    def longest(self) -> tuple[int, float]:
+        """(calls in flight, seconds the oldest of them has waited)."""
+        with self._lock:
+            if not self._started:
+                return 0, 0.0
+            return len(self._started), time.monotonic() - min(self._started.values())
+
+
+WAITING = Waiting()
 
 
 _schemas: weakref.WeakKeyDictionary[type[BaseModel], dict[str, Any]] = weakref.WeakKeyDictionary()
@@ -68,14 +131,24 @@ def _api_error(exc: BaseException) -> openai.OpenAIError | None:
 
 def _transient(exc: BaseException) -> bool:
     api = _api_error(exc)
+    if isinstance(api, ReplyTooLarge):
+        return False
     if isinstance(api, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError):
         return True
     return isinstance(api, openai.APIStatusError) and api.status_code >= 500
 
 
 def describe_error(exc: BaseException, base_url: str | None) -> str:
-    """A one-line message that never carries the API key."""
+    """A one-line message that never carries a credential."""
+    return redact(_describe(exc, base_url))
+
+
+def _describe(exc: BaseException, base_url: str | None) -> str:
     where = base_url or "the endpoint"
+    if isinstance(exc, ReplyTooLarge):
+        return str(exc)
+    if isinstance(exc, openai.RateLimitError):
+        return f"model server rate limit, HTTP 429, after retries ({where})"
     if isinstance(exc, openai.APITimeoutError):
         return f"model server timed out ({where})"
     if isinstance(exc, openai.APIConnectionError):
@@ -108,6 +181,13 @@ class LLMClient:
         api_key = (
             settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
         )
+        hook = cap_reply_size(settings.max_reply_kb * 1024)
+        if http_client is None:
+            http_client = openai.DefaultHttpxClient(
+                timeout=settings.timeout, event_hooks={"response": [hook]}
+            )
+        else:
+            http_client.event_hooks["response"] = [*http_client.event_hooks["response"], hook]
         self._openai = openai.OpenAI(
             base_url=base_url,
             api_key=api_key,
@@ -115,6 +195,7 @@ class LLMClient:
             max_retries=0,
             http_client=http_client,
         )
+        self._secrets = [api_key, *settings_secrets(settings)]
         self.transport_attempts = transport_attempts
         self.backoff = backoff
         # Replies that validated are looked up here first and stored after (None: no cache).
@@ -170,7 +251,7 @@ class LLMClient:
             )
 
         def on_parse_error(error: Exception) -> None:
-            parse_errors.append(str(error).splitlines()[0] if str(error) else type(error).__name__)
+            parse_errors.append(_parse_reason(error))
 
         # A fresh instructor wrapper per call: hooks are per client, calls run concurrently.
         client = instructor.from_openai(self._openai, mode=MODES[self.mode_name])
@@ -189,6 +270,8 @@ class LLMClient:
         started = time.perf_counter()
         parsed: BaseModel | None = None
         error: str | None = None
+        tries = 0
+        waiting = WAITING.begin()
         try:
             for attempt in Retrying(
                 retry=retry_if_exception(_transient),
@@ -197,11 +280,16 @@ class LLMClient:
                 reraise=True,
             ):
                 with attempt:
+                    tries += 1
                     parsed = client.chat.completions.create(**kwargs)
         except RetryError as exc:  # pragma: no cover - reraise=True makes this unusual
             error = describe_error(exc.last_attempt.exception() or exc, self.base_url)
         except Exception as exc:  # noqa: BLE001 - every failure becomes data, the batch goes on
             error = _describe_instructor_error(exc, parse_errors, self.base_url)
+        finally:
+            WAITING.end(waiting)
+        if error is not None:
+            error = redact(error, self._secrets)
         latency = time.perf_counter() - started
         last = attempts[-1]["response"] if attempts else None
         result = LLMResult(
@@ -213,6 +301,7 @@ class LLMClient:
             retries=max(0, len(attempts) - 1),
             error=error,
             logprobs=_logprobs_of(last),
+            transport_retries=max(0, tries - 1),
         )
         if key is not None and self.cache is not None and parsed is not None and error is None:
             reply = CachedReply(
@@ -227,9 +316,21 @@ class LLMClient:
         return result
 
 
+def _parse_reason(error: Exception) -> str:
+    """Why a reply failed validation, in one line naming the field: "report_year: Input ..."."""
+    if isinstance(error, ValidationError) and error.errors():
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or error.title
+        more = len(error.errors()) - 1
+        extra = f" (and {more} more)" if more else ""
+        return f"field {where}: {first['msg']}{extra}"
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
 def _describe_instructor_error(exc: Exception, parse_errors: list[str], base_url: str) -> str:
     api = _api_error(exc)
-    if api is not None and not parse_errors:
+    if isinstance(api, ReplyTooLarge) or (api is not None and not parse_errors):
         return describe_error(api, base_url)
     if parse_errors:
         return f"model reply failed validation after retries: {parse_errors[-1]}"[:300]

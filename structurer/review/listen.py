@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from structurer.core.report_type import load_report_type
+from structurer.redact import redact
 from structurer.review.labeling import load_review_config
 from structurer.review.projects import (
     SECRET_HEADER,
@@ -145,8 +146,8 @@ class Listener:
                 self.last = pull(self.settings, echo=self.echo)
                 self.last_error = None
             except ReviewServerError as exc:
-                self.last_error = str(exc)
-                self.echo(f"pull failed: {exc}")
+                self.last_error = redact(str(exc))
+                self.echo(f"pull failed: {self.last_error}")
             except Exception as exc:  # noqa: BLE001 - keep listening; report the kind only
                 self.last_error = type(exc).__name__
                 self.echo(f"pull failed: {type(exc).__name__}")

@@ -39,11 +39,39 @@ class Run(SQLModel, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     settings_hash: str = Field(index=True, max_length=64)
     calibration_version: str | None = None
-    status: str = "running"  # running | done | interrupted
+    status: str = "running"  # running | done | interrupted | dead (killed, found stale)
     n_docs: int = 0
     n_failed: int = 0
     created_at: dt.datetime = Field(default_factory=utcnow)
     finished_at: dt.datetime | None = None
+    # Who runs it and when it last said so (epoch seconds): a run killed with -9 is found dead.
+    pid: int | None = None
+    host: str | None = None
+    heartbeat_at: float | None = None
+
+
+class DocumentClaim(SQLModel, table=True):
+    """A document in flight: the run extracting it with these settings, until `expires_at`
+    (epoch seconds, renewed by the run's heartbeat). Another process leaves it alone."""
+
+    __tablename__ = "document_claims"
+
+    document_id: int = Field(foreign_key="documents.id", primary_key=True)
+    settings_hash: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(index=True, max_length=32)
+    expires_at: float
+
+
+class DuplicateFile(SQLModel, table=True):
+    """A file of a run skipped because its bytes are those of a document read from another path."""
+
+    __tablename__ = "duplicate_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True, max_length=32)
+    document_id: int = Field(foreign_key="documents.id", index=True)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    duplicate_of: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class Extraction(SQLModel, table=True):

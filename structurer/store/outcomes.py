@@ -9,7 +9,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from structurer.core.types import CallRecord, DocStatus, DocumentOutcome, LoadedDocument
-from structurer.store.models import Document, Extraction, FieldValue, LLMCall, Run
+from structurer.redact import redact
+from structurer.store.models import (
+    Document,
+    DuplicateFile,
+    Extraction,
+    FieldValue,
+    LLMCall,
+    Run,
+)
 
 
 def upsert_document(session: Session, doc: LoadedDocument) -> Document:
@@ -68,7 +76,7 @@ def save_calls(
                 latency_ms=c.latency_ms,
                 retries=c.retries,
                 cached=c.cached,
-                error=c.error,
+                error=redact(c.error) if c.error else None,
             )
         )
 
@@ -90,7 +98,7 @@ def save_outcome(
         document_id=document.id or 0,
         settings_hash=run.settings_hash,
         status=outcome.status,
-        error=outcome.error,
+        error=redact(outcome.error) if outcome.error else None,
         record=outcome.record,
         identity_breaks=outcome.identity_breaks,
         detected_format=outcome.detected_format,
@@ -162,6 +170,13 @@ def latest_extraction(
             )
         )
     doc = session.exec(stmt.order_by(col(Document.id).desc())).first()
+    if doc is None:  # a file skipped as a copy of another: its document
+        copy = session.exec(
+            select(DuplicateFile)
+            .where(col(DuplicateFile.path) == doc_ref)
+            .order_by(col(DuplicateFile.id).desc())
+        ).first()
+        doc = session.get(Document, copy.document_id) if copy is not None else None
     if doc is None:
         return None
     q = select(Extraction).where(Extraction.document_id == doc.id)
@@ -254,7 +269,7 @@ def store_unreadable(
                 document_id=document_id,
                 settings_hash=settings_hash,
                 status=DocStatus.failed,
-                error=error,
+                error=redact(error),
             )
         )
         try:

@@ -1,15 +1,29 @@
-"""Run rows: create, resume, finish."""
+"""Run rows: create, resume, finish; and whether the process running one is still alive.
+
+A run records its pid and host and renews `heartbeat_at` every HEARTBEAT_SECONDS (with the
+leases of the documents it holds, store/claims.py). A `running` run whose process is gone
+from this host, or whose heartbeat is older than STALE_SECONDS, is marked `dead` (kill -9
+leaves no other trace) and its claims are freed.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 import uuid
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from structurer.core.types import DocStatus, RunStatus
-from structurer.store.models import Extraction, LLMCall, Run, utcnow
+from structurer.store.models import DocumentClaim, Extraction, LLMCall, Run, utcnow
+
+HOST = socket.gethostname()
+HEARTBEAT_SECONDS = 10.0
+STALE_SECONDS = 90.0
+LEASE_SECONDS = STALE_SECONDS  # a claim outlives a missed beat or two, not a dead run
 
 
 def create_run(
@@ -21,6 +35,9 @@ def create_run(
     kind: str = "extract",
 ) -> Run:
     run = Run(
+        pid=os.getpid(),
+        host=HOST,
+        heartbeat_at=time.time(),
         id=uuid.uuid4().hex[:12],
         name=name,
         kind=kind,
@@ -41,6 +58,7 @@ def finish_run(
 ) -> None:
     run.n_docs, run.n_failed, run.status, run.finished_at = n_docs, n_failed, status, utcnow()
     session.add(run)
+    session.exec(delete(DocumentClaim).where(col(DocumentClaim.run_id) == run.id))  # type: ignore[call-overload]
     session.commit()
 
 
@@ -52,7 +70,7 @@ def resumable_run(session: Session, settings_hash: str, resume: str) -> Run | No
             select(Run)
             .where(
                 Run.settings_hash == settings_hash,
-                col(Run.status).in_([RunStatus.running, RunStatus.interrupted]),
+                col(Run.status).in_([RunStatus.interrupted, RunStatus.dead]),
             )
             .order_by(col(Run.created_at).desc())
         ).first()
@@ -67,8 +85,12 @@ def resumable_run(session: Session, settings_hash: str, resume: str) -> Run | No
 
 
 def reopen_run(session: Session, run: Run) -> None:
+    """Continue `run` in this process. ValueError when another live process runs it."""
+    if run.status == RunStatus.running and run.pid != os.getpid() and not is_dead(run):
+        raise ValueError(f"run {run.id} is running in another process (pid {run.pid})")
     run.status = RunStatus.running
     run.finished_at = None
+    run.pid, run.host, run.heartbeat_at = os.getpid(), HOST, time.time()
     session.add(run)
     session.commit()
 
@@ -105,3 +127,55 @@ def call_counts(session: Session, run_id: str) -> tuple[int, int]:
         .where(LLMCall.run_id == run_id, col(LLMCall.cached).is_(True))
     ).one()
     return int(calls), int(cached)
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's live process
+        return False
+    return False
+
+
+def is_dead(run: Run, now: float | None = None) -> bool:
+    """A `running` run whose process is gone from this host or whose heartbeat is stale."""
+    if run.status != RunStatus.running:
+        return False
+    now = time.time() if now is None else now
+    mine = run.host == HOST and run.pid is not None and run.pid != os.getpid()
+    if mine and run.pid is not None and _process_gone(run.pid):
+        return True
+    return run.heartbeat_at is None or now - run.heartbeat_at > STALE_SECONDS
+
+
+def reap_dead_runs(session: Session) -> list[str]:
+    """Mark dead the runs still `running` that nobody runs any more; free their claims."""
+    dead = [
+        r
+        for r in session.exec(select(Run).where(Run.status == RunStatus.running)).all()
+        if is_dead(r)
+    ]
+    for run in dead:
+        # Only if nobody changed it meanwhile (another process may be reaping too).
+        session.exec(
+            update(Run)  # type: ignore[call-overload]
+            .where(col(Run.id) == run.id, col(Run.status) == RunStatus.running)
+            .values(status=RunStatus.dead)
+        )
+        session.exec(delete(DocumentClaim).where(col(DocumentClaim.run_id) == run.id))  # type: ignore[call-overload]
+    session.commit()
+    return [r.id for r in dead]
+
+
+def heartbeat(session: Session, run_id: str) -> None:
+    """The run is alive: its heartbeat and the leases of the documents it holds move on."""
+    now = time.time()
+    session.exec(update(Run).where(col(Run.id) == run_id).values(heartbeat_at=now))  # type: ignore[call-overload]
+    session.exec(
+        update(DocumentClaim)  # type: ignore[call-overload]
+        .where(col(DocumentClaim.run_id) == run_id)
+        .values(expires_at=now + LEASE_SECONDS)
+    )
+    session.commit()

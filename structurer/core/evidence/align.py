@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
 from structurer.core.types import AlignmentStatus, Evidence
 
 FUZZY_MIN_SCORE = 85.0
+# Longer quotes are looked up verbatim (and up to whitespace) only: the fuzzy search costs
+# len(quote) x len(text), and no honest quote of one value is this long.
+MAX_FUZZY_QUOTE_CHARS = 600
 _SPACE = re.compile(r"\s+")
 
 
@@ -27,11 +31,18 @@ def _squeeze(text: str) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
+@lru_cache(maxsize=4)
+def _squeezed_text(text: str) -> tuple[str, list[int]]:
+    """The document's squeezed form, computed once per document (every field asks for it)."""
+    return _squeeze(text)
+
+
 def align_quote(quote: str | None, text: str, windows: Sequence[tuple[int, int]] = ()) -> Evidence:
     """Find `quote` in `text`, preferring the given (start, end) windows (e.g. its section).
 
     exact: the quote appears verbatim; fuzzy: it appears up to whitespace/width differences or
-    with a partial-ratio score >= FUZZY_MIN_SCORE; not_found otherwise.
+    with a partial-ratio score >= FUZZY_MIN_SCORE; not_found otherwise. Linear in the text
+    for any quote length (the fuzzy search only runs for quotes up to MAX_FUZZY_QUOTE_CHARS).
     """
     if not quote or not quote.strip():
         return Evidence(None, None, quote, AlignmentStatus.not_found)
@@ -40,7 +51,9 @@ def align_quote(quote: str | None, text: str, windows: Sequence[tuple[int, int]]
         pos = text.find(quote, start, end)
         if pos >= 0:
             return Evidence(pos, pos + len(quote), quote, AlignmentStatus.exact)
-    squeezed_text, index = _squeeze(text)
+    if len(quote) > len(text):
+        return Evidence(None, None, quote[:MAX_FUZZY_QUOTE_CHARS], AlignmentStatus.not_found)
+    squeezed_text, index = _squeezed_text(text)
     squeezed_quote, _ = _squeeze(quote)
     if not squeezed_quote:
         return Evidence(None, None, quote, AlignmentStatus.not_found)
@@ -48,7 +61,7 @@ def align_quote(quote: str | None, text: str, windows: Sequence[tuple[int, int]]
     if pos >= 0:
         start, end = index[pos], index[pos + len(squeezed_quote) - 1] + 1
         return Evidence(start, end, text[start:end], AlignmentStatus.fuzzy)
-    if len(squeezed_quote) >= 4:
+    if 4 <= len(squeezed_quote) <= MAX_FUZZY_QUOTE_CHARS:
         found = fuzz.partial_ratio_alignment(squeezed_quote, squeezed_text)
         if (
             found is not None

@@ -20,6 +20,10 @@ from structurer.core.evidence.value_check import dates_in, numbers_in, value_in_
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, Evidence
 
 LABEL_MIN_SCORE = 75.0
+# A value (or list item) longer than this is not one printed value: not located, not found
+# in its span. Keeps every check below linear in the document (a hostile reply may hold MBs).
+MAX_VALUE_CHARS = 2000
+MAX_LIST_ITEMS = 500
 LABEL_CONTEXT_CHARS = 40
 # A run of digits or Chinese numerals (what a printed count looks like).
 _NUMERAL = re.compile(r"[0-9０-９零〇○一二三四五六七八九十百千万两]+(?:[.．][0-9０-９]+)?")
@@ -142,6 +146,15 @@ def locate_evidence(
     in `value_in_text`."""
     if value is None or value == []:
         return Located(None, "none", None)
+    too_long = (
+        len(value) > MAX_LIST_ITEMS or any(len(str(v)) > MAX_VALUE_CHARS for v in value)
+        if isinstance(value, list)
+        else len(str(value)) > MAX_VALUE_CHARS
+    )
+    if too_long:
+        return Located(Evidence(None, None, None, AlignmentStatus.not_found), "none", 0.0)
+    if quote is not None and len(quote) > MAX_VALUE_CHARS:
+        quote = None  # not a quote of one value; the value is looked for on its own
     if kind == "list":
         found = [align_quote(str(item), text, windows) for item in value]
         located = [e for e in found if e.start is not None]
