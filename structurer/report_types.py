@@ -55,6 +55,8 @@ class ReportType:
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
     read_tables: Callable[[str], list[CellReading]] | None = None
+    # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
+    read_rules: Callable[[str], list[CellReading]] | None = None
     labels: dict[str, str] = field(default_factory=dict)  # leaf path -> Chinese label
 
 

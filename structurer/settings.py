@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     prompts_dir: Path = REPO_ROOT / "prompts"
     # Which reader fills the standard tables: the LLM, the deterministic table reader, or both.
     table_reader: TableReaderMode = "table"
+    # Deterministic rule readers (title, year, dates, body, contact) read beside the LLM.
+    rule_reader: bool = True
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
 
     review_threshold: float = Field(
@@ -135,6 +137,7 @@ class Settings(BaseSettings):
             "max_retries": self.max_retries,
             "max_tokens": self.max_tokens,
             "table_reader": self.table_reader,
+            "rule_reader": self.rule_reader,
             "samples": self.samples,
         }
 

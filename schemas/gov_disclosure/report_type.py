@@ -100,6 +100,12 @@ def _read_tables(text: str) -> Any:
     return read_tables(text)
 
 
+def _read_rules(text: str) -> Any:
+    from gov_disclosure.rules import read_rules
+
+    return read_rules(text)
+
+
 def build() -> ReportType:
     from gov_disclosure.sections import SECTIONS, not_a_report
 
@@ -111,5 +117,6 @@ def build() -> ReportType:
         check_identities=check_identities,
         not_a_report=not_a_report,
         read_tables=_read_tables,
+        read_rules=_read_rules,
         labels=_labels(),
     )

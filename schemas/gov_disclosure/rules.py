@@ -228,12 +228,28 @@ _TOWNSHIP = re.compile(
 _GOVERNMENT_END = re.compile(r"(?:人民政府|政府|街道办事处|办事处)$")
 
 
-def _division_chain(name: str) -> tuple[list[tuple[str, str]], int]:
+# A division the gazetteer does not list (renamed, newer, or invented in a test) is read by its
+# suffix; a bare 市 can be a prefecture- or a county-level city, so it stays undecided (None).
+_UNLISTED = re.compile(r"^[\u4e00-\u9fff]{2,6}?(自治区|省|自治州|盟|自治县|县|自治旗|旗|区|市)")
+_SUFFIX_LEVEL = {
+    "自治区": "provincial",
+    "省": "provincial",
+    "自治州": "municipal",
+    "盟": "municipal",
+    "自治县": "county",
+    "县": "county",
+    "自治旗": "county",
+    "旗": "county",
+    "区": "county",
+}
+
+
+def _division_chain(name: str) -> tuple[list[tuple[str, str | None]], int]:
     """Divisions printed at the start of `name`, one after another (e.g. 某某市 + 某某区):
     [(name, level)], and where the chain ends."""
     divisions = _divisions()
     longest = max(len(n) for n in divisions)
-    chain: list[tuple[str, str]] = []
+    chain: list[tuple[str, str | None]] = []
     pos = 0
     parent: str | None = None
     while pos < len(name):
@@ -254,21 +270,36 @@ def _division_chain(name: str) -> tuple[list[tuple[str, str]], int]:
             pos += size
             break
         else:
-            break
+            unlisted = _UNLISTED.match(name[pos:])
+            if not unlisted or _TOWNSHIP.match(name[pos:]):
+                break
+            chain.append((unlisted.group(), _SUFFIX_LEVEL.get(unlisted.group(1))))
+            pos += unlisted.end()
+    # a city followed by its district or county is a prefecture-level city
+    chain = [
+        (n, "municipal" if lvl is None and i + 1 < len(chain) else lvl)
+        for i, (n, lvl) in enumerate(chain)
+    ]
     return chain, pos
 
 
-def body_level(name: str) -> str | None:
-    """The administrative level of a body by its name; a department takes its government's."""
+def body_level(name: str, text: str = "") -> str | None:
+    """The administrative level of a body by its name; a department takes its government's.
+    `text` decides an unlisted bare 市: one that speaks of its 区县 is prefecture-level."""
     chain, pos = _division_chain(name)
     if _TOWNSHIP.match(name[pos:]):
         return "township"
     if not chain:
         return None
     last, level = chain[-1]
+    if level is None:
+        return "municipal" if _SUBCOUNTIES.search(text) else None
     if level == "provincial" or (level == "municipal" and last in _municipality_names()):
         return "provincial"
     return level
+
+
+_SUBCOUNTIES = re.compile(r"各区县|各县区|区县政府|县（市、区）|县\(市、区\)|县市区|各区、县")
 
 
 @cache
@@ -329,7 +360,7 @@ def read_body(text: str) -> list[CellReading]:
     kind = body_kind(body)
     if kind:
         out.append(_reading("meta.body_kind", kind, text, start, end, f"suffix of {body}"))
-    level = body_level(body)
+    level = body_level(body, text)
     if level and level != "township" and kind == "government":
         own = _SELF_TOWNSHIP.search(text, 0, HEAD_CHARS)
         if own:

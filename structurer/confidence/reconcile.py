@@ -18,7 +18,7 @@ from structurer.records import unflatten
 from structurer.types import Evidence
 
 # Readers in order of trust when nothing else decides: the deterministic reader first.
-READER_PRIORITY = ("table", "llm")
+READER_PRIORITY = ("table", "rule", "llm")
 
 IdentityChecker = Callable[[dict[str, Any]], list[Any]]
 

@@ -216,6 +216,24 @@ def _table_readings(
     return readings, readout.format, list(readout.unread)
 
 
+def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Reading]]:
+    if rtype.read_rules is None:
+        return {}
+    readings: dict[str, list[Reading]] = {}
+    for cell in rtype.read_rules(doc.text):
+        signals: dict[str, Any] = {"note": cell.note} if cell.note else {}
+        readings.setdefault(cell.path, []).append(
+            Reading(
+                value=cell.value,
+                reader="rule",
+                quote=cell.evidence.quote,
+                evidence=cell.evidence,
+                signals=signals,
+            )
+        )
+    return readings
+
+
 def extract_document(
     doc: LoadedDocument,
     rtype: ReportType,
@@ -243,6 +261,10 @@ def extract_document(
     if table_ran:
         table_candidates, table_format, _unread = _table_readings(doc, rtype)
         for path, rs in table_candidates.items():
+            candidates.setdefault(path, []).extend(rs)
+
+    if settings.rule_reader:
+        for path, rs in _rule_readings(doc, rtype).items():
             candidates.setdefault(path, []).extend(rs)
 
     calls: list[CallRecord] = []
@@ -279,7 +301,7 @@ def extract_document(
         )
     for path, readings in candidates.items():
         for reading in readings:
-            if reading.reader == "table":
+            if reading.reader in ("table", "rule"):
                 reading.signals.update(
                     cell_signals(
                         reading.value,
