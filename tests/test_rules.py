@@ -109,6 +109,8 @@ def test_a_report_titled_by_its_parent_government_speaks_as_a_township() -> None
         ("鹤屿县桐岭镇人民政府", "township", "government"),
         ("松溪县城南街道办事处", "township", "government"),
         ("重庆市城乡建设委员会", "provincial", "department"),  # 城乡 is no township
+        ("重庆市云岭区域协作委员会", "provincial", "department"),  # 云岭区域 is no district
+        ("梧川县市场监督管理局", "county", "department"),
     ],
 )
 def test_body_level_and_kind(name: str, level: str | None, kind: str) -> None:

@@ -270,7 +270,8 @@ def _division_chain(name: str) -> tuple[list[tuple[str, str | None]], int]:
             pos += size
             break
         else:
-            unlisted = _UNLISTED.match(name[pos:])
+            # under a listed division the gazetteer is complete: "某某市" + "某某区域…" is no district
+            unlisted = None if parent is not None else _UNLISTED.match(name[pos:])
             if not unlisted or _TOWNSHIP.match(name[pos:]):
                 break
             chain.append((unlisted.group(), _SUFFIX_LEVEL.get(unlisted.group(1))))
