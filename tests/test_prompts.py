@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from structurer.prompts import PromptError, PromptSet
+from structurer.settings import Settings
 from tests.conftest import CORPUS, GOLD, REPO, SHARED
 
 
@@ -167,3 +168,47 @@ def test_the_leak_check_finds_what_it_looks_for() -> None:
     }
     leaks = find_leaks(planted, texts)
     assert {leak.split(":")[0] for leak in leaks} == {"number", "name", "quote"}, leaks
+
+
+# --- ask only what the format can state (issue 10, item 4) ----------------------------------
+
+LEGACY_GUIDE = "是旧式统计项"
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_standard_format_reports_are_not_asked_for_legacy_zeros(version: str) -> None:
+    from gov_disclosure import REPORT_TYPE
+    from structurer.extract.response_models import part_fields
+
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", version)
+    for part in REPORT_TYPE.parts:
+        fields = part_fields(REPORT_TYPE.record_model, part)
+        legacy = [f.key for f in fields if f.path.startswith("legacy.")]
+        for fmt in ("2019", "2021", "legacy", None):
+            system = prompts.render("system.j2", part=part.prompt, fields=fields, report_format=fmt)
+            asked = LEGACY_GUIDE in system
+            assert asked == (bool(legacy) and fmt in ("2019", "2021")), (part.name, fmt)
+            if asked:
+                guide = next(line for line in system.splitlines() if LEGACY_GUIDE in line)
+                assert all(k in guide for k in legacy) and "不要填 0" in guide
+
+
+def test_the_pipeline_tells_the_prompt_the_format_the_tables_show(settings: Settings) -> None:
+    from gov_disclosure import REPORT_TYPE
+    from structurer.extract.pipeline import extract_document
+    from structurer.providers.fake import FakeChatModel
+    from structurer.providers.llm import LLMClient
+    from structurer.types import LoadedDocument
+    from tests.gold_echo import gold_echo, load
+
+    gold = load(REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021_county_bureau.json")
+    fake = FakeChatModel(gold_echo(gold["record"]), logprob=-0.01)
+    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    path = REPO / "samples" / "sample_2021_county_bureau.txt"
+    doc = LoadedDocument(path.name, str(path), "0" * 64, path.read_text("utf-8"), "txt", "utf-8")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v3")
+    outcome = extract_document(doc, REPORT_TYPE, llm, prompts, settings)
+    assert outcome.status == "ok" and outcome.detected_format == "2021"
+    systems = [r["messages"][0]["content"] for r in fake.requests]
+    guided = [s for s in systems if LEGACY_GUIDE in s]
+    assert guided and all("2021年格式" in s for s in guided)

@@ -116,9 +116,18 @@ def part_text(
 
 
 def build_messages(
-    prompts: PromptSet, part: PartSpec, fields: list[PartField], text: str, doc_name: str
+    prompts: PromptSet,
+    part: PartSpec,
+    fields: list[PartField],
+    text: str,
+    doc_name: str,
+    report_format: str | None = None,
 ) -> list[dict[str, Any]]:
-    system = prompts.render("system.j2", part=part.prompt, fields=fields)
+    """`report_format` is the format the table reader found (None when it did not run), so
+    a template can ask only what that format can state."""
+    system = prompts.render(
+        "system.j2", part=part.prompt, fields=fields, report_format=report_format
+    )
     user = prompts.render("user.j2", text=text, doc_name=doc_name)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -144,11 +153,12 @@ def _run_part(
     llm: LLMClient,
     prompts: PromptSet,
     settings: Settings,
+    report_format: str | None = None,
 ) -> tuple[dict[str, list[Reading]], list[CallRecord], str | None]:
     fields = part_fields(rtype.record_model, part)
     model = build_response_model(rtype.record_model, part)
     text, windows = part_text(doc, sections, part)
-    messages = build_messages(prompts, part, fields, text, doc.name)
+    messages = build_messages(prompts, part, fields, text, doc.name, report_format)
     schema = model.model_json_schema()
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
     samples: list[LLMResult] = [llm.complete(messages, model) for _ in range(settings.samples)]
@@ -279,7 +289,7 @@ def extract_document(
     ]
 
     def run_part(part: PartSpec) -> tuple[dict[str, list[Reading]], list[CallRecord], str | None]:
-        return _run_part(doc, sections, part, rtype, llm, prompts, settings)
+        return _run_part(doc, sections, part, rtype, llm, prompts, settings, table_format)
 
     # Parts are independent calls: with an executor they are in flight at once (results in order).
     results = (
