@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gov_disclosure import REPORT_TYPE  # noqa: E402
-from structurer.extract.response_models import _camel  # noqa: E402
+from structurer.core.response_models import _camel  # noqa: E402
 from tests.gold_echo import gold_echo, load  # noqa: E402
 
 SAMPLE = REPO / "samples" / "sample_2021_short.txt"
@@ -53,7 +53,7 @@ def fake_server(recorded: Path, delay: float = 0.0) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "structurer.providers.fake_server",
+            "structurer.llm.fake_server",
             "--recorded",
             str(recorded),
             "--delay",

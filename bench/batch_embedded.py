@@ -33,15 +33,17 @@ sys.path.insert(0, str(REPO))
 
 from sqlmodel import select  # noqa: E402
 
-from structurer.db.models import Extraction, LLMCall  # noqa: E402
-from structurer.db.session import session_scope  # noqa: E402
-from structurer.extract.runner import resolve_paths, run_extraction  # noqa: E402
+from structurer.batch.run import resolve_paths, run_extraction  # noqa: E402
 from structurer.settings import Settings  # noqa: E402
+from structurer.store.models import Extraction, LLMCall  # noqa: E402
+from structurer.store.session import session_scope  # noqa: E402
 
 
 def other_model_servers() -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line.strip() for line in out.splitlines() if "structurer.model.serve_main" in line]
+    return [
+        line.strip() for line in out.splitlines() if "structurer.llm.embedded.serve_main" in line
+    ]
 
 
 def figures(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from batch_common import RssSampler, fake_server, make_corpus, record_replies, rss_mb
 
-from structurer.extract.runner import DocResult, run_extraction
+from structurer.batch.run import DocResult, run_extraction
 from structurer.settings import Settings
 
 

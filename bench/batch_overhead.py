@@ -20,9 +20,9 @@ from pathlib import Path
 
 from batch_common import fake_server, make_corpus, record_replies
 
-from structurer.db.session import dispose_engines
-from structurer.extract.runner import run_extraction
+from structurer.batch.run import run_extraction
 from structurer.settings import Settings
+from structurer.store.session import dispose_engines
 
 
 def one_batch(
@@ -62,15 +62,15 @@ def one_batch(
 
 def memoize_response_models() -> None:
     """What-if: the pipeline builds a new pydantic class per call today; build it once per part."""
-    import structurer.extract.pipeline as pipeline
+    import structurer.core.pipeline as pipeline
 
     original = pipeline.build_response_model
     built: dict[tuple[int, str], type] = {}
 
-    def once(record_model, part):  # type: ignore[no-untyped-def]
-        key = (id(record_model), part.name)
+    def once(rtype, part):  # type: ignore[no-untyped-def]
+        key = (id(rtype), part.name)
         if key not in built:
-            built[key] = original(record_model, part)
+            built[key] = original(rtype, part)
         return built[key]
 
     pipeline.build_response_model = once  # type: ignore[assignment]
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument(
         "--memoize-response-models",
         action="store_true",
-        help="build each part's response model once (what-if for structurer/extract/response_models.py)",
+        help="build each part's response model once (what-if for structurer/core/response_models.py)",
     )
     args = parser.parse_args()
     if args.memoize_response_models:

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from structurer.model.server import serve, stop
+from structurer.llm.embedded.server import serve, stop
 from structurer.settings import REPO_ROOT, Settings
 
 PORT = 18093

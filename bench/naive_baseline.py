@@ -39,15 +39,16 @@ from pydantic import BaseModel, create_model
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from structurer.batch.document import make_llm  # noqa: E402
+from structurer.core.prompts import PromptSet  # noqa: E402
+from structurer.core.report_type import load_report_type  # noqa: E402
 from structurer.documents.reader import read_document  # noqa: E402
 from structurer.eval.gold import GoldRecord, load_gold_dir  # noqa: E402
 from structurer.eval.metrics import DocStats  # noqa: E402
-from structurer.eval.results import EvalResults, evaluate  # noqa: E402
+from structurer.eval.results import EvalResults  # noqa: E402
 from structurer.eval.runs import run_eval  # noqa: E402
-from structurer.extract.runner import make_llm  # noqa: E402
-from structurer.prompts import PromptSet  # noqa: E402
-from structurer.providers.llm import LLMClient  # noqa: E402
-from structurer.report_types import load_report_type  # noqa: E402
+from structurer.eval.writer import evaluate  # noqa: E402
+from structurer.llm.client import LLMClient  # noqa: E402
 from structurer.settings import Settings  # noqa: E402
 
 NAIVE_PROMPT = "naive"

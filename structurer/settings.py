@@ -6,8 +6,6 @@ DATABASE_URL, LABEL_STUDIO_URL, LABEL_STUDIO_API_KEY. Everything else is STRUCTU
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -122,11 +120,8 @@ class Settings(BaseSettings):
 
     def extraction_settings(self) -> dict[str, Any]:
         """What an extraction ran with. Never holds secrets. Keys are stable: runs compare by them."""
-        from structurer.extract.response_models import RESPONSE_MODEL_VERSION
-
         return {
             "report_type": self.report_type,
-            "response_models": RESPONSE_MODEL_VERSION,
             "prompt_version": self.prompt_version,
             "model": self.model_name,
             "endpoint": "embedded"
@@ -140,10 +135,6 @@ class Settings(BaseSettings):
             "rule_reader": self.rule_reader,
             "samples": self.samples,
         }
-
-    def settings_hash(self) -> str:
-        blob = json.dumps(self.extraction_settings(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def redact_url(url: str) -> str:

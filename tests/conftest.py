@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from structurer.db.session import dispose_engines
-from structurer.providers.fake import FakeChatModel
+from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
+from structurer.store.session import dispose_engines
 
 pytest_plugins = ["tests.labelstudio_fixture"]
 

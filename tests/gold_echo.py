@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from gov_disclosure import REPORT_TYPE
-from structurer.extract.response_models import _camel, part_fields
-from structurer.records import flatten
+from structurer.core.records import flatten
+from structurer.core.response_models import _camel, part_fields
 
 
 def gold_echo(gold_record: dict[str, Any], *, corrupt: set[str] | None = None):  # type: ignore[no-untyped-def]
@@ -36,3 +36,13 @@ def gold_echo(gold_record: dict[str, Any], *, corrupt: set[str] | None = None): 
 
 def load(path: Any) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def gold_mock(gold_record: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """The same answers for the in-process MockModel: (messages, response_model) -> reply."""
+    respond = gold_echo(gold_record)
+
+    def reply(messages: list[dict[str, Any]], response_model: type) -> dict[str, Any]:
+        return respond({"response_format": {"json_schema": {"name": response_model.__name__}}})
+
+    return reply

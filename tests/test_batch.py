@@ -22,11 +22,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from structurer.batch.accounting import run_totals
-from structurer.db.models import Document, Extraction, FieldValue, LLMCacheEntry, LLMCall, Run
-from structurer.db.session import dispose_engines, session_scope
-from structurer.extract.runner import run_extraction
-from structurer.providers.fake_server import FakeOpenAIServer
+from structurer.batch.run import run_extraction
+from structurer.llm.fake_server import FakeOpenAIServer
 from structurer.settings import Settings
+from structurer.store.models import Document, Extraction, FieldValue, LLMCacheEntry, LLMCall, Run
+from structurer.store.session import dispose_engines, session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
 from tests.pg_fixture import pg_server, pg_url  # noqa: F401 - fixtures
@@ -247,7 +247,7 @@ def test_retries_and_one_failing_document_never_stops_the_batch(
 ) -> None:
     responder.flaky = True
     make_corpus(tmp_path / "docs", 4, failing=1)
-    from structurer.extract import runner
+    from structurer.batch import document as runner
 
     original = runner.make_llm
 
@@ -384,9 +384,9 @@ def test_two_batches_writing_to_one_database_at_once(
 def test_client_cache_hook_serves_validated_replies_only(tmp_path: Path) -> None:
     from pydantic import BaseModel
 
-    from structurer.providers.cache import MemoryResponseCache, cacheable
-    from structurer.providers.fake import FakeChatModel
-    from structurer.providers.llm import LLMClient
+    from structurer.llm.cache import MemoryResponseCache, cacheable
+    from structurer.llm.client import LLMClient
+    from structurer.llm.fake import FakeChatModel
 
     class Year(BaseModel):
         year: int
@@ -424,7 +424,7 @@ def test_client_cache_hook_serves_validated_replies_only(tmp_path: Path) -> None
 
 
 def test_resume_refuses_a_run_with_other_settings(batch_settings: Settings, tmp_path: Path) -> None:
-    from structurer.extract.runner import ResumeError
+    from structurer.batch.run import ResumeError
 
     make_corpus(tmp_path / "docs", 1)
     first = run_extraction([str(tmp_path / "docs")], batch_settings)

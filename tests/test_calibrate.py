@@ -15,7 +15,6 @@ from structurer.confidence.calibrate import (
     CalibrationArtifact,
     Sample,
     artifact_path,
-    calibration_metrics,
     current_version,
     fit,
     load_current,
@@ -23,9 +22,10 @@ from structurer.confidence.calibrate import (
     save,
 )
 from structurer.confidence.signals import FEATURES, features
+from structurer.eval.calibration_data import calibration_metrics
 from structurer.eval.scoring import score_field
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
@@ -192,10 +192,10 @@ def test_calibrate_command_end_to_end(
 def test_rescore_run_applies_a_batch_budget(settings: Settings) -> None:
     import math
 
+    from structurer.batch.run import run_extraction
     from structurer.confidence.rescore import rescore_run
-    from structurer.db.session import session_scope
-    from structurer.extract.runner import run_extraction
-    from structurer.store import field_rows, run_extractions
+    from structurer.store.outcomes import field_rows, run_extractions
+    from structurer.store.session import session_scope
 
     gold = load(SAMPLE_GOLD)
     llm_settings = settings.model_copy(update={"table_reader": "llm"})

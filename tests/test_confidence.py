@@ -12,7 +12,6 @@ import pytest
 
 from structurer.confidence.calibrate import CalibrationArtifact
 from structurer.confidence.default import default_confidence
-from structurer.confidence.logprob import value_logprob
 from structurer.confidence.policy import (
     REVIEW_ALL,
     PolicyDecision,
@@ -23,12 +22,12 @@ from structurer.confidence.policy import (
     threshold_for_accuracy,
     threshold_for_budget,
 )
-from structurer.confidence.reconcile import Reading, reconcile, reconcile_record, same_value
 from structurer.confidence.route import route_rows, score_rows
 from structurer.confidence.signals import FEATURES, features
-from structurer.extract.pipeline import FieldRow
+from structurer.core.logprob import value_logprob
+from structurer.core.reconcile import Candidate, reconcile, reconcile_record, same_value
+from structurer.core.types import AlignmentStatus, Evidence, FieldRow, FieldStatus
 from structurer.settings import Settings
-from structurer.types import AlignmentStatus, Evidence, FieldStatus
 
 # ---------------------------------------------------------------- token logprobs
 
@@ -106,7 +105,7 @@ def test_logprob_list_field_and_missing_key() -> None:
 
 
 def test_readers_agree() -> None:
-    chosen = reconcile([Reading(5, "llm", signals={"retries": 0}), Reading(5, "table")])
+    chosen = reconcile([Candidate(5, "llm", signals={"retries": 0}), Candidate(5, "table")])
     assert chosen is not None
     assert (
         chosen.reader == "table+llm"
@@ -116,17 +115,17 @@ def test_readers_agree() -> None:
 
 
 def test_single_reader_has_no_agreement_signal() -> None:
-    chosen = reconcile([Reading(5, "llm")])
+    chosen = reconcile([Candidate(5, "llm")])
     assert chosen is not None and "readers_agree" not in chosen.signals
 
 
 def test_null_reading_abstains() -> None:
-    chosen = reconcile([Reading(None, "table"), Reading(4, "llm")])
+    chosen = reconcile([Candidate(None, "table"), Candidate(4, "llm")])
     assert chosen is not None and chosen.value == 4 and "readers_agree" not in chosen.signals
 
 
 def test_disagreement_without_identities_prefers_table_and_lowers_agreement() -> None:
-    chosen = reconcile([Reading(7, "llm"), Reading(5, "table")])
+    chosen = reconcile([Candidate(7, "llm"), Candidate(5, "table")])
     assert chosen is not None
     assert (
         chosen.value == 5
@@ -147,9 +146,9 @@ def _sum_check(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_disagreement_decided_by_identities() -> None:
     candidates = {
-        "t.a": [Reading(2, "table")],
-        "t.b": [Reading(3, "table"), Reading(4, "llm")],  # table misread? identities say no
-        "t.total": [Reading(6, "table"), Reading(6, "llm")],
+        "t.a": [Candidate(2, "table")],
+        "t.b": [Candidate(3, "table"), Candidate(4, "llm")],  # table misread? identities say no
+        "t.total": [Candidate(6, "table"), Candidate(6, "llm")],
     }
     chosen = reconcile_record(candidates, _sum_check)
     assert chosen["t.b"].value == 4 and chosen["t.b"].reader == "llm"
@@ -159,7 +158,7 @@ def test_disagreement_decided_by_identities() -> None:
 
 
 def test_disagreement_identities_undecided_keeps_trusted_reader() -> None:
-    candidates = {"t.a": [Reading(9, "table"), Reading(8, "llm")]}
+    candidates = {"t.a": [Candidate(9, "table"), Candidate(8, "llm")]}
     chosen = reconcile_record(candidates, _sum_check)
     assert chosen["t.a"].value == 9 and "identity_decided" not in chosen["t.a"].signals
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import select
 
-from structurer.db.models import Extraction, FieldValue, LLMCall
-from structurer.db.session import dispose_engines, session_scope
-from structurer.extract.runner import run_extraction
-from structurer.model.server import stop
-from structurer.model.weights import WeightsError, ensure_weights, get_model, locate_parts
-from structurer.records import flatten
+from structurer.batch.run import run_extraction
+from structurer.core.records import flatten
+from structurer.llm.embedded.server import stop
+from structurer.llm.embedded.weights import WeightsError, ensure_weights, get_model, locate_parts
 from structurer.settings import Settings
+from structurer.store.models import Extraction, FieldValue, LLMCall
+from structurer.store.session import dispose_engines, session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import load
 

@@ -15,18 +15,18 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from structurer.batch.run import run_extraction
 from structurer.cli.main import app
-from structurer.db.models import FieldValue, Run
-from structurer.db.session import dispose_engines, session_scope
+from structurer.core.records import flatten, leaf_paths
+from structurer.core.report_type import load_report_type
 from structurer.eval import load_gold_dir, read_run
-from structurer.eval.db_models import EvalRun
 from structurer.eval.runs import EvalError, EvalOutcome, find_eval, reviewed_gold, run_eval
-from structurer.extract.runner import run_extraction
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
-from structurer.records import flatten, leaf_paths
-from structurer.report_types import load_report_type
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
+from structurer.store.eval_models import EvalRun
+from structurer.store.models import FieldValue, Run
+from structurer.store.session import dispose_engines, session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gov_disclosure.record import Report
+from structurer.core.records import flatten, unflatten
 from structurer.eval.compare import compare_runs
 from structurer.eval.gold import load_gold_dir
 from structurer.eval.metrics import REGISTRY, DocStats, register
@@ -17,13 +18,11 @@ from structurer.eval.report_html import render_comparison, render_report
 from structurer.eval.results import (
     EvalResults,
     build_results,
-    evaluate,
     read_export,
     read_run,
-    write_run,
 )
 from structurer.eval.scoring import FieldScore, field_kinds, score_run
-from structurer.records import flatten, unflatten
+from structurer.eval.writer import evaluate, write_run
 
 GOLD_DIR = Path("/work/shared/gold")
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)

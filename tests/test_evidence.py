@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from structurer.evidence.align import align_quote
-from structurer.evidence.locate import cell_signals, label_terms, locate_evidence, search_near_label
-from structurer.evidence.value_check import dates_in, numbers_in, to_arabic, value_in_text
-from structurer.tables.reader import BLANK_NOTE
-from structurer.types import AlignmentStatus, Evidence
+from structurer.core.evidence.align import align_quote
+from structurer.core.evidence.locate import (
+    cell_signals,
+    label_terms,
+    locate_evidence,
+    search_near_label,
+)
+from structurer.core.evidence.value_check import dates_in, numbers_in, to_arabic, value_in_text
+from structurer.core.types import BLANK_NOTE, AlignmentStatus, Evidence
 
 TEXT = (
     "蛟河市乌林乡2018年政府信息公开工作年度报告\n"
@@ -202,7 +206,7 @@ def test_span_with_several_numbers_is_marked() -> None:
 
 
 def test_label_in_span() -> None:
-    from structurer.evidence.locate import label_in_span
+    from structurer.core.evidence.locate import label_in_span
 
     assert label_in_span("当面申请（件）", "本年度受理当面申请3件") == 1.0
     assert label_in_span("当面申请（件）", "没有接到公民、法人和其他组织提出的申请") == 0.0

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gov_disclosure import REPORT_TYPE
 from gov_disclosure.record import Report
+from structurer.core.records import flatten, leaf_paths
 from structurer.eval.gold import (
     check_gold,
     check_gold_dir,
@@ -16,7 +18,6 @@ from structurer.eval.gold import (
     skeleton,
     write_gold,
 )
-from structurer.records import flatten, leaf_paths
 
 GOLD_DIR = Path("/work/shared/gold")
 CORPUS_DIR = Path("/work/shared/corpus")
@@ -36,7 +37,7 @@ def _corpus(tmp_path: Path, stem: str) -> Path:
 
 
 def test_shared_gold_is_clean() -> None:
-    assert check_gold_dir(GOLD_DIR, CORPUS_DIR, Report) == []
+    assert check_gold_dir(GOLD_DIR, CORPUS_DIR, REPORT_TYPE) == []
 
 
 def test_skeleton_has_every_path_and_validates(tmp_path: Path) -> None:
@@ -46,7 +47,7 @@ def test_skeleton_has_every_path_and_validates(tmp_path: Path) -> None:
     gold_dir = tmp_path / "gold"
     gold_dir.mkdir()
     _write(gold_dir, "x", blank)
-    assert check_gold_dir(gold_dir, _corpus(tmp_path, "x"), Report) == []
+    assert check_gold_dir(gold_dir, _corpus(tmp_path, "x"), REPORT_TYPE) == []
 
 
 def test_problems_are_reported(tmp_path: Path) -> None:
@@ -59,7 +60,7 @@ def test_problems_are_reported(tmp_path: Path) -> None:
     gold_dir = tmp_path / "gold"
     gold_dir.mkdir()
     path = _write(gold_dir, "x", data)
-    problems = [str(p) for p in check_gold(path, tmp_path / "empty-corpus", Report)]
+    problems = [str(p) for p in check_gold(path, tmp_path / "empty-corpus", REPORT_TYPE)]
     text = "\n".join(problems)
     assert "[meta.title] error: path missing" in text
     assert "[meta.subtitle] error: not a path of the schema" in text
@@ -73,7 +74,7 @@ def test_misnamed_file_and_bad_keys(tmp_path: Path) -> None:
     data = skeleton("y.txt", Report)
     data["extra"] = 1
     path = _write(tmp_path, "x", data)
-    text = "\n".join(str(p) for p in check_gold(path, None, Report))
+    text = "\n".join(str(p) for p in check_gold(path, None, REPORT_TYPE))
     assert "not named after doc" in text
     assert "unexpected ['extra']" in text
 
@@ -91,7 +92,7 @@ def test_identity_breaks_are_listed(tmp_path: Path) -> None:
         total=3,
     )
     path = _write(tmp_path, "x", data)
-    problems = check_gold(path, _corpus(tmp_path, "x"), Report)
+    problems = check_gold(path, _corpus(tmp_path, "x"), REPORT_TYPE)
     assert [p.severity for p in problems] == ["identity"]
     assert problems[0].path == "requests.row_sum.new_received"
 

@@ -7,9 +7,9 @@ import logging
 import pytest
 from pydantic import BaseModel, field_validator
 
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.fake import http as httpx
-from structurer.providers.llm import LLMClient
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
+from structurer.llm.fake import http as httpx
 from structurer.settings import Settings
 
 SECRET = "sk-test-SECRET-abcdef123456"

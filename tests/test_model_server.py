@@ -22,9 +22,9 @@ import openai
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from structurer.model import server
-from structurer.model.server import ServerError, ensure_running, serve, status, stop
-from structurer.model.weights import WeightsError, ensure_weights, get_model, locate_parts
+from structurer.llm.embedded import server
+from structurer.llm.embedded.server import ServerError, ensure_running, serve, status, stop
+from structurer.llm.embedded.weights import WeightsError, ensure_weights, get_model, locate_parts
 from structurer.settings import Settings
 
 MODEL = "qwen2.5-coder-1.5b"
@@ -160,7 +160,7 @@ def test_real_server_is_reused_then_stopped(model_settings: Settings) -> None:
     assert time.monotonic() - t0 < 5  # reused, not restarted
     # another process with the same settings reuses it too
     code = (
-        "from structurer.model.server import serve;from structurer.settings import Settings;"
+        "from structurer.llm.embedded.server import serve;from structurer.settings import Settings;"
         f"i=serve(Settings(data_dir={str(model_settings.data_dir)!r},embedded_model={MODEL!r},"
         f"embedded_port={TEST_PORT}),timeout=5);print(i.pid)"
     )

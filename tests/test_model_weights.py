@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from structurer.model import weights
-from structurer.model.gguf import GGUFError, read_gguf_metadata, write_gguf_header
-from structurer.model.weights import (
+from structurer.llm.embedded import weights
+from structurer.llm.embedded.gguf import GGUFError, read_gguf_metadata, write_gguf_header
+from structurer.llm.embedded.weights import (
     MODELS,
     EmbeddedModel,
     PartPackage,

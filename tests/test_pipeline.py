@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from structurer.db.models import Document, Extraction, FieldValue, LLMCall
-from structurer.db.session import session_scope
-from structurer.export import write_jsonl
-from structurer.extract.runner import run_extraction
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
-from structurer.records import flatten
+from structurer.batch.export import write_jsonl
+from structurer.batch.run import run_extraction
+from structurer.core.records import flatten
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
+from structurer.store.models import Document, Extraction, FieldValue, LLMCall
+from structurer.store.session import session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
 

@@ -12,12 +12,12 @@ from alembic import command
 from sqlalchemy import create_engine, inspect
 from sqlmodel import select
 
-from structurer.db.models import Document, LLMCacheEntry
-from structurer.db.session import alembic_config, dispose_engines, session_scope
-from structurer.providers.cache import CachedReply, DbResponseCache
+from structurer.core.types import LoadedDocument
+from structurer.llm.cache import CachedReply, DbResponseCache
 from structurer.settings import Settings
-from structurer.store import upsert_document
-from structurer.types import LoadedDocument
+from structurer.store.models import Document, LLMCacheEntry
+from structurer.store.outcomes import upsert_document
+from structurer.store.session import alembic_config, dispose_engines, session_scope
 from tests import pg_fixture
 
 pytestmark = pytest.mark.postgres

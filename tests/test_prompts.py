@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from structurer.prompts import PromptError, PromptSet
+from structurer.core.prompts import PromptError, PromptSet
 from structurer.settings import Settings
 from tests.conftest import CORPUS, GOLD, REPO, SHARED
 
@@ -40,7 +40,7 @@ def test_missing_version_and_template_are_clear_errors(tmp_path: Path) -> None:
 
 def test_shipped_versions_render_every_part() -> None:
     from gov_disclosure import REPORT_TYPE
-    from structurer.extract.response_models import part_fields
+    from structurer.core.response_models import part_fields
 
     # bench/naive_baseline.py's prompt sends the whole record as the response schema and
     # lists no fields: it is a baseline, not a pipeline prompt.
@@ -93,16 +93,17 @@ def corpus_texts() -> dict[str, str]:
 def prompt_sources() -> dict[str, str]:
     """What the model is told: every template's literal text (not jinja code or comments) and
     every field description of the record model."""
-    from gov_disclosure.record import Report
-    from structurer.extract.response_models import _collect_descriptions
+    from gov_disclosure import REPORT_TYPE
+    from structurer.core.response_models import field_descriptions
 
     sources = {
         str(p.relative_to(REPO)): _JINJA.sub(" ", p.read_text(encoding="utf-8"))
         for p in sorted((REPO / "prompts").rglob("*.j2"))
     }
-    descriptions: dict[str, str] = {}
-    _collect_descriptions(Report, "", "", descriptions)
+    descriptions = field_descriptions(REPORT_TYPE.record_model)
     sources.update({f"description of {k}": v for k, v in descriptions.items()})
+    sources["quote description"] = REPORT_TYPE.quote_description
+    sources["value description"] = REPORT_TYPE.value_description
     assert len(sources) > 50, "no prompts or descriptions found"
     return sources
 
@@ -178,7 +179,7 @@ LEGACY_GUIDE = "是旧式统计项"
 @pytest.mark.parametrize("version", ["v1", "v3"])
 def test_standard_format_reports_are_not_asked_for_legacy_zeros(version: str) -> None:
     from gov_disclosure import REPORT_TYPE
-    from structurer.extract.response_models import part_fields
+    from structurer.core.response_models import part_fields
 
     prompts = PromptSet(REPO / "prompts", "gov_disclosure", version)
     for part in REPORT_TYPE.parts:
@@ -195,10 +196,10 @@ def test_standard_format_reports_are_not_asked_for_legacy_zeros(version: str) ->
 
 def test_the_pipeline_tells_the_prompt_the_format_the_tables_show(settings: Settings) -> None:
     from gov_disclosure import REPORT_TYPE
-    from structurer.extract.pipeline import extract_document
-    from structurer.providers.fake import FakeChatModel
-    from structurer.providers.llm import LLMClient
-    from structurer.types import LoadedDocument
+    from structurer.core.pipeline import extract_document
+    from structurer.llm.fake import FakeChatModel
+    from structurer.llm.client import LLMClient
+    from structurer.core.types import LoadedDocument
     from tests.gold_echo import gold_echo, load
 
     gold = load(REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021_county_bureau.json")

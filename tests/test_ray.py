@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from structurer.db.models import Extraction, FieldValue, LLMCall
-from structurer.db.session import session_scope
-from structurer.extract.runner import run_extraction
-from structurer.providers.fake_server import FakeOpenAIServer
+from structurer.batch.run import run_extraction
+from structurer.llm.fake_server import FakeOpenAIServer
 from structurer.settings import Settings
+from structurer.store.models import Extraction, FieldValue, LLMCall
+from structurer.store.session import session_scope
 from tests import test_batch
 from tests.pg_fixture import missing_service
 from tests.test_batch import assert_complete_run, make_corpus
@@ -36,7 +36,7 @@ def local_ray() -> Iterator[None]:
     except ImportError:
         missing_service("ray is not installed (pip install -e '.[dev]')")
         return
-    from structurer.batch.ray_engine import init_ray
+    from structurer.batch.ray import init_ray
 
     init_ray()
     yield

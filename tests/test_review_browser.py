@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from structurer.db.session import session_scope
-from structurer.review.db_models import ReviewTask
 from structurer.review.pull import pull
 from structurer.review.push import push
 from structurer.settings import Settings
+from structurer.store.review_models import ReviewTask
+from structurer.store.session import session_scope
 from tests.test_review_loop import SAMPLE, extract, review_settings, rows
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -15,13 +15,10 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from gov_disclosure import REPORT_TYPE
-from structurer.db.models import Extraction, FieldValue
-from structurer.db.session import session_scope
-from structurer.export import write_jsonl
-from structurer.extract.runner import run_extraction
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
-from structurer.review.db_models import ReviewCorrection, ReviewProject, ReviewTask
+from structurer.batch.export import write_jsonl
+from structurer.batch.run import run_extraction
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
 from structurer.review.labeling import (
     FieldKind,
     config_version,
@@ -36,6 +33,9 @@ from structurer.review.server import ReviewServerError
 from structurer.review.tasks import FieldToReview, prediction, str_index, utf16_index
 from structurer.review.values import InvalidValue, parse_value
 from structurer.settings import Settings
+from structurer.store.models import Extraction, FieldValue
+from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
 from tests.labelstudio_fixture import free_port

@@ -10,12 +10,12 @@ import pytest
 
 from gov_disclosure import REPORT_TYPE
 from gov_disclosure.rules import body_kind, body_level, read_rules
-from structurer.extract.pipeline import extract_document
-from structurer.prompts import PromptSet
-from structurer.providers.fake import FakeChatModel
-from structurer.providers.llm import LLMClient
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.llm.fake import FakeChatModel
+from structurer.llm.client import LLMClient
 from structurer.settings import Settings
-from structurer.types import LoadedDocument
+from structurer.core.types import LoadedDocument
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from gov_disclosure.sections import SECTIONS, not_a_report
+from structurer.core.report_type import SectionSpec
+from structurer.core.types import Section
 from structurer.documents import read_document, split_sections
-from structurer.report_types import SectionSpec
-from structurer.types import Section
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/corpus not present")

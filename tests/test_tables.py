@@ -17,7 +17,8 @@ import pytest
 
 from gov_disclosure.identities import REQUEST_COLUMNS
 from gov_disclosure.tables import read_tables, read_tables_cells
-from structurer.tables.reader import BLANK_NOTE, TableReadout
+from structurer.core.types import BLANK_NOTE
+from structurer.tables.reader import TableReadout
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # shared/ beside the repo
 WULANHUA = SHARED / "corpus" / "wulanhua-town_2020.txt"

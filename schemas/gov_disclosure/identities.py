@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from gov_disclosure.record import IdentityBreak
+from pydantic import BaseModel
+
+
+class IdentityBreak(BaseModel):
+    """A table identity the printed figures do not satisfy."""
+
+    name: str
+    paths: list[str]
+    expected: int
+    actual: int
+
 
 REQUEST_COLUMNS = [
     "natural_person",

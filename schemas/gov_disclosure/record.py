@@ -1,8 +1,8 @@
 """The record of one 政府信息公开工作年度报告, as ../shared/spec/report-schema.md defines it.
 
 Field descriptions name the printed labels; they are the model's instructions too.
-Table identities are checked after validation and *reported* on the record
-(`record.identity_breaks`), never used to reject it: real reports print broken tables.
+Table identities are checked after validation by the report type (`gov_disclosure.identities`)
+and reported, never used to reject a record: real reports print broken tables.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -263,15 +263,6 @@ class Contact(Strict):
     website: str | None = Field(None, description="公布本报告的网址，照录")
 
 
-class IdentityBreak(BaseModel):
-    """A table identity the printed figures do not satisfy."""
-
-    name: str
-    paths: list[str]
-    expected: int
-    actual: int
-
-
 class Report(Strict):
     meta: Meta = Field(default_factory=Meta)
     proactive: Proactive = Field(default_factory=Proactive)
@@ -281,16 +272,3 @@ class Report(Strict):
     disclosure_fees: DisclosureFees = Field(default_factory=DisclosureFees)
     narrative: Narrative = Field(default_factory=Narrative)
     contact: Contact = Field(default_factory=Contact)
-
-    _identity_breaks: list[IdentityBreak] = PrivateAttr(default_factory=list)
-
-    @property
-    def identity_breaks(self) -> list[IdentityBreak]:
-        return self._identity_breaks
-
-    @model_validator(mode="after")
-    def _check_identities(self) -> Report:
-        from gov_disclosure.identities import check_identities
-
-        self._identity_breaks = check_identities(self.model_dump(mode="json"))
-        return self

@@ -6,8 +6,9 @@ from typing import Any
 
 from gov_disclosure.identities import check_identities
 from gov_disclosure.record import Report
-from structurer.records import iter_leaf_fields
-from structurer.report_types import PartSpec, ReportType
+from structurer.core.records import iter_leaf_fields
+from structurer.core.report_type import PartSpec, ReportType
+from structurer.core.response_models import field_descriptions
 
 LEGACY_TEXT_REQUESTS = (
     "requests.new_received.total",
@@ -34,7 +35,13 @@ PARTS: tuple[PartSpec, ...] = (
         ("proactive", "responses"),
         "proactive",
     ),
-    PartSpec("requests_text", LEGACY_TEXT_REQUESTS, ("requests",), "requests_text"),
+    PartSpec(
+        "requests_text",
+        LEGACY_TEXT_REQUESTS,
+        ("requests",),
+        "requests_text",
+        skip_with_tables=True,
+    ),
     PartSpec(
         "appeals_fees",
         (
@@ -87,10 +94,7 @@ PARTS: tuple[PartSpec, ...] = (
 
 
 def _labels() -> dict[str, str]:
-    from structurer.extract.response_models import _collect_descriptions
-
-    out: dict[str, str] = {}
-    _collect_descriptions(Report, "", "", out)
+    out = field_descriptions(Report)
     return {path: out.get(path, path) for path, _, _ in iter_leaf_fields(Report)}
 
 
@@ -119,4 +123,8 @@ def build() -> ReportType:
         read_tables=_read_tables,
         read_rules=_read_rules,
         labels=_labels(),
+        format_path="meta.format",
+        format_without_tables="legacy",
+        quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
+        value_description="取值；原文未提及则为null",
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cn2an
 
-from structurer.types import AlignmentStatus, CellReading, Evidence
+from structurer.core.types import AlignmentStatus, CellReading, Evidence
 
 DATA = Path(__file__).parent / "data"
 HEAD_CHARS = 1500  # title, date line and preamble live here

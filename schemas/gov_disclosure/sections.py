@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from structurer.report_types import SectionSpec
+from structurer.core.report_type import SectionSpec
 
 _NOT_APPEALS_OR_FEES = r"^(?!.*(?:复议|诉讼|收费|费用|减免))"
 

@@ -9,6 +9,7 @@ single （六）其他处理 row, read as `other_misc`); table 二 differs.
 from __future__ import annotations
 
 from gov_disclosure.identities import APPEAL_GROUPS, APPEAL_PARTS, REQUEST_COLUMNS, RESULT_ROWS
+from structurer.core.types import CellReading
 from structurer.tables import (
     CellUnit,
     ColumnSpec,
@@ -20,7 +21,6 @@ from structurer.tables import (
     prepare,
     read_with_specs,
 )
-from structurer.types import CellReading
 
 # ---- table 二 主动公开政府信息情况 -------------------------------------------------
 

@@ -1,1 +1,2 @@
-"""Running extraction over many documents: engines (threads, Ray) and accounting."""
+"""A run over many documents: paths, settings hash, run rows, engines (threads, ray), accounting,
+export. Imports core, llm, documents, confidence and store."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from structurer.db.models import Extraction, LLMCall
 from structurer.settings import Settings
+from structurer.store.models import Extraction, LLMCall
 
 
 def cost_of(tokens_in: int, tokens_out: int, settings: Settings) -> float | None:

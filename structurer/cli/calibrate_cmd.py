@@ -47,11 +47,11 @@ def run_calibration(
     reuse: bool = True,
 ) -> dict[str, Any]:
     """Extract, label, fit, measure, store. Returns what the command prints (JSON-able)."""
-    from structurer.confidence.calibrate import Method, calibration_metrics, fit, save
-    from structurer.confidence.dataset import gold_samples
+    from structurer.batch.run import run_settings
+    from structurer.confidence.calibrate import Method, fit, save
     from structurer.confidence.policy import PolicyDecision, threshold_for_accuracy
-    from structurer.extract.runner import run_settings
-    from structurer.prompts import PromptSet
+    from structurer.core.prompts import PromptSet
+    from structurer.eval.calibration_data import calibration_metrics, gold_samples
 
     data = gold_samples(gold_dir, corpus, settings, llm=llm, reuse=reuse)
     if not data.samples:

@@ -160,7 +160,7 @@ def _settings(prompt: str | None, model: str | None, table_reader: str | None) -
             raise typer.Exit(2)
         update["table_reader"] = table_reader
     if model:
-        from structurer.model.weights import MODELS
+        from structurer.llm.embedded.weights import MODELS
 
         if settings.uses_embedded_model and model in MODELS:
             update["embedded_model"] = model
@@ -192,9 +192,9 @@ def run(
     ] = None,
 ) -> None:
     """Extract the gold documents (reusing stored extractions), score them, store the run."""
+    from structurer.batch.run import DocResult
+    from structurer.core.prompts import PromptError
     from structurer.eval.runs import EvalError, run_eval
-    from structurer.extract.runner import DocResult
-    from structurer.prompts import PromptError
 
     settings = _settings(prompt, model, table_reader)
 

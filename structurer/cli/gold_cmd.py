@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from structurer.cli.settings_cli import load_settings
+from structurer.core.report_type import load_report_type
 from structurer.eval.gold import GoldProblem, check_gold, gold_to_json, skeleton
 from structurer.settings import Settings
 
@@ -21,8 +22,6 @@ err = Console(stderr=True)
 
 
 def _record_model(settings: Settings) -> type:
-    from structurer.report_types import load_report_type
-
     return load_report_type(settings.report_type).record_model
 
 
@@ -32,8 +31,8 @@ def gold_problems(directory: Path, corpus: Path | None, settings: Settings) -> l
     files = sorted(directory.glob("*.json")) if directory.is_dir() else []
     if not files:
         return [GoldProblem(file=str(directory), message="no gold files (*.json)")]
-    model = _record_model(settings)
-    return [p for f in files for p in check_gold(f, corpus, model)]
+    rtype = load_report_type(settings.report_type)
+    return [p for f in files for p in check_gold(f, corpus, rtype)]
 
 
 def _write_or_print(text: str, out: Path | None, force: bool) -> None:

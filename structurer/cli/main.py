@@ -40,7 +40,7 @@ app.add_typer(calibrate_cmd.app, name="calibrate", help="Fit field confidence on
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (also done automatically on first use)."""
-    from structurer.db.session import upgrade
+    from structurer.store.session import upgrade
 
     settings = load_settings()
     upgrade(settings)
@@ -92,7 +92,7 @@ def extract(
     import os
 
     from structurer.batch.accounting import BatchStats
-    from structurer.extract.runner import DocResult, ResumeError, run_extraction
+    from structurer.batch.run import DocResult, ResumeError, run_extraction
 
     if engine not in ("threads", "ray"):
         err.print("[red]--engine must be threads or ray[/red]")
@@ -225,9 +225,9 @@ def show(
     run: Annotated[str | None, typer.Option(help="run id")] = None,
 ) -> None:
     """Print one record by section, with each field's confidence, status and evidence."""
-    from structurer.db.session import session_scope
-    from structurer.records import flatten
-    from structurer.store import field_rows, latest_extraction
+    from structurer.core.records import flatten
+    from structurer.store.outcomes import field_rows, latest_extraction
+    from structurer.store.session import session_scope
 
     settings = load_settings()
     with session_scope(settings) as session:
@@ -285,8 +285,8 @@ def export(
     ] = None,
 ) -> None:
     """Write records: JSONL in the spec's export format, or CSV with one row per field."""
-    from structurer.db.session import session_scope
-    from structurer.export import write_csv, write_jsonl
+    from structurer.batch.export import write_csv, write_jsonl
+    from structurer.store.session import session_scope
 
     if fmt not in ("jsonl", "csv"):
         err.print("[red]--format must be jsonl or csv[/red]")

@@ -12,8 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from structurer.cli.settings_cli import load_settings
-from structurer.model.server import ServerError, log_path, serve, status, stop
-from structurer.model.weights import MODELS, WeightsError, ensure_weights, get_model, weights_status
+from structurer.llm.embedded.server import ServerError, log_path, serve, status, stop
+from structurer.llm.embedded.weights import (
+    MODELS,
+    WeightsError,
+    ensure_weights,
+    get_model,
+    weights_status,
+)
 from structurer.settings import Settings
 
 app = typer.Typer(

@@ -93,7 +93,7 @@ def push_cmd(
     settings = load_settings()
     if review_budget is not None:
         from structurer.confidence.rescore import rescore_run
-        from structurer.db.session import session_scope
+        from structurer.store.session import session_scope
 
         with session_scope(settings) as session:
             summary = rescore_run(session, settings, run, review_budget=review_budget)

@@ -39,8 +39,6 @@ from sklearn.metrics import log_loss
 
 from structurer.confidence.default import INTERCEPT, WEIGHTS
 from structurer.confidence.signals import FEATURES
-from structurer.eval.metrics import compute_metrics
-from structurer.eval.scoring import FieldScore
 from structurer.settings import Settings
 
 Method = Literal["logistic", "isotonic"]
@@ -280,24 +278,3 @@ def current_version(settings: Settings) -> str | None:
     """The calibration version a run with these settings records (None: default prior)."""
     artifact = load_current(settings)
     return artifact.version if artifact is not None else None
-
-
-# ---------------------------------------------------------------- measuring
-
-METRICS: tuple[str, ...] = ("auroc", "ece", "brier", "errors_caught_at_10pct")
-
-
-def calibration_metrics(
-    scores: Sequence[FieldScore], confidences: Sequence[float | None]
-) -> dict[str, Any]:
-    """AUROC, ECE, Brier and errors caught at a 10% review budget (structurer.eval.metrics)
-    of these confidences on these scored fields; plus n and accuracy."""
-    rows = [
-        s.model_copy(update={"confidence": c}) for s, c in zip(scores, confidences, strict=True)
-    ]
-    out: dict[str, Any] = dict(compute_metrics(rows, names=METRICS))
-    scored = [r for r in rows if r.confidence is not None and not r.both_null]
-    out["n"] = len(scored)
-    out["n_wrong"] = sum(not r.correct for r in scored)
-    out["accuracy"] = (1 - out["n_wrong"] / len(scored)) if scored else None
-    return out

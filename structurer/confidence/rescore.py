@@ -16,10 +16,10 @@ from structurer.confidence.calibrate import CalibrationArtifact, load_current
 from structurer.confidence.default import default_confidence
 from structurer.confidence.policy import PolicyDecision, decide, select_for_review
 from structurer.confidence.signals import features
-from structurer.db.models import FieldValue
+from structurer.core.types import FieldStatus
 from structurer.settings import Settings
-from structurer.store import field_rows, run_extractions
-from structurer.types import FieldStatus
+from structurer.store.models import FieldValue
+from structurer.store.outcomes import field_rows, run_extractions
 
 
 @dataclass(frozen=True)

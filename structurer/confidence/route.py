@@ -9,9 +9,8 @@ from structurer.confidence.calibrate import CalibrationArtifact, load_current
 from structurer.confidence.default import default_confidence
 from structurer.confidence.policy import PolicyDecision, decide
 from structurer.confidence.signals import features
-from structurer.extract.pipeline import FieldRow
+from structurer.core.types import FieldRow, FieldStatus
 from structurer.settings import Settings
-from structurer.types import FieldStatus
 
 DEFAULT_THRESHOLD = 0.8
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from structurer.types import AlignmentStatus
+from structurer.core.types import AlignmentStatus
 
 LOGPROB_FLOOR = -8.0
 

@@ -22,7 +22,7 @@ from charset_normalizer import from_bytes
 from lxml import etree
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-from structurer.types import LoadedDocument
+from structurer.core.types import LoadedDocument
 
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 PDF_SUFFIXES = frozenset({".pdf"})

@@ -1,5 +1,6 @@
 """Eval harness library: score predictions against gold, compute registered metrics,
-compare runs, write results (JSON + per-field JSONL + self-contained HTML).
+compare runs, write results (JSON + per-field JSONL + self-contained HTML). Consumes the engine
+(batch, core, store); nothing in the engine imports it.
 
 Plain data only: no database, no LLM. Typical use::
 
@@ -36,14 +37,13 @@ from structurer.eval.report_html import render_comparison, render_report
 from structurer.eval.results import (
     EvalResults,
     build_results,
-    evaluate,
     git_commit,
     read_export,
     read_run,
     read_samples,
-    write_run,
 )
 from structurer.eval.scoring import FieldKind, FieldScore, field_kinds, score_record, score_run
+from structurer.eval.writer import evaluate, write_run
 
 __all__ = [
     "REGISTRY",

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from structurer.records import empty_record, flatten, leaf_paths, unflatten
+from structurer.core.records import empty_record, flatten, leaf_paths, unflatten
+from structurer.core.report_type import ReportType
 
 GOLD_KEYS = frozenset({"doc", "record", "alternatives", "notes"})
 
@@ -108,9 +109,10 @@ def _validation_problems(
 def check_gold(
     file: str | Path,
     corpus_dir: str | Path | None,
-    record_model: type[BaseModel],
+    rtype: ReportType,
 ) -> list[GoldProblem]:
     """Check one gold file; see ``check_gold_dir``."""
+    record_model = rtype.record_model
     path = Path(file)
     name = path.name
     try:
@@ -184,18 +186,18 @@ def check_gold(
 
     if not any(p.severity == "error" and p.path for p in problems):
         try:
-            validated = record_model.model_validate(record)
+            _, breaks = rtype.validate(record)
         except ValidationError:
             return problems
-        for brk in getattr(validated, "identity_breaks", []) or []:
+        for brk in breaks:
             problems.append(
                 GoldProblem(
                     file=name,
-                    path=getattr(brk, "name", None),
+                    path=brk.get("name"),
                     severity="identity",
                     message=(
-                        f"expected {getattr(brk, 'expected', '?')}, actual {getattr(brk, 'actual', '?')}"
-                        f" over {', '.join(getattr(brk, 'paths', []))} (fine if printed so; say so in notes)"
+                        f"expected {brk.get('expected', '?')}, actual {brk.get('actual', '?')}"
+                        f" over {', '.join(brk.get('paths', []))} (fine if printed so; say so in notes)"
                     ),
                 )
             )
@@ -205,7 +207,7 @@ def check_gold(
 def check_gold_dir(
     directory: str | Path,
     corpus_dir: str | Path | None,
-    record_model: type[BaseModel],
+    rtype: ReportType,
 ) -> list[str]:
     """Problems in every ``*.json`` of ``directory``, one human-readable line each.
 
@@ -220,7 +222,7 @@ def check_gold_dir(
     if not files:
         return [f"{directory}: no gold files"]
     for file in files:
-        problems.extend(str(p) for p in check_gold(file, corpus_dir, record_model))
+        problems.extend(str(p) for p in check_gold(file, corpus_dir, rtype))
     return problems
 
 

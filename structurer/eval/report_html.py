@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from structurer.eval.compare import CompareRow, Comparison
 from structurer.eval.metrics import ECE_BINS
-from structurer.eval.results import EvalResults, GroupStats
+from structurer.eval.results import EvalResults, GroupStats, metric_direction
 from structurer.eval.scoring import FieldScore
 
 # ---------------------------------------------------------------- formatting
@@ -440,7 +440,6 @@ def _pts(value: float | None) -> str:
 
 
 def _metric_rows(comparison: Comparison) -> list[tuple[str, Any, Any, Any, str]]:
-    from structurer.eval.results import metric_direction
 
     rows = []
     for key in comparison.metrics_a.keys() | comparison.metrics_b.keys():

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from structurer.eval.metrics import REGISTRY, DocStats, compute_metrics
-from structurer.eval.scoring import FieldScore, field_kinds, score_run
+from structurer.eval.scoring import FieldScore
 
 if TYPE_CHECKING:
-    from structurer.eval.gold import GoldRecord
+    pass
 
 RESULTS_SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
@@ -190,28 +190,6 @@ def read_samples(path: str | Path) -> list[FieldScore]:
         return [FieldScore.model_validate_json(line) for line in fh if line.strip()]
 
 
-def write_run(
-    out_dir: str | Path,
-    results: EvalResults,
-    field_scores: Sequence[FieldScore],
-    *,
-    html: bool = True,
-) -> RunPaths:
-    """Write ``results.json``, ``samples.jsonl`` and (unless ``html=False``) ``report.html``."""
-    directory = Path(out_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    results_path = directory / RESULTS_FILE
-    results_path.write_text(results.model_dump_json(indent=2), encoding="utf-8")
-    samples_path = write_samples(directory / SAMPLES_FILE, field_scores)
-    report_path: Path | None = None
-    if html:
-        from structurer.eval.report_html import render_report  # report_html imports this module
-
-        report_path = directory / REPORT_FILE
-        report_path.write_text(render_report(results, field_scores), encoding="utf-8")
-    return RunPaths(results_json=results_path, samples_jsonl=samples_path, report_html=report_path)
-
-
 def read_results(path: str | Path) -> EvalResults:
     return EvalResults.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
@@ -233,34 +211,6 @@ def read_export(path: str | Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def evaluate(
-    predictions: Mapping[str, Mapping[str, Any] | None],
-    golds: Sequence[GoldRecord],
-    record_model: type[BaseModel],
-    *,
-    run_name: str,
-    docs: Sequence[DocStats] = (),
-    settings: Mapping[str, Any] | None = None,
-    commit: str | None = None,
-    out_dir: str | Path | None = None,
-    texts: Mapping[str, str] | None = None,
-) -> tuple[EvalResults, list[FieldScore]]:
-    """Score ``predictions`` (doc -> export row; missing/None = failed) against ``golds``,
-    compute the metrics, and write the run to ``out_dir`` when given. ``texts`` (doc ->
-    text as read) enables the invented-values metrics."""
-    scores = score_run(predictions, golds, field_kinds(record_model), texts)
-    failed = {d.doc for d in docs}
-    extra = [
-        DocStats(doc=g.doc, error="no prediction")
-        for g in golds
-        if predictions.get(g.doc) is None and g.doc not in failed
-    ]
-    results = build_results(run_name, scores, [*docs, *extra], settings=settings, commit=commit)
-    if out_dir is not None:
-        write_run(out_dir, results, scores)
-    return results, scores
-
-
 def metric_direction(name: str) -> bool | None:
     """True when higher is better, False when lower is, None when not a score / unknown."""
     spec = REGISTRY.get(name)
@@ -275,13 +225,11 @@ __all__ = [
     "GroupStats",
     "RunPaths",
     "build_results",
-    "evaluate",
     "read_export",
     "git_commit",
     "metric_direction",
     "read_results",
     "read_run",
     "read_samples",
-    "write_run",
     "write_samples",
 ]

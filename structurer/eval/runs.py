@@ -19,31 +19,31 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from structurer.db.models import Document, Extraction, FieldValue, LLMCall, Run, utcnow
-from structurer.db.session import session_scope
+from structurer.batch.export import export_object
+from structurer.batch.run import DocResult, RunSummary, run_extraction, run_settings
+from structurer.core.prompts import PromptSet
+from structurer.core.records import flatten, unflatten
+from structurer.core.report_type import load_report_type
+from structurer.core.types import DocStatus
 from structurer.documents.reader import DocumentError, read_document
 from structurer.eval.compare import Comparison, compare_runs
-from structurer.eval.db_models import EvalRun
 from structurer.eval.gold import GoldRecord, gold_from_record, load_gold_dir
 from structurer.eval.metrics import DocStats
 from structurer.eval.report_html import render_comparison
 from structurer.eval.results import (
     RESULTS_FILE,
     EvalResults,
-    evaluate,
     git_commit,
     read_run,
-    write_run,
 )
 from structurer.eval.scoring import FieldScore
-from structurer.export import export_object
-from structurer.extract.runner import DocResult, RunSummary, run_extraction, run_settings
-from structurer.prompts import PromptSet
-from structurer.providers.llm import LLMClient
-from structurer.records import flatten, unflatten
-from structurer.report_types import load_report_type
+from structurer.eval.writer import evaluate, write_run
+from structurer.llm.client import LLMClient
 from structurer.settings import REPO_ROOT, Settings
-from structurer.store import field_rows, latest_extraction
+from structurer.store.eval_models import EvalRun
+from structurer.store.models import Document, Extraction, FieldValue, LLMCall, Run, utcnow
+from structurer.store.outcomes import field_rows, latest_extraction
+from structurer.store.session import session_scope
 
 EVALS_DIR = "evals"
 COMPARE_FILE = "compare.html"
@@ -196,7 +196,7 @@ def stored_summary(
                 DocResult(
                     path.name,
                     str(path),
-                    "skipped" if held else "failed",
+                    DocStatus.skipped if held else DocStatus.failed,
                     None if held else f"not in extraction run {run.id}",
                     document_id=document.id if document is not None else None,
                 )

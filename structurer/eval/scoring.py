@@ -18,23 +18,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-import types
 import typing
-import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
-from structurer.records import flatten, iter_leaf_fields
+from structurer.core.kinds import PUNCTUATION, FieldKind, field_kinds, normalize_text
+from structurer.core.records import flatten
 
 if typing.TYPE_CHECKING:
     from structurer.eval.gold import GoldRecord
 
-FieldKind = Literal["int", "float", "str", "enum", "date", "list"]
 
 FLOAT_REL_TOL = 1e-6
 LIST_MATCH_THRESHOLD = 0.6
@@ -48,15 +46,6 @@ trimming and small wording differences, so demanding every item be matched is th
 natural "agrees" for a list. Partial credit lives in the list precision/recall/F1
 metrics, which are reported next to accuracy.
 """
-
-# The spec's list is `，。、：；（）()《》""''·-`. The spec file prints the quotes as ASCII
-# " and '; Chinese text uses the curly “ ” ‘ ’, so both are removed. NFKC runs first and
-# maps the full-width ，：；（）－ to , : ; ( ) -, so those images are removed as well.
-_SPEC_PUNCTUATION = "，。、：；（）()《》\"\"''·-"
-_CURLY_QUOTES = "\u201c\u201d\u2018\u2019"
-PUNCTUATION: frozenset[str] = frozenset(
-    _SPEC_PUNCTUATION + _CURLY_QUOTES + unicodedata.normalize("NFKC", _SPEC_PUNCTUATION)
-)
 
 
 class FieldScore(BaseModel):
@@ -98,12 +87,6 @@ class FieldScore(BaseModel):
 
 
 # ---------------------------------------------------------------- normalisation
-
-
-def normalize_text(value: str) -> str:
-    """NFKC, then drop whitespace and the spec's punctuation."""
-    text = unicodedata.normalize("NFKC", value)
-    return "".join(ch for ch in text if not ch.isspace() and ch not in PUNCTUATION)
 
 
 def _is_null(value: Any, kind: FieldKind) -> bool:
@@ -261,37 +244,6 @@ def group_of(path: str) -> str:
     (``meta``, ``proactive`` for ``proactive.total_items``, ``legacy``, ``contact``, ...)."""
     parts = path.split(".")
     return f"{parts[0]}.table" if len(parts) >= 3 else parts[0]
-
-
-def _kind_of(annotation: Any) -> FieldKind:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType) and len(args) == 1:
-        annotation = args[0]
-        origin = typing.get_origin(annotation)
-    if origin is list or annotation is list:
-        return "list"
-    if isinstance(annotation, type):
-        if issubclass(annotation, bool):
-            return "enum"
-        if issubclass(annotation, enum.Enum):
-            return "enum"
-        if issubclass(annotation, int):
-            return "int"
-        if issubclass(annotation, float):
-            return "float"
-        if issubclass(annotation, dt.date):
-            return "date"
-        if issubclass(annotation, str):
-            return "str"
-    if origin is Literal:
-        return "enum"
-    raise TypeError(f"no scoring kind for annotation {annotation!r}")
-
-
-def field_kinds(record_model: type[BaseModel]) -> dict[str, FieldKind]:
-    """Leaf path -> scoring kind, from the pydantic record model, in model order."""
-    return {path: _kind_of(ann) for path, ann, _ in iter_leaf_fields(record_model)}
 
 
 # ---------------------------------------------------------------- scoring

@@ -2,9 +2,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import structurer.db.models  # noqa: F401  (registers the tables)
-import structurer.eval.db_models  # noqa: F401  (the eval_runs table)
-import structurer.review.db_models  # noqa: F401  (the review tables)
+import structurer.store.eval_models  # noqa: F401  (the eval_runs table)
+import structurer.store.models  # noqa: F401  (registers the tables)
+import structurer.store.review_models  # noqa: F401  (the review tables)
 
 config = context.config
 target_metadata = SQLModel.metadata

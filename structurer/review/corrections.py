@@ -26,9 +26,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from structurer.db.models import Extraction, FieldValue
-from structurer.records import flatten, unflatten
-from structurer.report_types import ReportType
+from structurer.core.records import flatten, unflatten
+from structurer.core.report_type import ReportType
 from structurer.review.labeling import (
     EVIDENCE,
     VALUE_CHOICE,
@@ -41,6 +40,7 @@ from structurer.review.labeling import (
 )
 from structurer.review.tasks import str_index
 from structurer.review.values import InvalidValue, input_text, parse_value
+from structurer.store.models import Extraction, FieldValue
 
 
 @dataclass
@@ -186,14 +186,9 @@ def apply_reading(
     flat = flatten(extraction.record or {})
     flat[row.path] = reading.value
     try:
-        report = rtype.record_model.model_validate(unflatten(flat))
+        record, breaks = rtype.validate(unflatten(flat))
     except ValidationError as exc:
         raise ValueError(_validation_message(row.path, exc)) from None
-    record = report.model_dump(mode="json")
-    breaks = [
-        b.model_dump() if hasattr(b, "model_dump") else dict(b)
-        for b in rtype.check_identities(record)
-    ]
     before = _break_names(extraction.identity_breaks or [])
     warnings = list(reading.warnings)
     for b in breaks:

@@ -30,8 +30,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import BaseModel
 
-from structurer.records import iter_leaf_fields
-from structurer.report_types import ReportType
+from structurer.core.records import iter_leaf_fields
+from structurer.core.report_type import ReportType
 from structurer.settings import REPO_ROOT
 
 REVIEW_DIR = REPO_ROOT / "review"

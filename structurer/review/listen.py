@@ -19,9 +19,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from structurer.db.models import utcnow
-from structurer.db.session import session_scope
-from structurer.report_types import load_report_type
+from structurer.core.report_type import load_report_type
 from structurer.review.labeling import load_review_config
 from structurer.review.projects import (
     SECRET_HEADER,
@@ -33,6 +31,8 @@ from structurer.review.pull import PullResult, pull
 from structurer.review.remote import open_remote
 from structurer.review.server import ReviewServerError
 from structurer.settings import Settings
+from structurer.store.models import utcnow
+from structurer.store.session import session_scope
 
 DEFAULT_LISTEN_PORT = 8090
 PATH = "/webhook"

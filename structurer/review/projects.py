@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from structurer.db.models import utcnow
-from structurer.report_types import ReportType
-from structurer.review.db_models import ReviewProject
+from structurer.core.report_type import ReportType
 from structurer.review.labeling import ReviewConfig, config_version, label_config
 from structurer.review.remote import Remote
 from structurer.review.server import ReviewServerError
+from structurer.store.models import utcnow
+from structurer.store.review_models import ReviewProject
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
 SECRET_HEADER = "X-Structurer-Secret"

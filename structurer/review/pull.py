@@ -21,16 +21,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from structurer.db.models import Document, Extraction, FieldValue, utcnow
-from structurer.db.session import session_scope
-from structurer.report_types import ReportType, load_report_type
+from structurer.core.report_type import ReportType, load_report_type
 from structurer.review.corrections import apply_reading, read_annotation
-from structurer.review.db_models import ReviewCorrection, ReviewProject, ReviewTask
 from structurer.review.labeling import ReviewConfig, load_review_config, review_fields
 from structurer.review.projects import find_project
 from structurer.review.remote import Remote, open_remote
 from structurer.review.server import ReviewServerError
 from structurer.settings import Settings
+from structurer.store.models import Document, Extraction, FieldValue, utcnow
+from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 
 Echo = Callable[[str], None]
 

@@ -16,16 +16,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from structurer.db.models import Document, Extraction, FieldValue, Run
-from structurer.db.session import session_scope
-from structurer.report_types import load_report_type
-from structurer.review.db_models import ReviewProject, ReviewTask
+from structurer.core.report_type import load_report_type
 from structurer.review.labeling import ReviewConfig, ReviewField, load_review_config, review_fields
 from structurer.review.projects import ensure_project, ensure_webhook
 from structurer.review.remote import Remote, open_remote
 from structurer.review.tasks import FieldToReview, task_key, task_payload
 from structurer.settings import Settings
-from structurer.store import run_extractions
+from structurer.store.models import Document, Extraction, FieldValue, Run
+from structurer.store.outcomes import run_extractions
+from structurer.store.review_models import ReviewProject, ReviewTask
+from structurer.store.session import session_scope
 
 BATCH = 50
 Echo = Callable[[str], None]

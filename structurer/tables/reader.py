@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
 from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
@@ -27,9 +28,7 @@ from structurer.tables.textmap import (
     normalise,
     tokenize,
 )
-from structurer.types import AlignmentStatus, CellReading, Evidence
 
-BLANK_NOTE = "blank cell read as 0"
 HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
 
 

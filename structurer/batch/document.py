@@ -1,0 +1,260 @@
+"""One document of a batch: read and store it, extract it, score, route and store the outcome.
+
+Shared by the engines (threads, ray). Never raises for a bad document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from structurer.batch.accounting import cost_of
+from structurer.confidence.route import review_policy, route_rows, score_rows
+from structurer.core.model import Model
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.core.report_type import ReportType
+from structurer.core.types import DocStatus, DocumentOutcome, FieldStatus, LoadedDocument
+from structurer.documents.reader import DocumentError, read_document
+from structurer.llm.cache import DbResponseCache
+from structurer.llm.client import LLMClient
+from structurer.settings import Settings
+from structurer.store.models import Document, Run
+from structurer.store.outcomes import (
+    copy_extraction,
+    reusable_extraction,
+    save_outcome,
+    store_unreadable,
+    upsert_document,
+)
+from structurer.store.session import session_scope
+
+
+@dataclass
+class DocResult:
+    name: str
+    path: str
+    status: DocStatus
+    error: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    n_fields: int = 0
+    n_review: int = 0
+    document_id: int | None = None
+    calls: int = 0
+    cached_calls: int = 0
+    cost: float | None = None
+
+
+def make_llm(settings: Settings, http_client: Any = None) -> LLMClient:
+    if settings.uses_embedded_model:
+        from structurer.llm.embedded.server import ensure_running
+
+        base_url = ensure_running(settings)
+    else:
+        base_url = settings.openai_base_url or ""
+    return LLMClient(settings, base_url, http_client=http_client)
+
+
+@dataclass
+class BatchContext:
+    """What every document of a run shares."""
+
+    settings: Settings
+    rtype: ReportType
+    prompts: PromptSet
+    run_id: str
+    settings_hash: str
+    reuse: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class StoredDocument:
+    """A document read and stored, waiting for the model."""
+
+    path: Path
+    doc: LoadedDocument
+    document_id: int
+
+
+def read_and_store(path: Path, ctx: BatchContext) -> StoredDocument | DocResult:
+    """Read and store a document; a DocResult when nothing is left to do (unreadable, reused)."""
+    try:
+        doc = read_document(path)
+    except DocumentError as exc:
+        return _store_unreadable(path, str(exc), ctx.settings, ctx.run_id, ctx.settings_hash)
+    with session_scope(ctx.settings) as session:
+        doc_row = upsert_document(session, doc)
+        if ctx.reuse:
+            previous = reusable_extraction(session, doc.sha256, ctx.settings_hash)
+            if previous is not None:
+                if previous.run_id != ctx.run_id:
+                    run = session.get(Run, ctx.run_id)
+                    assert run is not None
+                    try:
+                        copy_extraction(session, run, previous)
+                    except IntegrityError:  # the same bytes under another name, copied already
+                        session.rollback()
+                return DocResult(doc.name, str(path), DocStatus.skipped, document_id=doc_row.id)
+    return StoredDocument(path, doc, doc_row.id or 0)
+
+
+def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
+    return DocumentOutcome(
+        doc, DocStatus.failed, f"{type(exc).__name__}: {exc}"[:300], None, [], [], None, [], 0.0
+    )
+
+
+def store_outcome(
+    prepared: StoredDocument, outcome: DocumentOutcome, ctx: BatchContext
+) -> DocResult:
+    """Score, route and store one outcome (one transaction)."""
+    doc = outcome.document
+    score_rows(outcome.fields, outcome.identity_breaks, ctx.settings)
+    route_rows(outcome.fields, review_policy(ctx.settings))
+    with session_scope(ctx.settings) as session:
+        run = session.get(Run, ctx.run_id)
+        doc_row = session.get(Document, prepared.document_id)
+        assert run is not None and doc_row is not None
+        try:
+            save_outcome(session, run, doc_row, outcome)
+        except IntegrityError:  # another file with the same bytes was stored in this run meanwhile
+            session.rollback()
+            return DocResult(
+                doc.name,
+                str(prepared.path),
+                DocStatus.skipped,
+                "same content as another file of this batch",
+                document_id=prepared.document_id,
+            )
+    return DocResult(
+        doc.name,
+        str(prepared.path),
+        outcome.status,
+        outcome.error,
+        outcome.tokens_in,
+        outcome.tokens_out,
+        outcome.seconds,
+        n_fields=len(outcome.fields),
+        n_review=sum(1 for f in outcome.fields if f.status == FieldStatus.needs_review),
+        document_id=prepared.document_id,
+        calls=len(outcome.calls),
+        cached_calls=sum(1 for c in outcome.calls if c.cached),
+        cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
+    )
+
+
+def process_one(
+    path: Path,
+    settings: Settings,
+    rtype: ReportType,
+    prompts: PromptSet,
+    get_llm: Callable[[], Model],
+    run_id: str,
+    settings_hash: str,
+    *,
+    reuse: bool = True,
+    executor: Executor | None = None,
+    stop: threading.Event | None = None,
+) -> DocResult:
+    """Read, extract and store one document. Never raises for a bad document."""
+    ctx = BatchContext(
+        settings, rtype, prompts, run_id, settings_hash, reuse, stop or threading.Event()
+    )
+    return process(path, ctx, get_llm, executor)
+
+
+T = TypeVar("T")
+DB_ATTEMPTS = 4
+
+
+def with_db_retries(fn: Callable[[], T]) -> T:
+    """Run a database step again after a transient failure (pool exhausted, lock timeout,
+    connection dropped): each step is one transaction, so repeating it is safe."""
+    for attempt in range(DB_ATTEMPTS):
+        try:
+            return fn()
+        except (OperationalError, PoolTimeout):
+            if attempt == DB_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2**attempt + random.random() * 0.5)
+    raise AssertionError("unreachable")
+
+
+def process(
+    path: Path, ctx: BatchContext, get_llm: Callable[[], Model], executor: Executor | None
+) -> DocResult:
+    try:
+        prepared = with_db_retries(lambda: read_and_store(path, ctx))
+        if isinstance(prepared, DocResult):
+            return prepared
+        if ctx.stop.is_set():
+            return DocResult(
+                prepared.doc.name,
+                str(path),
+                DocStatus.interrupted,
+                document_id=prepared.document_id,
+            )
+        try:
+            outcome = extract_document(
+                prepared.doc, ctx.rtype, get_llm(), ctx.prompts, ctx.settings, executor=executor
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad document never stops the batch
+            outcome = failed_outcome(prepared.doc, exc)
+        ready = prepared
+        return with_db_retries(lambda: store_outcome(ready, outcome, ctx))
+    except Exception as exc:  # noqa: BLE001 - e.g. the database hiccupped on this one
+        return DocResult(
+            path.name, str(path), DocStatus.failed, f"{type(exc).__name__}: {exc}"[:300]
+        )
+
+
+def _store_unreadable(
+    path: Path, error: str, settings: Settings, run_id: str, settings_hash: str
+) -> DocResult:
+    """Record a document that could not be read: its bytes' hash and the error."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return DocResult(path.name, str(path), DocStatus.failed, error)
+    with session_scope(settings) as session:
+        document_id = store_unreadable(
+            session,
+            name=path.name,
+            path=str(path),
+            sha256=hashlib.sha256(data).hexdigest(),
+            run_id=run_id,
+            settings_hash=settings_hash,
+            error=error,
+        )
+    return DocResult(path.name, str(path), DocStatus.failed, error, document_id=document_id)
+
+
+def cached_llm(settings: Settings, llm: Model | None, use_cache: bool) -> Callable[[], Model]:
+    """A lazily made client (the embedded server starts only if a document needs it), with the cache."""
+    client: list[Model] = []
+    lock = threading.Lock()
+
+    def get_llm() -> Model:
+        with lock:
+            if not client:
+                base = llm if llm is not None else make_llm(settings)
+                # The reply cache sits in the HTTP client; an in-process model has none.
+                if use_cache and isinstance(base, LLMClient) and base.cache is None:
+                    base = base.with_cache(DbResponseCache(settings))
+                client.append(base)
+            return client[0]
+
+    return get_llm

@@ -1,0 +1,133 @@
+"""Is the value actually stated by its evidence text?
+
+A real quote attached to a wrong value is the classic extraction failure, so the value is
+checked against the quoted span: numbers in Arabic, full-width or Chinese numerals
+("二0一八年十二月二十四日", "三次", "十二条"), dates in the usual printed forms, names and
+other strings up to whitespace/width/punctuation. Pure functions of (value, text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+import warnings
+from functools import lru_cache
+from typing import Any
+
+import cn2an
+from rapidfuzz import fuzz
+
+from structurer.core.kinds import normalize_text
+
+STRING_MIN_SCORE = 90.0
+# Words that state zero without a digit: "没有收到申请", "未发生行政复议", "无".
+ZERO_WORDS = ("没有", "未", "无", "零", "不存在", "尚无", "均无")
+# Money fields may be printed in 元 and stored in 万元 (or the reverse).
+UNIT_FACTORS = (1.0, 10_000.0, 1 / 10_000.0)
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_DATE = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})")
+
+
+@lru_cache(maxsize=4096)
+def to_arabic(text: str) -> str:
+    """NFKC (full-width digits become ASCII), then Chinese numerals become Arabic via cn2an.
+
+    "二0一八年十二月二十四日" -> "2018年12月24日"; "三次" -> "3次". Stray 〇/○ inside digit runs
+    are read as 0 first. Text cn2an cannot transform is returned normalised only.
+    """
+    norm = unicodedata.normalize("NFKC", text)
+    norm = re.sub(
+        r"(?<=[0-9一二三四五六七八九〇○零])[〇○](?=[0-9一二三四五六七八九〇○零]|年)", "0", norm
+    )
+    norm = norm.replace("两", "二")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cn2an warns on every malformed numeral run
+            converted = str(cn2an.transform(norm, "cn2an"))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return norm
+    return converted
+
+
+def numbers_in(text: str) -> list[float]:
+    """Every number stated in `text`, in any of the supported notations."""
+    found: list[float] = []
+    for variant in {unicodedata.normalize("NFKC", text), to_arabic(text)}:
+        for m in _NUMBER.finditer(variant):
+            try:
+                found.append(float(m.group().replace(",", "")))
+            except ValueError:
+                continue
+    return found
+
+
+def dates_in(text: str) -> list[dt.date]:
+    out: list[dt.date] = []
+    for m in _DATE.finditer(to_arabic(text)):
+        try:
+            out.append(dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        except ValueError:
+            continue
+    return out
+
+
+def number_in_text(value: float, text: str, *, allow_units: bool = False) -> bool:
+    """Is `value` stated in `text`? Zero also counts when stated in words ("没有", "未")."""
+    factors = UNIT_FACTORS if allow_units else (1.0,)
+    for n in numbers_in(text):
+        if any(math.isclose(n * f, value, rel_tol=1e-6, abs_tol=1e-9) for f in factors):
+            return True
+    return value == 0 and any(w in text for w in ZERO_WORDS)
+
+
+def string_in_text(value: str, text: str) -> bool:
+    """Is the string in the text, up to whitespace, width and punctuation (or nearly so)?"""
+    v, t = normalize_text(value), normalize_text(text)
+    if not v:
+        return False
+    if v in t:
+        return True
+    return len(v) >= 4 and fuzz.partial_ratio(v, t) >= STRING_MIN_SCORE
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def value_in_text(value: Any, text: str | None, kind: str) -> float | None:
+    """1.0 when `text` states `value`, 0.0 when it does not, None when not checkable.
+
+    `kind` is the scoring kind of the field (int, float, date, str, enum, list). Enums are
+    judgements (admin level, format), not printed values: not checkable. Lists score the share
+    of their items found in the text.
+    """
+    if value is None or value == [] or text is None:
+        return None
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return 0.0
+        return float(number_in_text(float(value), text, allow_units=kind == "float"))
+    if kind == "date":
+        date = _as_date(value)
+        if date is None:
+            return 0.0
+        return float(date in dates_in(text))
+    if kind == "str":
+        return float(string_in_text(str(value), text))
+    if kind == "list":
+        items = [str(v) for v in value if str(v).strip()]
+        if not items:
+            return None
+        return sum(string_in_text(item, text) for item in items) / len(items)
+    return None

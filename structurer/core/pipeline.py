@@ -1,0 +1,319 @@
+"""Extract one document: sections -> one small LLM call per part (+ the table reader) ->
+readings -> evidence -> a validated record with one row per leaf.
+
+`extract_document` is a pure function of (document, settings) given an LLM client: it does no
+database I/O, so a distributed engine can map it.
+"""
+
+from __future__ import annotations
+
+import time
+import typing
+from concurrent.futures import Executor
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from structurer.core.evidence.locate import cell_signals, locate_evidence
+from structurer.core.kinds import field_kinds
+from structurer.core.logprob import value_logprob
+from structurer.core.model import LLMResult, Model, TokenLogprob, request_hash
+from structurer.core.prompts import PromptSet
+from structurer.core.reconcile import reconcile_record
+from structurer.core.records import flatten, iter_leaf_fields, unflatten
+from structurer.core.report_type import PartSpec, ReportType
+from structurer.core.response_models import (
+    PartField,
+    build_response_model,
+    part_fields,
+    values_of,
+)
+from structurer.core.sections import split_sections
+from structurer.core.types import (
+    CallRecord,
+    Candidate,
+    DocStatus,
+    DocumentOutcome,
+    FieldRow,
+    LoadedDocument,
+    Section,
+)
+from structurer.settings import Settings
+
+MAX_PART_CHARS = 14000
+
+
+def part_text(
+    doc: LoadedDocument, sections: list[Section], part: PartSpec
+) -> tuple[str, list[tuple[int, int]]]:
+    """The text a part reads, and the windows (offsets in the document) it came from."""
+    text = doc.text
+    by_name: dict[str, list[Section]] = {}
+    for s in sections:
+        by_name.setdefault(s.name, []).append(s)
+    windows = [(s.start, s.end) for name in part.sections for s in by_name.get(name, [])]
+    if not windows:
+        windows = [(0, len(text))]
+    windows.sort()
+    if part.head_chars and windows[0][0] > 0:
+        windows.insert(0, (0, min(part.head_chars, len(text))))
+    if part.tail_chars and windows[-1][1] < len(text):
+        windows.append((max(0, len(text) - part.tail_chars), len(text)))
+    merged: list[tuple[int, int]] = []
+    for start, end in windows:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    chunks = [text[s:e] for s, e in merged]
+    joined = "\n……\n".join(chunks)
+    if len(joined) > MAX_PART_CHARS:
+        joined = joined[:MAX_PART_CHARS]
+    return joined, merged
+
+
+def build_messages(
+    prompts: PromptSet,
+    part: PartSpec,
+    fields: list[PartField],
+    text: str,
+    doc_name: str,
+    report_format: str | None = None,
+) -> list[dict[str, Any]]:
+    """`report_format` is the format the table reader found (None when it did not run), so
+    a template can ask only what that format can state."""
+    system = prompts.render(
+        "system.j2", part=part.prompt, fields=fields, report_format=report_format
+    )
+    user = prompts.render("user.j2", text=text, doc_name=doc_name)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _value_logprob(logprobs: list[TokenLogprob], key: str) -> dict[str, float]:
+    """Signals from the token logprobs of the value under `key` in the reply (none if absent)."""
+    found = value_logprob(logprobs, key)
+    if found is None:
+        return {}
+    return {"value_logprob": round(found.mean, 4), "value_logprob_min": round(found.min, 4)}
+
+
+@cache
+def _kinds(record_model: type[BaseModel]) -> dict[str, str]:
+    return dict(field_kinds(record_model))
+
+
+def _run_part(
+    doc: LoadedDocument,
+    sections: list[Section],
+    part: PartSpec,
+    rtype: ReportType,
+    llm: Model,
+    prompts: PromptSet,
+    settings: Settings,
+    report_format: str | None = None,
+) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
+    fields = part_fields(rtype.record_model, part)
+    model = build_response_model(rtype, part)
+    text, windows = part_text(doc, sections, part)
+    messages = build_messages(prompts, part, fields, text, doc.name, report_format)
+    schema = model.model_json_schema()
+    req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
+    samples: list[LLMResult] = [llm.complete(messages, model) for _ in range(settings.samples)]
+    calls = [
+        CallRecord(
+            part=part.name,
+            model=llm.model,
+            prompt_version=prompts.fingerprint,
+            request_hash=req_hash,
+            request={"messages": messages, "response_model": model.__name__, "mode": llm.mode_name},
+            response=r.raw,
+            tokens_in=r.tokens_in,
+            tokens_out=r.tokens_out,
+            latency_ms=int(r.latency_s * 1000),
+            retries=r.retries,
+            error=r.error,
+            cached=r.cached,
+        )
+        for r in samples
+    ]
+    primary = samples[0]
+    if primary.parsed is None:
+        return {}, calls, f"part {part.name}: {primary.error}"
+    values = values_of(primary.parsed, fields)
+    others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
+    readings: dict[str, list[Candidate]] = {}
+    for f in fields:
+        value, quote = values[f.path]
+        signals: dict[str, Any] = {"retries": primary.retries}
+        if others:
+            signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
+        if value is not None and value != []:
+            signals.update(_value_logprob(primary.logprobs, f.key))
+        kind = _kinds(rtype.record_model).get(f.path, "str")
+        located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
+        signals.update(located.signals())
+        readings.setdefault(f.path, []).append(
+            Candidate(
+                value=value, reader="llm", quote=quote, evidence=located.evidence, signals=signals
+            )
+        )
+    return readings, calls, None
+
+
+def _table_readings(
+    doc: LoadedDocument, rtype: ReportType
+) -> tuple[dict[str, list[Candidate]], str | None, list[str]]:
+    if rtype.read_tables is None:
+        return {}, None, []
+    readout: Any = rtype.read_tables(doc.text)
+    readings: dict[str, list[Candidate]] = {}
+    for cell in readout.cells:
+        signals: dict[str, Any] = {}
+        if cell.note:
+            signals["note"] = cell.note
+        readings.setdefault(cell.path, []).append(
+            Candidate(
+                value=cell.value,
+                reader="table",
+                quote=cell.evidence.quote,
+                evidence=cell.evidence,
+                signals=signals,
+            )
+        )
+    return readings, readout.format, list(readout.unread)
+
+
+def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Candidate]]:
+    if rtype.read_rules is None:
+        return {}
+    readings: dict[str, list[Candidate]] = {}
+    for cell in rtype.read_rules(doc.text):
+        signals: dict[str, Any] = {"note": cell.note} if cell.note else {}
+        readings.setdefault(cell.path, []).append(
+            Candidate(
+                value=cell.value,
+                reader="rule",
+                quote=cell.evidence.quote,
+                evidence=cell.evidence,
+                signals=signals,
+            )
+        )
+    return readings
+
+
+def extract_document(
+    doc: LoadedDocument,
+    rtype: ReportType,
+    llm: Model,
+    prompts: PromptSet,
+    settings: Settings,
+    *,
+    executor: Executor | None = None,
+) -> DocumentOutcome:
+    started = time.perf_counter()
+
+    def failed(error: str, calls: list[CallRecord] | None = None) -> DocumentOutcome:
+        return DocumentOutcome(
+            doc,
+            DocStatus.failed,
+            error,
+            None,
+            [],
+            [],
+            None,
+            calls or [],
+            time.perf_counter() - started,
+        )
+
+    reason = rtype.not_a_report(doc.text)
+    if reason:
+        return failed(f"not a report: {reason}")
+    sections = split_sections(doc.text, rtype.sections)
+
+    candidates: dict[str, list[Candidate]] = {}
+    table_format: str | None = None
+    table_ran = settings.table_reader in ("table", "both") and rtype.read_tables is not None
+    if table_ran:
+        table_candidates, table_format, _unread = _table_readings(doc, rtype)
+        for path, rs in table_candidates.items():
+            candidates.setdefault(path, []).extend(rs)
+
+    if settings.rule_reader:
+        for path, rs in _rule_readings(doc, rtype).items():
+            candidates.setdefault(path, []).extend(rs)
+
+    calls: list[CallRecord] = []
+    errors: list[str] = []
+    todo = [
+        part
+        for part in rtype.parts
+        if not (part.table and settings.table_reader == "table")
+        and not (part.skip_with_tables and table_format is not None)
+    ]
+
+    def run_part(part: PartSpec) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
+        return _run_part(doc, sections, part, rtype, llm, prompts, settings, table_format)
+
+    # Parts are independent calls: with an executor they are in flight at once (results in order).
+    results = (
+        list(executor.map(run_part, todo)) if executor is not None else [run_part(p) for p in todo]
+    )
+    for part_readings, part_calls, error in results:
+        calls.extend(part_calls)
+        if error:
+            errors.append(error)
+        for path, rs in part_readings.items():
+            candidates.setdefault(path, []).extend(rs)
+
+    flat: dict[str, Any] = {}
+    rows: list[FieldRow] = []
+    kinds = _kinds(rtype.record_model)
+    if table_ran and rtype.format_path is not None:
+        # The table reader decides the format: a standard one, or the type's default without.
+        candidates.setdefault(rtype.format_path, []).insert(
+            0, Candidate(value=table_format or rtype.format_without_tables, reader="table")
+        )
+    for path, readings in candidates.items():
+        for reading in readings:
+            if reading.reader in ("table", "rule"):
+                reading.signals.update(
+                    cell_signals(
+                        reading.value,
+                        reading.evidence,
+                        reading.signals.get("note"),
+                        kinds.get(path, "str"),
+                    )
+                )
+    chosen_by_path = reconcile_record(candidates, rtype.check_identities)
+    for path, annotation, _ in iter_leaf_fields(rtype.record_model):
+        empty: Any = [] if typing.get_origin(annotation) is list else None
+        chosen = chosen_by_path.get(path)
+        flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
+        if chosen is not None and chosen.value not in (None, []):
+            chosen.signals["kind"] = kinds.get(path, "str")
+            rows.append(
+                FieldRow(path, chosen.value, chosen.reader, chosen.evidence, signals=chosen.signals)
+            )
+
+    try:
+        record, breaks = rtype.validate(unflatten(flat))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return failed(f"record failed validation at {where}: {first['msg']}", calls)
+    record_flat = flatten(record)
+    for row in rows:
+        row.value = record_flat[row.path]
+    status, error = (DocStatus.failed, "; ".join(errors)) if errors else (DocStatus.ok, None)
+    return DocumentOutcome(
+        doc,
+        status,
+        error,
+        record,
+        rows,
+        breaks,
+        record_flat.get(rtype.format_path) if rtype.format_path else None,
+        calls,
+        time.perf_counter() - started,
+    )

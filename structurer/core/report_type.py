@@ -1,0 +1,100 @@
+"""What the engine needs to know about one kind of report. The engine is generic over this.
+
+A report type lives in its own package under `schemas/` (e.g. `gov_disclosure`) and exposes
+`REPORT_TYPE`; its prompts live under `prompts/<name>/<version>/`, its review config under
+`review/<name>/`, its eval assets under `eval/<name>/`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from structurer.core.types import CellReading
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """A section of the report, recognised by regexes on its heading line."""
+
+    name: str
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """A part of the record extracted by one small LLM call from its own sections.
+
+    `paths` are leaf paths or prefixes of leaf paths (e.g. "meta", "proactive.total_items").
+    `sections` are read in order and concatenated; when none of them is found the whole text
+    is used. `head_chars` prepends the document's first characters (title, date, preamble).
+    `table` marks a standard-table part that the deterministic table reader can fill.
+    `skip_with_tables`: not asked when the table reader found a standard format (its tables
+    state these fields).
+    """
+
+    name: str
+    paths: tuple[str, ...]
+    sections: tuple[str, ...]
+    prompt: str
+    head_chars: int = 0
+    tail_chars: int = 0
+    table: bool = False
+    skip_with_tables: bool = False
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per type
+class ReportType:
+    """Everything the engine needs to know about one kind of report.
+
+    `format_path`: the leaf the table reader decides (the detected format), with
+    `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
+    shown to people. `quote_description` / `value_description`: what the model is told each
+    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    """
+
+    name: str
+    record_model: type[BaseModel]
+    sections: tuple[SectionSpec, ...]
+    parts: tuple[PartSpec, ...]
+    check_identities: Callable[[dict[str, Any]], list[Any]]
+    # Returns a reason when the text is clearly not a report of this type, else None.
+    not_a_report: Callable[[str], str | None]
+    read_tables: Callable[[str], list[CellReading]] | None = None
+    # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
+    read_rules: Callable[[str], list[CellReading]] | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    format_path: str | None = None
+    format_without_tables: str | None = None
+    quote_description: str = (
+        "The sentence of the text that states the value, verbatim; null if not stated"
+    )
+    value_description: str = "The value; null if the text does not state it"
+    ui: dict[str, str] = field(default_factory=dict)
+
+    def validate(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The record as the record model validates it (JSON types), and its identity breaks.
+
+        Raises pydantic's ValidationError. Breaks are reported, never raised: real reports
+        print broken tables.
+        """
+        validated = self.record_model.model_validate(record).model_dump(mode="json")
+        breaks = [
+            b.model_dump() if isinstance(b, BaseModel) else dict(b)
+            for b in self.check_identities(validated)
+        ]
+        return validated, breaks
+
+
+@cache
+def load_report_type(name: str) -> ReportType:
+    module = importlib.import_module(name)
+    report_type = getattr(module, "REPORT_TYPE", None)
+    if not isinstance(report_type, ReportType):
+        raise LookupError(f"package {name!r} does not define REPORT_TYPE")
+    return report_type
