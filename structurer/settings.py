@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     table_reader: TableReaderMode = "table"
     # Deterministic rule readers (title, year, dates, body, contact) read beside the LLM.
     rule_reader: bool = True
+    # Grounding of the LLM's values in the text: "reask" checks inside the call (instructor
+    # re-asks with the reasons) and nulls what still fails; "check" only nulls; "off" neither.
+    grounding: Literal["off", "check", "reask"] = "reask"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
 
     review_threshold: float = Field(
@@ -133,6 +136,7 @@ class Settings(BaseSettings):
             "max_tokens": self.max_tokens,
             "table_reader": self.table_reader,
             "rule_reader": self.rule_reader,
+            "grounding": self.grounding,
             "samples": self.samples,
         }
 

@@ -12,8 +12,8 @@ from structurer.eval.gold import GoldRecord, load_gold_dir
 from structurer.eval.invented import is_invented
 from structurer.eval.metrics import compute_metrics
 from structurer.eval.report_html import render_report
-from structurer.eval.writer import evaluate
 from structurer.eval.scoring import field_kinds, score_record
+from structurer.eval.writer import evaluate
 from tests.conftest import CORPUS, GOLD, REPO, SAMPLES, needs_shared
 
 TEXT = (

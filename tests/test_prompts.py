@@ -197,9 +197,9 @@ def test_standard_format_reports_are_not_asked_for_legacy_zeros(version: str) ->
 def test_the_pipeline_tells_the_prompt_the_format_the_tables_show(settings: Settings) -> None:
     from gov_disclosure import REPORT_TYPE
     from structurer.core.pipeline import extract_document
-    from structurer.llm.fake import FakeChatModel
-    from structurer.llm.client import LLMClient
     from structurer.core.types import LoadedDocument
+    from structurer.llm.client import LLMClient
+    from structurer.llm.fake import FakeChatModel
     from tests.gold_echo import gold_echo, load
 
     gold = load(REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021_county_bureau.json")

@@ -15,6 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from structurer.core.evidence.grounding import (
+    GroundedField,
+    Rejection,
+    check_part,
+    reask_message,
+    short_label,
+)
 from structurer.core.evidence.locate import cell_signals, locate_evidence
 from structurer.core.kinds import field_kinds
 from structurer.core.logprob import value_logprob
@@ -119,7 +126,19 @@ def _run_part(
     messages = build_messages(prompts, part, fields, text, doc.name, report_format)
     schema = model.model_json_schema()
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
-    samples: list[LLMResult] = [llm.complete(messages, model) for _ in range(settings.samples)]
+    kinds = _kinds(rtype.record_model)
+    grounded = [
+        GroundedField(f.path, f.key, kinds.get(f.path, "str"), short_label(f.description))
+        for f in fields
+    ]
+
+    def grounding(values: dict[str, tuple[Any, str | None]]) -> list[Rejection]:
+        return check_part(values, grounded, doc.text, windows, rtype.ui)
+
+    samples: list[LLMResult] = [
+        llm.complete(messages, model, _grounding_context(grounding, fields, settings))
+        for _ in range(settings.samples)
+    ]
     calls = [
         CallRecord(
             part=part.name,
@@ -142,15 +161,25 @@ def _run_part(
         return {}, calls, f"part {part.name}: {primary.error}"
     values = values_of(primary.parsed, fields)
     others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
+    # What still fails grounding after the re-asks (or in a cached reply) becomes null; the
+    # proposal and the reason stay as signals for the reviewer.
+    rejected = {r.path: r for r in grounding(values)} if settings.grounding != "off" else {}
     readings: dict[str, list[Candidate]] = {}
     for f in fields:
         value, quote = values[f.path]
         signals: dict[str, Any] = {"retries": primary.retries}
+        if f.path in rejected:
+            r = rejected[f.path]
+            signals.update(rejected_value=r.value, rejected_reason=r.reason)
+            if isinstance(value, list):
+                value = [v for v in value if v not in r.value]
+            else:
+                value, quote = None, None
         if others:
             signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
         if value is not None and value != []:
             signals.update(_value_logprob(primary.logprobs, f.key))
-        kind = _kinds(rtype.record_model).get(f.path, "str")
+        kind = kinds.get(f.path, "str")
         located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
         signals.update(located.signals())
         readings.setdefault(f.path, []).append(
@@ -159,6 +188,27 @@ def _run_part(
             )
         )
     return readings, calls, None
+
+
+def _grounding_context(
+    grounding: Any, fields: list[PartField], settings: Settings
+) -> dict[str, Any] | None:
+    """The validation context of one call under `grounding = reask`: the reply's ungrounded
+    fields raise, so instructor re-asks with the reasons, until the last attempt, which is
+    accepted as it is (its failing fields are nulled after the call, one by one)."""
+    if settings.grounding != "reask":
+        return None
+    state = {"asks": 0}
+
+    def check(reply: BaseModel, context: dict[str, Any]) -> None:
+        state["asks"] += 1
+        if context.get("final") or state["asks"] > settings.max_retries:
+            return
+        rejections = grounding(values_of(reply, fields))
+        if rejections:
+            raise ValueError(reask_message(rejections))
+
+    return {"check": check}
 
 
 def _table_readings(
@@ -290,6 +340,14 @@ def extract_document(
         empty: Any = [] if typing.get_origin(annotation) is list else None
         chosen = chosen_by_path.get(path)
         flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
+        if (
+            chosen is not None
+            and chosen.value in (None, [])
+            and "rejected_reason" in chosen.signals
+        ):
+            # a proposal rejected by grounding: no value, but a row for the reviewer
+            chosen.signals["kind"] = kinds.get(path, "str")
+            rows.append(FieldRow(path, None, chosen.reader, None, signals=chosen.signals))
         if chosen is not None and chosen.value not in (None, []):
             chosen.signals["kind"] = kinds.get(path, "str")
             rows.append(

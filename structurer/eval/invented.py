@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from structurer.core.kinds import FieldKind, normalize_text
 from structurer.core.evidence.value_check import _as_date, dates_in, number_in_text
+from structurer.core.kinds import FieldKind, normalize_text
 
 
 def is_invented(value: Any, kind: FieldKind, text: str) -> bool | None:
