@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     table_reader: TableReaderMode = "table"
     # Deterministic rule readers (title, year, dates, body, contact) read beside the LLM.
     rule_reader: bool = True
-    # Grounding of the LLM's values in the text: "reask" checks inside the call (instructor
-    # re-asks with the reasons) and nulls what still fails; "check" only nulls; "off" neither.
+    # Grounding of the LLM's values in the text (core/evidence/grounding.py): "reask" re-asks
+    # once inside the call about values the text does not contain and nulls what still fails;
+    # "check" only nulls; "off" neither.
     grounding: Literal["off", "check", "reask"] = "reask"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
 

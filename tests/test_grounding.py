@@ -23,28 +23,35 @@ from tests.gold_echo import gold_echo, load
 TEXT = "全年主动公开政府信息一百零五条。本年度未收取信息处理费。收费12500元。发布日期：二〇二四年一月九日"
 
 
+REJECT, WEAK = True, False
+
+
 @pytest.mark.parametrize(
     ("value", "quote", "kind", "expected"),
     [
         (105, "全年主动公开政府信息一百零五条", "int", None),  # Chinese numerals
-        # an invented quote aligns (fuzzily) with the sentence it was made from, which says 105
-        (48, "全年主动公开政府信息48条", "int", "value_not_in_quote"),
-        (48, "本报告没有的一句话", "int", "quote_not_found"),
-        (48, "全年主动公开政府信息一百零五条", "int", "value_not_in_quote"),
-        (48, None, "int", "no_quote"),
+        # invented: the text nowhere says 48, whatever the quote (a made-up one included)
+        (48, "全年主动公开政府信息48条", "int", ("not_in_text", REJECT)),
+        (48, None, "int", ("not_in_text", REJECT)),
+        # in the text, but badly cited: kept with a note
+        (105, None, "int", ("no_quote", WEAK)),
+        (105, "报告里没有的一句话", "int", ("quote_not_found", WEAK)),
+        (105, "本年度未收取信息处理费", "int", ("value_not_in_quote", WEAK)),
+        # a zero must be stated for the item its quote cites
         (0, "本年度未收取信息处理费", "int", None),  # zero stated in words
-        (0, "全年主动公开政府信息一百零五条", "int", "value_not_in_quote"),  # no zero there
+        (0, "全年主动公开政府信息一百零五条", "int", ("value_not_in_quote", REJECT)),  # 零 in 105
+        (0, None, "int", ("no_quote", REJECT)),
         (1.25, "收费12500元", "float", None),  # 元 -> 万元
         ("2024-01-09", "二〇二四年一月九日", "date", None),
-        ("2023-12-31", "二〇二四年一月九日", "date", "value_not_in_quote"),
-        ("某某人民政府", "发布日期", "str", "not_in_text"),
-        (["本年度未收取信息处理费", "编造的一句"], None, "list", "not_in_text"),
+        ("2023-12-31", "二〇二四年一月九日", "date", ("not_in_text", REJECT)),
+        ("某某人民政府", "发布日期", "str", ("not_in_text", REJECT)),
+        (["本年度未收取信息处理费", "编造的一句"], None, "list", ("not_in_text", REJECT)),
         (["本年度未收取信息处理费"], None, "list", None),
         ("county", None, "enum", None),  # judgements are not checked
         (None, None, "int", None),
     ],
 )
-def test_problem(value: Any, quote: str | None, kind: str, expected: str | None) -> None:
+def test_problem(value: Any, quote: str | None, kind: str, expected: Any) -> None:
     assert problem(value, quote, kind, TEXT) == expected
 
 
@@ -52,8 +59,8 @@ def test_reasons_are_in_the_report_language() -> None:
     fields = [GroundedField("proactive.total_items", "total_items", "int", "主动公开总数")]
     values = {"proactive.total_items": (48, None)}
     (rejection,) = check_part(values, fields, TEXT, messages=REPORT_TYPE.ui)
-    assert rejection.value == 48
-    assert rejection.reason == "48 没有引用原文；请引用原文中说明主动公开总数的句子，或填 null"
+    assert rejection.value == 48 and rejection.rejected
+    assert rejection.reason == "48 不在原文中；请引用原文中说明主动公开总数的句子，或填 null"
 
 
 GOLD = load(REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021.json")["record"]
@@ -94,8 +101,9 @@ def test_a_reask_with_the_reason_fixes_the_field(settings: Settings) -> None:
     assert outcome.status == "ok", outcome.error
     first, second = _proactive_requests(fake)
     told = second["messages"][-1]["content"]
-    # the reason, in Chinese (this invented quote matches no sentence of the report)
-    assert "total_items: 48 所引的句子原文中没有；请逐字引用原文，或填 null" in told
+    # the reason, in Chinese
+    reason = "48 不在原文中；请引用原文中说明本年主动公开政府信息总数的句子，或填 null"
+    assert f"total_items: {reason}" in told
     rows = {r.path: r for r in outcome.fields}
     assert rows["proactive.total_items"].value == 286
     assert "rejected_reason" not in rows["proactive.total_items"].signals
@@ -109,13 +117,13 @@ def test_a_field_that_stays_ungrounded_alone_becomes_null(settings: Settings) ->
     fake = FakeChatModel(responder(None), logprob=-0.01)
     outcome = extract(settings, fake)
     assert outcome.status == "ok", outcome.error
-    assert len(_proactive_requests(fake)) == settings.max_retries + 1
+    assert len(_proactive_requests(fake)) == 2  # one re-ask
     rows = {r.path: r for r in outcome.fields}
     total = rows["proactive.total_items"]
     assert total.value is None and outcome.record is not None
     assert outcome.record["proactive"]["total_items"] is None
     assert total.signals["rejected_value"] == 48
-    assert total.signals["rejected_reason"] == "48 所引的句子原文中没有；请逐字引用原文，或填 null"
+    assert total.signals["rejected_reason"].startswith("48 不在原文中；请引用原文中说明")
     # the other fields of the same part keep their values
     assert rows["legacy.published_on_website"].value == 213
     assert rows["legacy.published_on_weibo_wechat"].value == 73
@@ -138,3 +146,20 @@ def test_grounding_off_keeps_the_invention(settings: Settings) -> None:
     fake = FakeChatModel(responder(None), logprob=-0.01)
     outcome = extract(settings.model_copy(update={"grounding": "off"}), fake)
     assert outcome.record is not None and outcome.record["proactive"]["total_items"] == 48
+
+
+def test_a_value_in_the_text_with_a_bad_quote_is_kept_with_a_note(settings: Settings) -> None:
+    echo = gold_echo(GOLD)
+
+    def respond(request: dict[str, Any]) -> dict[str, Any]:
+        answer = echo(request)
+        if "total_items" in answer:
+            answer["total_items"] = {"value": 286, "quote": "报告里并没有这样的一句话"}
+        return answer
+
+    fake = FakeChatModel(respond, logprob=-0.01)
+    outcome = extract(settings, fake)
+    assert len(_proactive_requests(fake)) == 1  # no re-ask for a citation problem
+    total = {r.path: r for r in outcome.fields}["proactive.total_items"]
+    assert total.value == 286 and "rejected_reason" not in total.signals
+    assert total.signals["grounding_note"].startswith("286 所引的句子原文中没有")

@@ -91,7 +91,7 @@ def test_show_html_writes_the_page(settings: Settings, tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert "青禾县自然资源局2023年政府信息公开工作年度报告" in page
     assert 'id="ev-meta-title"' in page and 'href="#ev-meta-title"' in page
-    assert "rejected: 48 — 48 所引的句子原文中没有" in page
+    assert "rejected: 48 — 48 不在原文中" in page
     assert "(rule+llm)" in page  # the rule reader and the model agreed on some fields
     assert not EXTERNAL.search(page)
     bad = CliRunner().invoke(

@@ -48,6 +48,7 @@ from structurer.core.types import (
 )
 from structurer.settings import Settings
 
+GROUNDING_REASKS = 1  # re-asks per call for values the text does not contain
 MAX_PART_CHARS = 14000
 
 
@@ -163,7 +164,9 @@ def _run_part(
     others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
     # What still fails grounding after the re-asks (or in a cached reply) becomes null; the
     # proposal and the reason stay as signals for the reviewer.
-    rejected = {r.path: r for r in grounding(values)} if settings.grounding != "off" else {}
+    found = grounding(values) if settings.grounding != "off" else []
+    rejected = {r.path: r for r in found if r.rejected}
+    weak = {r.path: r for r in found if not r.rejected}
     readings: dict[str, list[Candidate]] = {}
     for f in fields:
         value, quote = values[f.path]
@@ -175,6 +178,8 @@ def _run_part(
                 value = [v for v in value if v not in r.value]
             else:
                 value, quote = None, None
+        elif f.path in weak:
+            signals["grounding_note"] = weak[f.path].reason
         if others:
             signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
         if value is not None and value != []:
@@ -193,18 +198,19 @@ def _run_part(
 def _grounding_context(
     grounding: Any, fields: list[PartField], settings: Settings
 ) -> dict[str, Any] | None:
-    """The validation context of one call under `grounding = reask`: the reply's ungrounded
-    fields raise, so instructor re-asks with the reasons, until the last attempt, which is
-    accepted as it is (its failing fields are nulled after the call, one by one)."""
+    """The validation context of one call under `grounding = reask`: when the reply has
+    rejected (invented) values, instructor re-asks once with the reasons; the next reply is
+    accepted as it is (its still-rejected fields are nulled after the call, one by one).
+    One re-ask only: each costs a whole completion."""
     if settings.grounding != "reask":
         return None
     state = {"asks": 0}
 
     def check(reply: BaseModel, context: dict[str, Any]) -> None:
         state["asks"] += 1
-        if context.get("final") or state["asks"] > settings.max_retries:
+        if context.get("final") or state["asks"] > min(GROUNDING_REASKS, settings.max_retries):
             return
-        rejections = grounding(values_of(reply, fields))
+        rejections = [r for r in grounding(values_of(reply, fields)) if r.rejected]
         if rejections:
             raise ValueError(reask_message(rejections))
 

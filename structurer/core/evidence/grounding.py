@@ -2,16 +2,18 @@
 
 Checked twice with the same pure function: inside the instructor call (a response-model
 validator reads the check from the validation context and raises, so instructor re-asks with
-the reasons), and once more on the reply that is kept, where a field that still fails becomes
-null and its proposal and reason are kept as signals for the reviewer.
+the reasons), and once more on the reply that is kept.
 
-Rules, per field:
-- a number, date or string needs a quote found in the text (exact, or fuzzy with a score of
-  at least `align.FUZZY_MIN_SCORE`);
-- a number or a date must be readable from the text the quote aligns with (digits, full-width or Chinese numerals,
-  元 <-> 万元 for money, printed dates); a 0 needs a quote that states zero (a 0 or a zero word);
-- a string must occur in the text; list items too (an item not found is dropped);
-- enums are judgements (a level, a format), not printed values: not checked.
+Two tiers, per field:
+- *rejected* (the value is not in the report): a number, date or string the text does not
+  contain anywhere (digits, full-width or Chinese numerals, 元 <-> 万元 for money, printed
+  dates; strings up to whitespace and punctuation), a list item the text does not contain, or
+  a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero). The model is
+  re-asked about these; what still fails becomes null, its proposal and reason kept as signals.
+- *weak* (the value is in the report, its citation is not): no quote, a quote not found in
+  the text (exact, or fuzzy with a score of at least `align.FUZZY_MIN_SCORE`), or a quote whose
+  aligned text does not state the value. Kept, with the reason as a signal for the reviewer.
+Enums are judgements (a level, a format), not printed values: not checked.
 
 Reasons are written in the report's language: the report type's `ui` strings
 (`grounding.<reason>`), with {value} and {label} filled in; English when it has none.
@@ -48,12 +50,14 @@ CHECKED_KINDS = ("int", "float", "date", "str", "list")
 
 @dataclass(frozen=True)
 class Rejection:
-    """A proposal that failed grounding: the field, what was proposed, and why."""
+    """A proposal that failed grounding: the field, what was proposed, why, and whether it
+    is rejected (nulled) or only weakly cited (kept, noted)."""
 
     path: str
     key: str
     value: Any
     reason: str
+    rejected: bool = True
 
 
 def short_label(description: str) -> str:
@@ -68,27 +72,35 @@ def problem(
     kind: str,
     text: str,
     windows: Sequence[tuple[int, int]] = (),
-) -> str | None:
-    """The reason (a key of REASONS) why `value` is not grounded in `text`, or None."""
+) -> tuple[str, bool] | None:
+    """Why `value` is not grounded in `text`: (a key of REASONS, whether it is rejected), or
+    None when it is grounded or not checkable."""
     if value is None or value == [] or kind not in CHECKED_KINDS:
         return None
     if kind == "list":
-        return None if all(string_in_text(str(v), text) for v in value) else "not_in_text"
-    if kind == "str" and not string_in_text(str(value), text):
-        return "not_in_text"
+        return None if all(string_in_text(str(v), text) for v in value) else ("not_in_text", True)
+    zero = kind in ("int", "float") and value == 0
+    if not zero and not _in_text(value, kind, text):
+        return "not_in_text", True
     if not quote or not quote.strip():
-        return "no_quote"
+        return "no_quote", zero
     found = align_quote(quote, text, windows)
     if found.status is AlignmentStatus.not_found or found.start is None or found.end is None:
-        return "quote_not_found"
+        return "quote_not_found", zero
     # read the value from what the text says there, not from the model's copy: a quote with
     # its number changed still aligns (fuzzily) with the sentence it was made from
     span = text[found.start : found.end]
-    if kind in ("int", "float") and value == 0:
-        return None if states_zero(span) else "value_not_in_quote"
+    if zero:
+        return None if states_zero(span) else ("value_not_in_quote", True)
     if kind != "str" and value_in_text(value, span, kind) == 0.0:
-        return "value_not_in_quote"
+        return "value_not_in_quote", False
     return None
+
+
+def _in_text(value: Any, kind: str, text: str) -> bool:
+    if kind == "str":
+        return string_in_text(str(value), text)
+    return value_in_text(value, text, kind) != 0.0
 
 
 _NUMERAL = "一二三四五六七八九十百千万亿"
@@ -122,14 +134,16 @@ def check_part(
     out: list[Rejection] = []
     for f in fields:
         value, quote = values.get(f.path, (None, None))
-        why = problem(value, quote, f.kind, text, windows)
-        if why is None:
+        found = problem(value, quote, f.kind, text, windows)
+        if found is None:
             continue
+        why, rejected = found
         if f.kind == "list":
             value = [v for v in value if not string_in_text(str(v), text)]
         template = (messages or {}).get(f"grounding.{why}", REASONS[why])
         shown = "、".join(map(str, value)) if isinstance(value, list) else value
-        out.append(Rejection(f.path, f.key, value, template.format(value=shown, label=f.label)))
+        reason = template.format(value=shown, label=f.label)
+        out.append(Rejection(f.path, f.key, value, reason, rejected))
     return out
 
 
