@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from filelock import FileLock
 from sqlalchemy.exc import SQLAlchemyError
 
 from structurer.batch.document import BatchContext, DocResult
@@ -115,16 +116,10 @@ def ensure_database(settings: Settings, attempts: int = 20) -> None:
     """
     url = settings.db_url
     if url.startswith("sqlite:///"):
-        import fcntl
-
         db_path = Path(url.removeprefix("sqlite:///"))
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{db_path}.migrate-lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                get_engine(settings)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with FileLock(f"{db_path}.migrate-lock"):
+            get_engine(settings)
         return
     for attempt in range(attempts):
         try:

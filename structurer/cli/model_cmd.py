@@ -85,7 +85,7 @@ def serve_cmd(
         err.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
     console.print(
-        f"[green]serving[/green] {info.model} at {info.base_url} "
+        f"[green]serving[/green] {info.model} at {info.url} "
         f"(pid {info.pid if info.pid is not None else '?'}, {time.monotonic() - t0:.1f}s); "
         "no API key needed"
     )
@@ -106,7 +106,7 @@ def status_cmd(model: ModelOption = None) -> None:
     else:
         table.add_row("state", "[green]healthy[/green]")
         table.add_row("model", info.model)
-        table.add_row("base URL", info.base_url)
+        table.add_row("base URL", info.url)
         table.add_row("pid", str(info.pid) if info.pid is not None else "?")
     table.add_row("log", str(log_path(settings)))
     for name in MODELS:

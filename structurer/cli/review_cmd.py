@@ -12,8 +12,8 @@ from structurer.cli.settings_cli import load_settings
 from structurer.review.labeling import ReviewConfigError
 from structurer.review.server import (
     DEFAULT_PORT,
+    LabelStudioInfo,
     ReviewServerError,
-    ServerInfo,
     serve,
     status,
     stop,
@@ -36,7 +36,7 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _show(info: ServerInfo) -> None:
+def _show(info: LabelStudioInfo) -> None:
     """The one place credentials are shown: to the user who owns the server."""
     console.print(f"Label Studio is running at {info.url} (pid {info.pid})", highlight=False)
     console.print(f"  username: {info.username}", highlight=False)

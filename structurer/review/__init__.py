@@ -3,8 +3,8 @@
 from structurer.review.client import connect
 from structurer.review.server import (
     LABEL_STUDIO_VERSION,
+    LabelStudioInfo,
     ReviewServerError,
-    ServerInfo,
     serve,
     status,
     stop,
@@ -13,7 +13,7 @@ from structurer.review.server import (
 __all__ = [
     "LABEL_STUDIO_VERSION",
     "ReviewServerError",
-    "ServerInfo",
+    "LabelStudioInfo",
     "connect",
     "serve",
     "status",

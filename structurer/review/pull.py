@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from sqlmodel import Session, select
 
 from structurer.core.report_type import ReportType, load_report_type
@@ -74,12 +74,8 @@ class PullResult:
 def _pull_lock(settings: Settings) -> Iterator[None]:
     root = Path(settings.data_dir).expanduser()
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".review-pull.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(root / ".review-pull.lock"):
+        yield
 
 
 def _when(raw: Any) -> dt.datetime | None:

@@ -17,22 +17,20 @@ organisation is first created; the SDK sends non-JWT keys that way.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from structurer.service import ServerInfo, Service, port_in_use
 from structurer.settings import Settings
 
 LABEL_STUDIO_VERSION = "1.23.2"
@@ -49,15 +47,19 @@ class ReviewServerError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class ServerInfo:
-    url: str
+class LabelStudioInfo(ServerInfo):
+    """Our Label Studio and its admin credentials (`pid` None: known from the credentials file
+    only, not seen running)."""
+
     username: str
     password: str
     token: str
-    pid: int | None = None
 
     def __repr__(self) -> str:  # keep secrets out of tracebacks and logs
-        return f"ServerInfo(url={self.url!r}, username={self.username!r}, pid={self.pid})"
+        return f"LabelStudioInfo(url={self.url!r}, username={self.username!r}, pid={self.pid})"
+
+    def at(self, url: str, pid: int | None = None) -> LabelStudioInfo:
+        return LabelStudioInfo(url, pid, self.username, self.password, self.token)
 
 
 @dataclass(frozen=True)
@@ -105,16 +107,24 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _service(paths: Paths) -> Service:
+    return Service(
+        name="Label Studio",
+        pid_file=paths.pid_file,
+        log_file=paths.log,
+        lock_file=paths.root / ".lock",
+        marker=str(paths.executable),
+        error=ReviewServerError,
+        term_grace=15.0,
+    )
+
+
 @contextlib.contextmanager
 def _locked(paths: Paths) -> Iterator[None]:
     """One installer/starter at a time per data dir."""
     paths.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(paths.root / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with _service(paths).lock():
+        yield
 
 
 # --- install -------------------------------------------------------------------------------
@@ -218,13 +228,14 @@ def _template(paths: Paths, echo: Echo) -> Path:
     return paths.template
 
 
-def _create_instance(paths: Paths, echo: Echo) -> ServerInfo:
+def _create_instance(paths: Paths, echo: Echo) -> LabelStudioInfo:
     """Copy the template into data/ and create the admin user with a fresh token."""
     template = _template(paths, echo)
     shutil.rmtree(paths.data, ignore_errors=True)
     shutil.copytree(template, paths.data)
-    info = ServerInfo(
+    info = LabelStudioInfo(
         url="",
+        pid=None,
         username=ADMIN_USERNAME,
         password=secrets.token_urlsafe(18),
         token=secrets.token_hex(20),
@@ -247,22 +258,34 @@ def _create_instance(paths: Paths, echo: Echo) -> ServerInfo:
 # --- credentials and pid -------------------------------------------------------------------
 
 
-def _save_credentials(paths: Paths, info: ServerInfo) -> None:
+def _save_credentials(paths: Paths, info: LabelStudioInfo) -> None:
     tmp = paths.credentials.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({k: v for k, v in asdict(info).items() if k != "pid"}, handle)
+        json.dump(
+            {
+                "url": info.url,
+                "username": info.username,
+                "password": info.password,
+                "token": info.token,
+            },
+            handle,
+        )
     os.chmod(tmp, 0o600)
     tmp.replace(paths.credentials)
 
 
-def load_credentials(settings: Settings) -> ServerInfo | None:
+def load_credentials(settings: Settings) -> LabelStudioInfo | None:
     """The credentials of our own served instance, if it was ever set up."""
     path = Paths.of(settings).credentials
     try:
         raw = json.loads(path.read_text())
-        return ServerInfo(
-            url=raw["url"], username=raw["username"], password=raw["password"], token=raw["token"]
+        return LabelStudioInfo(
+            url=raw["url"],
+            pid=None,
+            username=raw["username"],
+            password=raw["password"],
+            token=raw["token"],
         )
     except FileNotFoundError:
         return None
@@ -270,32 +293,10 @@ def load_credentials(settings: Settings) -> ServerInfo | None:
         raise ReviewServerError(f"unreadable Label Studio credentials file {path}") from exc
 
 
-def _read_pid(paths: Paths) -> int | None:
-    """The pid in server.pid if that process is alive and is our label-studio."""
-    try:
-        pid = int(paths.pid_file.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    return pid if str(paths.executable).encode() in cmdline else None
-
-
 # --- start / stop / status -----------------------------------------------------------------
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        if probe.connect_ex((HOST, port)) == 0:
-            return False
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def _is_ours(url: str, info: ServerInfo) -> bool:
+def _is_ours(url: str, info: LabelStudioInfo) -> bool:
     """Healthy, and answering our token with our user: not some other server on that port."""
     try:
         health = httpx.get(f"{url}/health", timeout=3)
@@ -311,17 +312,16 @@ def _is_ours(url: str, info: ServerInfo) -> bool:
         return False
 
 
-def status(settings: Settings) -> ServerInfo | None:
+def status(settings: Settings) -> LabelStudioInfo | None:
     """The running instance (with credentials), or None when it is not running."""
-    paths = Paths.of(settings)
-    pid = _read_pid(paths)
+    pid = _service(Paths.of(settings)).recorded_pid()
     info = load_credentials(settings)
     if pid is None or info is None or not info.url or not _is_ours(info.url, info):
         return None
-    return ServerInfo(info.url, info.username, info.password, info.token, pid)
+    return info.at(info.url, pid)
 
 
-def serve(settings: Settings, port: int = DEFAULT_PORT, echo: Echo = _stderr) -> ServerInfo:
+def serve(settings: Settings, port: int = DEFAULT_PORT, echo: Echo = _stderr) -> LabelStudioInfo:
     """Start our Label Studio (installing it first if needed), or reuse the running one."""
     paths = Paths.of(settings)
     with _locked(paths):
@@ -330,13 +330,13 @@ def serve(settings: Settings, port: int = DEFAULT_PORT, echo: Echo = _stderr) ->
             if not running.url.endswith(f":{port}"):
                 echo(f"Label Studio is already running at {running.url}; reusing it.")
             return running
-        stale = _read_pid(paths)
+        stale = _service(paths).recorded_pid()
         if stale is not None:
             raise ReviewServerError(
                 f"Label Studio (pid {stale}) is running but not answering as ours; "
                 "stop it with `structurer review serve --stop`"
             )
-        if not _port_is_free(port):
+        if port_in_use(HOST, port):
             raise ReviewServerError(
                 f"port {port} on {HOST} is already in use; choose another with --port"
             )
@@ -345,82 +345,36 @@ def serve(settings: Settings, port: int = DEFAULT_PORT, echo: Echo = _stderr) ->
         if info is None or not (paths.data / "label_studio.sqlite3").is_file():
             info = _create_instance(paths, echo)
         url = f"http://{HOST}:{port}"
-        info = ServerInfo(url, info.username, info.password, info.token)
+        info = info.at(url)
         _save_credentials(paths, info)
         pid = _start(paths, port, echo)
-        _wait_until_up(paths, pid, info)
-        return ServerInfo(url, info.username, info.password, info.token, pid)
+        _service(paths).wait_ready(
+            pid, lambda: _is_ours(url, info) or None, START_TIMEOUT, stop_on_timeout=True
+        )
+        return info.at(url, pid)
 
 
 def _start(paths: Paths, port: int, echo: Echo) -> int:
     echo(f"Starting Label Studio on http://{HOST}:{port} (log: {paths.log})...")
-    with open(paths.log, "a") as out:
-        process = subprocess.Popen(
-            [
-                str(paths.executable),
-                "start",
-                "--internal-host",
-                HOST,
-                "--port",
-                str(port),
-                "--host",
-                f"http://{HOST}:{port}",
-                "--no-browser",
-            ],
-            env=_server_env(paths, paths.data),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # detached: survives the command that started it
-        )
-    paths.pid_file.write_text(f"{process.pid}\n")
-    return process.pid
-
-
-def _wait_until_up(paths: Paths, pid: int, info: ServerInfo) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if _exited(pid):  # not _read_pid: /proc/<pid>/cmdline is empty for a moment after spawn
-            paths.pid_file.unlink(missing_ok=True)
-            raise ReviewServerError(f"Label Studio exited while starting; see {paths.log}")
-        if _is_ours(info.url, info):
-            return
-        time.sleep(0.3)
-    _terminate(pid)
-    paths.pid_file.unlink(missing_ok=True)
-    raise ReviewServerError(
-        f"Label Studio did not answer at {info.url} within {START_TIMEOUT:.0f}s; see {paths.log}"
+    return _service(paths).spawn(
+        [
+            str(paths.executable),
+            "start",
+            "--internal-host",
+            HOST,
+            "--port",
+            str(port),
+            "--host",
+            f"http://{HOST}:{port}",
+            "--no-browser",
+        ],
+        env=_server_env(paths, paths.data),
+        port=port,
     )
-
-
-def _exited(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-        return finished == pid
-    except ChildProcessError:
-        return not Path(f"/proc/{pid}").exists()
-
-
-def _terminate(pid: int, timeout: float = 15.0) -> None:
-    """SIGTERM the server's process group (it leads its own session), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if _exited(pid):
-                return
-            time.sleep(0.1)
 
 
 def stop(settings: Settings) -> bool:
     """Stop our running server. True if one was running."""
-    paths = Paths.of(settings)
-    pid = _read_pid(paths)
-    paths.pid_file.unlink(missing_ok=True)
-    if pid is None:
-        return False
-    _terminate(pid)
-    return True
+    service = _service(Paths.of(settings))
+    pid = service.recorded_pid()
+    return bool(service.stop([] if pid is None else [pid]))

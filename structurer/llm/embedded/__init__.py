@@ -6,8 +6,8 @@ llama.cpp's OpenAI-compatible server (xllamacpp) in a detached process. No API k
 """
 
 from structurer.llm.embedded.server import (
+    ModelServerInfo,
     ServerError,
-    ServerInfo,
     ensure_running,
     serve,
     status,
@@ -25,7 +25,7 @@ __all__ = [
     "MODELS",
     "EmbeddedModel",
     "ServerError",
-    "ServerInfo",
+    "ModelServerInfo",
     "WeightsError",
     "ensure_running",
     "ensure_weights",
