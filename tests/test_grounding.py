@@ -163,3 +163,18 @@ def test_a_value_in_the_text_with_a_bad_quote_is_kept_with_a_note(settings: Sett
     total = {r.path: r for r in outcome.fields}["proactive.total_items"]
     assert total.value == 286 and "rejected_reason" not in total.signals
     assert total.signals["grounding_note"].startswith("286 所引的句子原文中没有")
+
+
+@pytest.mark.parametrize(("mode", "invented"), [("reask", 0), ("check", 0), ("off", 1)])
+def test_grounded_records_invent_nothing(settings: Settings, mode: str, invented: int) -> None:
+    from gov_disclosure.record import Report
+    from structurer.eval.gold import GoldRecord
+    from structurer.eval.metrics import compute_metrics
+    from structurer.eval.scoring import field_kinds, score_record
+
+    fake = FakeChatModel(responder(None), logprob=-0.01)  # invents total_items, insists
+    outcome = extract(settings.model_copy(update={"grounding": mode}), fake)
+    text = (SAMPLES / "sample_2021.txt").read_text(encoding="utf-8")
+    gold = GoldRecord(doc="sample_2021.txt", record=GOLD)
+    scores = score_record({"record": outcome.record}, gold, field_kinds(Report), text)
+    assert compute_metrics(scores, names=["invented_values_n"])["invented_values_n"] == invented
