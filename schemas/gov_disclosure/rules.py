@@ -94,7 +94,7 @@ def parse_date(m: re.Match[str]) -> str | None:
 
 _STANDALONE_DATE = re.compile(rf"^[（(]?\s*(?:{DATE.pattern})\s*[）)]?$")
 _DATE_LABEL = re.compile(
-    rf"(?:发布时间|发布日期|成文日期|印发日期|日期)\s*[:：]?\s*(?:{DATE.pattern})"
+    rf"(?:发布时间|发布日期|成文日期|印发日期|(?<![止计至])日期)\s*[:：]?\s*(?:{DATE.pattern})"
 )
 
 
@@ -105,12 +105,14 @@ _TITLE_TAIL = re.compile(
 )
 _YEAR_ONLY = re.compile(r"^(?:(?:19|20)\d{2}\s*年度?)?$")
 _SENTENCE = re.compile(r"[，。；！？,;]")
+# page furniture of web conversions above the title: breadcrumbs, "当前位置：首页 > ..."
+_CRUMB = re.compile(r"[>＞»›]|当前位置|您的位置|首页")
 
 
 def _title_lines(text: str) -> list[_Line] | None:
     """The lines of the first heading: the first line that ends in 报告 among the first few
     non-blank lines, with the lines above it that carry the rest of the title."""
-    lines = _nonblank(text, 0, HEAD_CHARS)[:6]
+    lines = [line for line in _nonblank(text, 0, HEAD_CHARS) if not _CRUMB.search(line.text)][:8]
     for i, line in enumerate(lines):
         s = line.stripped
         if not s.endswith("报告") or _SENTENCE.search(s) or len(s) > 80:
