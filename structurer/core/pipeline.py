@@ -1,5 +1,6 @@
-"""Extract one document: sections -> one small LLM call per part (+ the table reader) ->
-readings -> evidence -> a validated record with one row per leaf.
+"""Extract one document: sections -> one small LLM call per part (+ the table reader and the
+report type's rule readers) -> readings, the LLM's grounded in the text (re-asked inside the
+call, nulled when still invented) -> evidence -> a validated record with one row per leaf.
 
 `extract_document` is a pure function of (document, settings) given an LLM client: it does no
 database I/O, so a distributed engine can map it.
