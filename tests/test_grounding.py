@@ -178,3 +178,16 @@ def test_grounded_records_invent_nothing(settings: Settings, mode: str, invented
     gold = GoldRecord(doc="sample_2021.txt", record=GOLD)
     scores = score_record({"record": outcome.record}, gold, field_kinds(Report), text)
     assert compute_metrics(scores, names=["invented_values_n"])["invented_values_n"] == invented
+
+
+@pytest.mark.parametrize(("mode", "invented", "rejected"), [("reask", 0, 1), ("off", 1, 0)])
+def test_the_batch_summary_counts_invented_and_rejected_values(
+    settings: Settings, mode: str, invented: int, rejected: int
+) -> None:
+    from structurer.batch.run import run_extraction
+
+    s = settings.model_copy(update={"grounding": mode})
+    fake = FakeChatModel(responder(None), logprob=-0.01)
+    llm = LLMClient(s, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    (result,) = run_extraction([str(SAMPLES / "sample_2021.txt")], s, llm=llm).results
+    assert (result.n_invented, result.n_rejected) == (invented, rejected)
