@@ -117,6 +117,8 @@ GROUNDING_UI = {
     "grounding.quote_not_found": "{value} 所引的句子原文中没有；请逐字引用原文，或填 null",
     "grounding.value_not_in_quote": "{value} 不在所引的句子中；请引用原文中说明{label}的句子，或填 null",
     "grounding.not_in_text": "{value} 不在原文中；请引用原文中说明{label}的句子，或填 null",
+    # for the review task of a field whose proposal was rejected (signals rejected_value/_reason)
+    "grounding.rejected": "模型提出 {value}，原文未见",
 }
 
 
