@@ -122,6 +122,14 @@ GROUNDING_UI = {
 }
 
 
+def _check_value(path: str, value: Any, text: str) -> str | None:
+    from gov_disclosure.rules import period_end_as_publish_date
+
+    if path == "meta.publish_date":
+        return period_end_as_publish_date(str(value), text)
+    return None
+
+
 def build() -> ReportType:
     from gov_disclosure.sections import SECTIONS, not_a_report
 
@@ -134,6 +142,7 @@ def build() -> ReportType:
         not_a_report=not_a_report,
         read_tables=_read_tables,
         read_rules=_read_rules,
+        check_value=_check_value,
         labels=_labels(),
         format_path="meta.format",
         format_without_tables="legacy",

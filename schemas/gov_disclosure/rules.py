@@ -188,6 +188,18 @@ def read_publish_date(text: str) -> list[CellReading]:
     return []
 
 
+_PERIOD_END = re.compile(rf"(?:至|止|截至|截止)\s*(?:{DATE.pattern})")
+
+
+def period_end_as_publish_date(value: str, text: str) -> str | None:
+    """Why `value` is no publish date: it is the end of the statistics period ("……至2023年
+    12月31日止") and the report prints no publish date of its own. None when it may be one."""
+    ends = {parse_date(DATE.search(m.group()) or m) for m in _PERIOD_END.finditer(text)}
+    if value not in ends or read_publish_date(text):
+        return None
+    return f"{value} 是统计期限的截止日期，不是发布日期；原文没有印出发布日期时填 null"
+
+
 def _standalone_date(line: _Line) -> str | None:
     m = _STANDALONE_DATE.match(line.stripped)
     if not m:

@@ -135,7 +135,18 @@ def _run_part(
     ]
 
     def grounding(values: dict[str, tuple[Any, str | None]]) -> list[Rejection]:
-        return check_part(values, grounded, doc.text, windows, rtype.ui)
+        found = check_part(values, grounded, doc.text, windows, rtype.ui)
+        if rtype.check_value is not None:
+            failing = {r.path for r in found if r.rejected}
+            for f in grounded:
+                value = values.get(f.path, (None, None))[0]
+                if f.path in failing or value is None or value == []:
+                    continue
+                reason = rtype.check_value(f.path, value, doc.text)
+                if reason:
+                    found = [r for r in found if r.path != f.path]
+                    found.append(Rejection(f.path, f.key, value, reason, True))
+        return found
 
     samples: list[LLMResult] = [
         llm.complete(messages, model, _grounding_context(grounding, fields, settings))
