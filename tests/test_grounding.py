@@ -58,7 +58,7 @@ def test_problem(value: Any, quote: str | None, kind: str, expected: Any) -> Non
 def test_reasons_are_in_the_report_language() -> None:
     fields = [GroundedField("proactive.total_items", "total_items", "int", "主动公开总数")]
     values = {"proactive.total_items": (48, None)}
-    (rejection,) = check_part(values, fields, TEXT, messages=REPORT_TYPE.ui)
+    (rejection,) = check_part(values, fields, TEXT, messages=REPORT_TYPE.grounding_reasons)
     assert rejection.value == 48 and rejection.rejected
     assert rejection.reason == "48 不在原文中；请引用原文中说明主动公开总数的句子，或填 null"
 

@@ -17,8 +17,8 @@ Two tiers, per field:
   aligned text does not state the value. Kept, with the reason as a signal for the reviewer.
 Enums are judgements (a level, a format), not printed values: not checked.
 
-Reasons are written in the report's language: the report type's `ui` strings
-(`grounding.<reason>`), with {value} and {label} filled in; English when it has none.
+Reasons are written in the report's language: the report type's `grounding_reasons` (keyed
+like REASONS), with {value} and {label} filled in; English when it has none.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def check_part(
         why, rejected = found
         if f.kind == "list":
             value = [v for v in value if not string_in_text(str(v), text)]
-        template = (messages or {}).get(f"grounding.{why}", REASONS[why])
+        template = (messages or {}).get(why, REASONS[why])
         shown = "、".join(map(str, value)) if isinstance(value, list) else value
         reason = template.format(value=shown, label=f.label)
         out.append(Rejection(f.path, f.key, value, reason, rejected))
