@@ -91,6 +91,7 @@ def test_toy_report_extract_export_eval(settings: Settings, tmp_path: Path) -> N
         REPORT_TYPE.record_model,
         run_name="toy",
         out_dir=tmp_path / "eval",
+        texts={"sample.txt": (docs / "sample.txt").read_text(encoding="utf-8")},
     )
     wrong = sorted(sc.path for sc in scores if not sc.correct)
     assert wrong == ["meta.secretary"]

@@ -122,6 +122,32 @@ def _read_tables(text: str) -> Any:
     return read_tables(text)
 
 
+def _read_rules(text: str) -> Any:
+    from gov_disclosure.rules import read_rules
+
+    return read_rules(text)
+
+
+# Why a proposed value was rejected (structurer.core.evidence.grounding): the model is re-asked
+# with these, and the reviewer sees them ("模型提出 N，原文未见").
+GROUNDING_REASONS = {
+    "no_quote": "{value} 没有引用原文；请引用原文中说明{label}的句子，或填 null",
+    "quote_not_found": "{value} 所引的句子原文中没有；请逐字引用原文，或填 null",
+    "value_not_in_quote": "{value} 不在所引的句子中；请引用原文中说明{label}的句子，或填 null",
+    "not_in_text": "{value} 不在原文中；请引用原文中说明{label}的句子，或填 null",
+    # for the review task of a field whose proposal was rejected (signals rejected_value/_reason)
+    "rejected": "模型提出 {value}，原文未见",
+}
+
+
+def _check_value(path: str, value: Any, text: str) -> str | None:
+    from gov_disclosure.rules import period_end_as_publish_date
+
+    if path == "meta.publish_date":
+        return period_end_as_publish_date(str(value), text)
+    return None
+
+
 def build() -> ReportType:
     from gov_disclosure.crossyear import body_and_year, cross_year_breaks
     from gov_disclosure.reread import reread_tables
@@ -135,6 +161,8 @@ def build() -> ReportType:
         check_identities=check_identities,
         not_a_report=not_a_report,
         read_tables=_read_tables,
+        read_rules=_read_rules,
+        check_value=_check_value,
         labels=_labels(),
         format_path="meta.format",
         format_without_tables="legacy",
@@ -143,6 +171,7 @@ def build() -> ReportType:
         # Money fields are stored in 万元 and may be printed in 元 (or the reverse).
         float_scales=(1.0, 10_000.0, 1 / 10_000.0),
         ui=_review_ui(),
+        grounding_reasons=GROUNDING_REASONS,
         reread_tables=reread_tables,
         body_and_year=body_and_year,
         cross_year=cross_year_breaks,

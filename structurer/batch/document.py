@@ -12,7 +12,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from structurer.batch.accounting import cost_of
 from structurer.confidence.route import review_policy, route_rows, score_rows
+from structurer.core.evidence.invented import is_invented
 from structurer.core.model import Model
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.report_type import ReportType
-from structurer.core.types import DocStatus, DocumentOutcome, FieldStatus, LoadedDocument
+from structurer.core.types import DocStatus, DocumentOutcome, FieldRow, FieldStatus, LoadedDocument
 from structurer.documents.reader import DocumentError, check_file, read_document
 from structurer.llm.cache import DbResponseCache
 from structurer.llm.client import LLMClient
@@ -64,6 +65,8 @@ class DocResult:
     cost: float | None = None
     notes: tuple[str, ...] = ()
     duplicate_of: str | None = None  # status duplicate: the path whose bytes these are
+    n_invented: int = 0  # values of the record the text does not contain (core.evidence.invented)
+    n_rejected: int = 0  # LLM proposals grounding rejected (nulled, sent to review)
 
     def __post_init__(self) -> None:
         if self.error:
@@ -179,6 +182,12 @@ def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
     return DocumentOutcome(doc, DocStatus.failed, error_line(exc), None, [], [], None, [], 0.0)
 
 
+def count_invented(rows: Sequence[FieldRow], text: str, scales: Sequence[float] = (1.0,)) -> int:
+    """Values of the record that the document's text does not contain (cheap: no model)."""
+    kinds = [(r.value, r.signals.get("kind", "str")) for r in rows]
+    return sum(1 for value, kind in kinds if is_invented(value, kind, text, scales) is True)
+
+
 def store_outcome(
     prepared: StoredDocument, outcome: DocumentOutcome, ctx: BatchContext
 ) -> DocResult:
@@ -217,6 +226,8 @@ def store_outcome(
         cached_calls=sum(1 for c in outcome.calls if c.cached),
         cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
         notes=doc.notes,
+        n_invented=count_invented(outcome.fields, doc.text, ctx.rtype.float_scales),
+        n_rejected=sum(1 for f in outcome.fields if "rejected_reason" in f.signals),
     )
 
 

@@ -220,6 +220,7 @@ def extract(
             "status",
             "fields",
             "to review",
+            "invented",
             "tokens in/out",
             "seconds",
             "error",
@@ -233,6 +234,7 @@ def extract(
                 f"[{colour}]{r.status}[/{colour}]",
                 str(r.n_fields),
                 str(r.n_review),
+                f"{r.n_invented}" + (f" ({r.n_rejected} rejected)" if r.n_rejected else ""),
                 f"{r.tokens_in}/{r.tokens_out}",
                 f"{r.seconds:.1f}",
                 Text(detail),
@@ -297,6 +299,14 @@ def _database_exists(settings: Any) -> bool:
 def show(
     doc: Annotated[str, typer.Argument(help="document id, file name, path or sha256 prefix")],
     run: Annotated[str | None, typer.Option(help="run id")] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="write one self-contained page: the text with every field's evidence "
+            "highlighted by confidence, the fields beside it",
+        ),
+    ] = None,
 ) -> None:
     """Print one record by section, with each field's confidence, status and evidence."""
     from structurer.core.records import flatten
@@ -314,6 +324,10 @@ def show(
         document, extraction = found
         rows = {fv.path: fv for fv in field_rows(session, extraction.id or 0)}
         copies = duplicates_of(session, document.id or 0)
+        if html_out is not None:
+            _write_show_html(html_out, document, extraction, list(rows.values()), settings)
+            console.print(f"wrote {html_out}")
+            return
     console.print(
         f"[bold]{escape(document.name)}[/bold]  run {escape(extraction.run_id)}  "
         f"status {escape(extraction.status)}",
@@ -369,6 +383,43 @@ def show(
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:
             console.print(Text(f"  {b['name']}: expected {b['expected']}, got {b['actual']}"))
+
+
+def _write_show_html(
+    out: Path, document: Any, extraction: Any, rows: list[Any], settings: Any
+) -> None:
+    from structurer.cli.show_html import FieldView, render_document
+    from structurer.core.records import leaf_paths
+    from structurer.core.report_type import load_report_type
+
+    rtype = load_report_type(settings.report_type)
+    views = [
+        FieldView(
+            path=fv.path,
+            value=fv.value,
+            reader=fv.reader,
+            confidence=fv.confidence,
+            status=fv.status,
+            start=fv.evidence_start,
+            end=fv.evidence_end,
+            signals=dict(fv.signals or {}),
+        )
+        for fv in rows
+    ]
+    page = render_document(
+        title=document.name,
+        subtitle=f"run {extraction.run_id} · status {extraction.status} · "
+        f"{len(views)} fields · {len(extraction.identity_breaks or [])} identity break(s)",
+        text=document.text,
+        fields=views,
+        order=leaf_paths(rtype.record_model),
+        labels=rtype.labels,
+    )
+    try:
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]cannot write {out}: {exc.strerror or exc}[/red]")
+        raise typer.Exit(1) from None
 
 
 def _cross_report_after_run(settings: Settings, run_id: str) -> None:

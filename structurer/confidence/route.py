@@ -21,9 +21,12 @@ DOUBTED_CONFIDENCE = 0.25
 
 
 def doubted(signals: Mapping[str, Any]) -> bool:
-    """A check failed on this field: the table reader's self-checks, or a break between two
-    years' reports of one body (confidence/cross_report.py)."""
-    return bool(signals.get("doubt") or signals.get("cross_report"))
+    """A check failed on this field: the table reader's self-checks, a break between two
+    years' reports of one body (confidence/cross_report.py), or grounding rejected the
+    model's proposal (core/evidence/grounding.py)."""
+    return bool(
+        signals.get("doubt") or signals.get("cross_report") or signals.get("rejected_reason")
+    )
 
 
 # A value failing a plausibility check (structurer/core/evidence/plausible.py) is never

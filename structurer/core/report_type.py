@@ -94,6 +94,14 @@ class ReportType:
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
     read_tables: Callable[[str], TablesRead] | None = None
+    # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
+    read_rules: Callable[[str], list[CellReading]] | None = None
+    # The type's own grounding rule: (path, value, text) -> why the LLM's value must be
+    # rejected (in the report's language), or None. Checked with the engine's grounding.
+    check_value: Callable[[str, Any, str], str | None] | None = None
+    # Why grounding rejected a value, in the report's language (core/evidence/grounding.py
+    # REASONS keys; {value} and {label} are filled in). English when empty.
+    grounding_reasons: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     format_path: str | None = None
     format_without_tables: str | None = None

@@ -25,6 +25,7 @@ from structurer.core.model import Model
 from structurer.core.prompts import load_prompts
 from structurer.core.report_type import load_report_type
 from structurer.core.types import DocStatus
+from structurer.documents.reader import DocumentError, read_document
 from structurer.eval.gold import GoldRecord, load_gold_dir
 from structurer.eval.metrics import DocStats
 from structurer.eval.results import RESULTS_FILE, EvalResults, git_commit
@@ -70,6 +71,17 @@ def label_of(name: str | None, run_id: str) -> str:
 
 def evals_dir(settings: Settings) -> Path:
     return settings.data_dir / EVALS_DIR
+
+
+def document_texts(golds: Sequence[GoldRecord], paths: Sequence[Path]) -> dict[str, str]:
+    """Each gold document's text as the pipeline reads it (unreadable ones are left out)."""
+    texts: dict[str, str] = {}
+    for gold, path in zip(golds, paths, strict=True):
+        try:
+            texts[gold.doc] = read_document(path).text
+        except DocumentError:  # the extraction reports why; nothing to check here
+            continue
+    return texts
 
 
 def gold_paths(golds: Sequence[GoldRecord], corpus_dir: Path) -> list[Path]:
@@ -218,6 +230,8 @@ def run_eval(
         docs=stats,
         settings=settings_dict,
         commit=git_commit(REPO_ROOT),
+        texts=document_texts(golds, paths),
+        scales=rtype.float_scales,
     )
     results.other["eval_id"] = eval_id
     results.other["reused_docs"] = reused
