@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     prompts_dir: Path = REPO_ROOT / "prompts"
     # Which reader fills the standard tables: the LLM, the deterministic table reader, or both.
     table_reader: TableReaderMode = "table"
+    # Deterministic rule readers (title, year, dates, body, contact) read beside the LLM.
+    rule_reader: bool = True
+    # Grounding of the LLM's values in the text (core/evidence/grounding.py): "reask" re-asks
+    # once inside the call about values the text does not contain and nulls what still fails;
+    # "check" only nulls; "off" neither.
+    grounding: Literal["off", "check", "reask"] = "reask"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
 
     review_threshold: float = Field(
@@ -130,6 +136,8 @@ class Settings(BaseSettings):
             "max_retries": self.max_retries,
             "max_tokens": self.max_tokens,
             "table_reader": self.table_reader,
+            "rule_reader": self.rule_reader,
+            "grounding": self.grounding,
             "samples": self.samples,
         }
 

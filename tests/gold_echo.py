@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from gov_disclosure import REPORT_TYPE
@@ -28,10 +29,23 @@ def gold_echo(gold_record: dict[str, Any], *, corrupt: set[str] | None = None): 
             if f.is_list:
                 answer[f.key] = value
             else:
-                answer[f.key] = {"value": value, "quote": None if value is None else str(value)}
+                answer[f.key] = {
+                    "value": value,
+                    "quote": None if value is None else _printed(value),
+                }
         return answer
 
     return respond
+
+
+def _printed(value: Any) -> str:
+    """The value as a report prints it (a quote the grounding check can find): 2.0 -> "2"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        y, m, d = (int(x) for x in value.split("-"))
+        return f"{y}年{m}月{d}日"
+    return str(value)
 
 
 def load(path: Any) -> dict[str, Any]:

@@ -54,6 +54,10 @@ def review_settings(settings: Settings, url: str, token: str) -> Settings:
     return settings.model_copy(
         update={
             "table_reader": "llm",
+            # the round trip of a value the model asserts wrongly (CORRUPT): with grounding the
+            # unquoted 58 would be nulled before review (that path: tests/test_grounding.py)
+            "grounding": "off",
+            "rule_reader": False,
             "label_studio_url": url,
             "label_studio_api_key": SecretStr(token),
         }

@@ -22,7 +22,13 @@ from structurer.core.records import flatten, leaf_paths
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 GOLD = ROOT / "eval" / "gov_disclosure" / "gold"
-DOCS = ["sample_2021", "sample_2021_short"]
+DOCS = [
+    "sample_2021",
+    "sample_2021_short",
+    "sample_2021_municipality_commission",
+    "sample_2021_city_government",
+    "sample_2021_county_bureau",
+]
 
 COLS = [*REQUEST_COLUMNS, "total"]
 # row key -> a label fragment that identifies exactly one line of table 三
@@ -92,6 +98,25 @@ NARRATIVE_NUMBERS = {
     "sample_2021_short": {
         "proactive.total_items": "全年主动公开政府信息57条",
         "meta.report_year": "桐岭镇人民政府2023年政府信息公开工作年度报告",
+    },
+    "sample_2021_municipality_commission": {
+        "proactive.total_items": "全年主动公开政府信息412条",
+        "legacy.published_on_website": "通过委门户网站发布368条",
+        "legacy.published_on_weibo_wechat": "政务微信发布44条",
+        "legacy.hot_topic_responses": "回应公众关注热点9次",
+        "legacy.staff": "配备专兼职工作人员6名",
+        "legacy.training_sessions": "全年组织政务公开业务培训4次",
+        "meta.report_year": "云岭区域协作委员会2022年政府信息公开工作年度报告",
+    },
+    "sample_2021_city_government": {
+        "proactive.total_items": "全年主动公开政府信息2375条",
+        "legacy.published_on_website": "在市政府门户网站发布2106条",
+        "legacy.published_on_weibo_wechat": "政务微博、微信发布269条",
+        "meta.report_year": "澜屿市人民政府2021年政府信息公开工作年度报告",
+    },
+    "sample_2021_county_bureau": {
+        "proactive.total_items": "全年主动公开政府信息138条",
+        "meta.report_year": "市场监督管理局2022年政府信息公开工作年度报告",
     },
 }
 FEE_PHRASE = "本年度未收取信息处理费"

@@ -93,13 +93,13 @@ class FeesRow(Strict):
 class ProcurementRow(Strict):
     projects: int | None = _int("2019格式“采购项目数量”")
     amount_10k_yuan: float | None = Field(
-        None, description="2019格式“采购总金额”，换算为万元（“251000元”即25.1）"
+        None, description="2019格式“采购总金额”，换算为万元（以元印出时除以一万）"
     )
 
 
 class Proactive(Strict):
     total_items: int | None = _int(
-        "本年主动公开政府信息总数（条），文中所述，如“主动公开政府信息48条”“政府信息公开发布总数量：22”"
+        "本年主动公开政府信息总数（条），文中所述，如“主动公开政府信息N条”“政府信息公开发布总数量：N”"
     )
     regulations: DocsRow = Field(
         default_factory=DocsRow, description="表二 第二十条第（一）项 “规章”行"

@@ -104,6 +104,22 @@ def _read_tables(text: str) -> Any:
     return read_tables(text)
 
 
+def _read_rules(text: str) -> Any:
+    from gov_disclosure.rules import read_rules
+
+    return read_rules(text)
+
+
+# Why a proposed value was rejected (structurer.core.evidence.grounding): the model is re-asked
+# with these, and the reviewer sees them ("模型提出 N，原文未见").
+GROUNDING_UI = {
+    "grounding.no_quote": "{value} 没有引用原文；请引用原文中说明{label}的句子，或填 null",
+    "grounding.quote_not_found": "{value} 所引的句子原文中没有；请逐字引用原文，或填 null",
+    "grounding.value_not_in_quote": "{value} 不在所引的句子中；请引用原文中说明{label}的句子，或填 null",
+    "grounding.not_in_text": "{value} 不在原文中；请引用原文中说明{label}的句子，或填 null",
+}
+
+
 def build() -> ReportType:
     from gov_disclosure.sections import SECTIONS, not_a_report
 
@@ -115,9 +131,11 @@ def build() -> ReportType:
         check_identities=check_identities,
         not_a_report=not_a_report,
         read_tables=_read_tables,
+        read_rules=_read_rules,
         labels=_labels(),
         format_path="meta.format",
         format_without_tables="legacy",
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
+        ui=GROUNDING_UI,
     )

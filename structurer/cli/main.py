@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -223,6 +223,14 @@ def extract(
 def show(
     doc: Annotated[str, typer.Argument(help="document id, file name, path or sha256 prefix")],
     run: Annotated[str | None, typer.Option(help="run id")] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="write one self-contained page: the text with every field's evidence "
+            "highlighted by confidence, the fields beside it",
+        ),
+    ] = None,
 ) -> None:
     """Print one record by section, with each field's confidence, status and evidence."""
     from structurer.core.records import flatten
@@ -237,6 +245,10 @@ def show(
             raise typer.Exit(1)
         document, extraction = found
         rows = {fv.path: fv for fv in field_rows(session, extraction.id or 0)}
+        if html_out is not None:
+            _write_show_html(html_out, document, extraction, list(rows.values()), settings)
+            console.print(f"wrote {html_out}")
+            return
     console.print(
         f"[bold]{document.name}[/bold]  run {extraction.run_id}  status {extraction.status}"
     )
@@ -274,6 +286,43 @@ def show(
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:
             console.print(f"  {b['name']}: expected {b['expected']}, got {b['actual']}")
+
+
+def _write_show_html(
+    out: Path, document: Any, extraction: Any, rows: list[Any], settings: Any
+) -> None:
+    from structurer.cli.show_html import FieldView, render_document
+    from structurer.core.records import leaf_paths
+    from structurer.core.report_type import load_report_type
+
+    rtype = load_report_type(settings.report_type)
+    views = [
+        FieldView(
+            path=fv.path,
+            value=fv.value,
+            reader=fv.reader,
+            confidence=fv.confidence,
+            status=fv.status,
+            start=fv.evidence_start,
+            end=fv.evidence_end,
+            signals=dict(fv.signals or {}),
+        )
+        for fv in rows
+    ]
+    page = render_document(
+        title=document.name,
+        subtitle=f"run {extraction.run_id} · status {extraction.status} · "
+        f"{len(views)} fields · {len(extraction.identity_breaks or [])} identity break(s)",
+        text=document.text,
+        fields=views,
+        order=leaf_paths(rtype.record_model),
+        labels=rtype.labels,
+    )
+    try:
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        err.print(f"[red]cannot write {out}: {exc.strerror or exc}[/red]")
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -59,5 +59,6 @@ def route_rows(
     for row in rows:
         if row.status == FieldStatus.corrected:
             continue
-        low = row.confidence is None or row.confidence < cut
+        # a proposal grounding rejected is shown to a person whatever its confidence
+        low = row.confidence is None or row.confidence < cut or "rejected_reason" in row.signals
         row.status = FieldStatus.needs_review if low else FieldStatus.auto

@@ -55,5 +55,11 @@ class Model(Protocol):
     def mode_name(self) -> str: ...
 
     def complete(
-        self, messages: list[dict[str, Any]], response_model: type[BaseModel]
-    ) -> LLMResult: ...
+        self,
+        messages: list[dict[str, Any]],
+        response_model: type[BaseModel],
+        context: dict[str, Any] | None = None,
+    ) -> LLMResult:
+        """`context` is pydantic's validation context for the reply (e.g. the grounding
+        check): a validator that raises makes the model re-ask with the error."""
+        ...

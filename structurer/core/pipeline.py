@@ -15,6 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from structurer.core.evidence.grounding import (
+    GroundedField,
+    Rejection,
+    check_part,
+    reask_message,
+    short_label,
+)
 from structurer.core.evidence.locate import cell_signals, locate_evidence
 from structurer.core.kinds import field_kinds
 from structurer.core.logprob import value_logprob
@@ -41,6 +48,7 @@ from structurer.core.types import (
 )
 from structurer.settings import Settings
 
+GROUNDING_REASKS = 1  # re-asks per call for values the text does not contain
 MAX_PART_CHARS = 14000
 
 
@@ -74,9 +82,18 @@ def part_text(
 
 
 def build_messages(
-    prompts: PromptSet, part: PartSpec, fields: list[PartField], text: str, doc_name: str
+    prompts: PromptSet,
+    part: PartSpec,
+    fields: list[PartField],
+    text: str,
+    doc_name: str,
+    report_format: str | None = None,
 ) -> list[dict[str, Any]]:
-    system = prompts.render("system.j2", part=part.prompt, fields=fields)
+    """`report_format` is the format the table reader found (None when it did not run), so
+    a template can ask only what that format can state."""
+    system = prompts.render(
+        "system.j2", part=part.prompt, fields=fields, report_format=report_format
+    )
     user = prompts.render("user.j2", text=text, doc_name=doc_name)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -102,14 +119,27 @@ def _run_part(
     llm: Model,
     prompts: PromptSet,
     settings: Settings,
+    report_format: str | None = None,
 ) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
     fields = part_fields(rtype.record_model, part)
     model = build_response_model(rtype, part)
     text, windows = part_text(doc, sections, part)
-    messages = build_messages(prompts, part, fields, text, doc.name)
+    messages = build_messages(prompts, part, fields, text, doc.name, report_format)
     schema = model.model_json_schema()
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
-    samples: list[LLMResult] = [llm.complete(messages, model) for _ in range(settings.samples)]
+    kinds = _kinds(rtype.record_model)
+    grounded = [
+        GroundedField(f.path, f.key, kinds.get(f.path, "str"), short_label(f.description))
+        for f in fields
+    ]
+
+    def grounding(values: dict[str, tuple[Any, str | None]]) -> list[Rejection]:
+        return check_part(values, grounded, doc.text, windows, rtype.ui)
+
+    samples: list[LLMResult] = [
+        llm.complete(messages, model, _grounding_context(grounding, fields, settings))
+        for _ in range(settings.samples)
+    ]
     calls = [
         CallRecord(
             part=part.name,
@@ -132,15 +162,29 @@ def _run_part(
         return {}, calls, f"part {part.name}: {primary.error}"
     values = values_of(primary.parsed, fields)
     others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
+    # What still fails grounding after the re-asks (or in a cached reply) becomes null; the
+    # proposal and the reason stay as signals for the reviewer.
+    found = grounding(values) if settings.grounding != "off" else []
+    rejected = {r.path: r for r in found if r.rejected}
+    weak = {r.path: r for r in found if not r.rejected}
     readings: dict[str, list[Candidate]] = {}
     for f in fields:
         value, quote = values[f.path]
         signals: dict[str, Any] = {"retries": primary.retries}
+        if f.path in rejected:
+            r = rejected[f.path]
+            signals.update(rejected_value=r.value, rejected_reason=r.reason)
+            if isinstance(value, list):
+                value = [v for v in value if v not in r.value]
+            else:
+                value, quote = None, None
+        elif f.path in weak:
+            signals["grounding_note"] = weak[f.path].reason
         if others:
             signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
         if value is not None and value != []:
             signals.update(_value_logprob(primary.logprobs, f.key))
-        kind = _kinds(rtype.record_model).get(f.path, "str")
+        kind = kinds.get(f.path, "str")
         located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
         signals.update(located.signals())
         readings.setdefault(f.path, []).append(
@@ -149,6 +193,28 @@ def _run_part(
             )
         )
     return readings, calls, None
+
+
+def _grounding_context(
+    grounding: Any, fields: list[PartField], settings: Settings
+) -> dict[str, Any] | None:
+    """The validation context of one call under `grounding = reask`: when the reply has
+    rejected (invented) values, instructor re-asks once with the reasons; the next reply is
+    accepted as it is (its still-rejected fields are nulled after the call, one by one).
+    One re-ask only: each costs a whole completion."""
+    if settings.grounding != "reask":
+        return None
+    state = {"asks": 0}
+
+    def check(reply: BaseModel, context: dict[str, Any]) -> None:
+        state["asks"] += 1
+        if context.get("final") or state["asks"] > min(GROUNDING_REASKS, settings.max_retries):
+            return
+        rejections = [r for r in grounding(values_of(reply, fields)) if r.rejected]
+        if rejections:
+            raise ValueError(reask_message(rejections))
+
+    return {"check": check}
 
 
 def _table_readings(
@@ -172,6 +238,24 @@ def _table_readings(
             )
         )
     return readings, readout.format, list(readout.unread)
+
+
+def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Candidate]]:
+    if rtype.read_rules is None:
+        return {}
+    readings: dict[str, list[Candidate]] = {}
+    for cell in rtype.read_rules(doc.text):
+        signals: dict[str, Any] = {"note": cell.note} if cell.note else {}
+        readings.setdefault(cell.path, []).append(
+            Candidate(
+                value=cell.value,
+                reader="rule",
+                quote=cell.evidence.quote,
+                evidence=cell.evidence,
+                signals=signals,
+            )
+        )
+    return readings
 
 
 def extract_document(
@@ -211,6 +295,10 @@ def extract_document(
         for path, rs in table_candidates.items():
             candidates.setdefault(path, []).extend(rs)
 
+    if settings.rule_reader:
+        for path, rs in _rule_readings(doc, rtype).items():
+            candidates.setdefault(path, []).extend(rs)
+
     calls: list[CallRecord] = []
     errors: list[str] = []
     todo = [
@@ -221,7 +309,7 @@ def extract_document(
     ]
 
     def run_part(part: PartSpec) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
-        return _run_part(doc, sections, part, rtype, llm, prompts, settings)
+        return _run_part(doc, sections, part, rtype, llm, prompts, settings, table_format)
 
     # Parts are independent calls: with an executor they are in flight at once (results in order).
     results = (
@@ -244,7 +332,7 @@ def extract_document(
         )
     for path, readings in candidates.items():
         for reading in readings:
-            if reading.reader == "table":
+            if reading.reader in ("table", "rule"):
                 reading.signals.update(
                     cell_signals(
                         reading.value,
@@ -258,6 +346,14 @@ def extract_document(
         empty: Any = [] if typing.get_origin(annotation) is list else None
         chosen = chosen_by_path.get(path)
         flat[path] = chosen.value if chosen is not None and chosen.value is not None else empty
+        if (
+            chosen is not None
+            and chosen.value in (None, [])
+            and "rejected_reason" in chosen.signals
+        ):
+            # a proposal rejected by grounding: no value, but a row for the reviewer
+            chosen.signals["kind"] = kinds.get(path, "str")
+            rows.append(FieldRow(path, None, chosen.reader, None, signals=chosen.signals))
         if chosen is not None and chosen.value not in (None, []):
             chosen.signals["kind"] = kinds.get(path, "str")
             rows.append(

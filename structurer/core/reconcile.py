@@ -17,7 +17,7 @@ from structurer.core.records import unflatten
 from structurer.core.types import Candidate
 
 # Readers in order of trust when nothing else decides: the deterministic reader first.
-READER_PRIORITY = ("table", "llm")
+READER_PRIORITY = ("table", "rule", "llm")
 
 IdentityChecker = Callable[[dict[str, Any]], list[Any]]
 

@@ -66,6 +66,8 @@ class ReportType:
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
     read_tables: Callable[[str], list[CellReading]] | None = None
+    # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
+    read_rules: Callable[[str], list[CellReading]] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     format_path: str | None = None
     format_without_tables: str | None = None

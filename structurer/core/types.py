@@ -84,7 +84,7 @@ class CellReading:
     """One value read by a deterministic reader (e.g. the table reader)."""
 
     path: str
-    value: int | float | None
+    value: int | float | str | None  # str: rule readings (names, ISO dates)
     evidence: Evidence
     note: str | None = None  # e.g. "blank cell read as 0", "remark stripped"
 

@@ -365,6 +365,48 @@ def _flag_precision(scores: Sequence[FieldScore], docs: Sequence[DocStats]) -> M
     return _rate([not s.correct for s in flagged])
 
 
+# ---------------------------------------------------------------- invented values
+# A prediction the document's text does not contain (FieldScore.invented, set when the eval
+# had the texts): non-zero numbers, dates and strings; zeros, enums and nulls are unchecked.
+
+
+def invented_rate(scores: Sequence[FieldScore], status: str | None = None) -> float | None:
+    """Share of checked predictions that are invented (among those of `status` when given)."""
+    checked = [
+        s for s in scores if s.invented is not None and (status is None or s.status == status)
+    ]
+    return _rate([bool(s.invented) for s in checked])
+
+
+@register(
+    "invented_values",
+    description="share of predicted non-zero numbers, dates and strings the text does not contain",
+    higher_is_better=False,
+)
+def _invented(scores: Sequence[FieldScore], docs: Sequence[DocStats]) -> MetricValue:
+    return invented_rate(scores)
+
+
+@register(
+    "invented_values_auto",
+    description="invented values among the auto-accepted fields (status auto)",
+    higher_is_better=False,
+)
+def _invented_auto(scores: Sequence[FieldScore], docs: Sequence[DocStats]) -> MetricValue:
+    return invented_rate(scores, "auto")
+
+
+@register(
+    "invented_values_n",
+    description="number of predicted values the text does not contain",
+    higher_is_better=False,
+)
+def _invented_n(scores: Sequence[FieldScore], docs: Sequence[DocStats]) -> MetricValue:
+    if not any(s.invented is not None for s in scores):
+        return None
+    return sum(bool(s.invented) for s in scores)
+
+
 # ---------------------------------------------------------------- cost
 
 
@@ -418,6 +460,7 @@ __all__ = [
     "compute_metrics",
     "errors_caught",
     "group_table",
+    "invented_rate",
     "register",
     "reliability_bins",
     "risk_coverage",

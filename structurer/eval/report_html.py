@@ -199,6 +199,12 @@ def _path_rows(scores: Sequence[FieldScore], limit: int = 25) -> list[dict[str, 
     return rows[:limit]
 
 
+def _invented(scores: Sequence[FieldScore], limit: int = 50) -> list[FieldScore]:
+    """Predicted values the document's text does not contain, auto-accepted ones first."""
+    found = [s for s in scores if s.invented]
+    return sorted(found, key=lambda s: (s.status != "auto", s.doc, s.path))[:limit]
+
+
 def _confident_errors(scores: Sequence[FieldScore], limit: int = 20) -> list[FieldScore]:
     wrong = [s for s in scores if not s.correct and s.confidence is not None]
     return sorted(wrong, key=lambda s: -(s.confidence or 0.0))[:limit]
@@ -314,6 +320,17 @@ among those kept. AURC {{ num(m.aurc) }}. Least-confident 5/10/20% sent to revie
 <td class="mono">{{ s.path }}</td><td>{{ val(s.gold) }}</td><td class="bad">{{ val(s.pred) }}</td>
 <td>{{ s.status or '' }}</td></tr>{% endfor %}</table></div>{% endif %}
 
+<h2>Invented values</h2>
+<div class="panel"><div class="cap">Predicted non-zero numbers, dates and strings that the document's text does not
+contain (as digits, Chinese numerals or a printed date): {{ pct(m.invented_values) }} of those checked
+({{ num(m.invented_values_n) }}), {{ pct(m.invented_values_auto) }} among auto-accepted fields.</div>
+{% if invented %}<table><tr><th>doc</th><th>path</th><th>prediction</th><th>gold</th><th>status</th>
+<th class="r">confidence</th></tr>{% for s in invented %}<tr><td class="dim">{{ s.doc }}</td>
+<td class="mono">{{ s.path }}</td><td class="bad">{{ val(s.pred) }}</td><td>{{ val(s.gold) }}</td>
+<td>{{ s.status or '' }}</td><td class="r">{{ num(s.confidence, 2) }}</td></tr>{% endfor %}</table>
+{% elif m.invented_values_n is not number %}<div class="dim">Not measured (the eval had no document texts).</div>
+{% else %}<div class="dim">None.</div>{% endif %}</div>
+
 <h2>Documents</h2>
 <div class="panel"><table><tr><th>doc</th><th class="r">fields</th><th class="r">accuracy</th><th></th>
 <th class="r">tokens in/out</th><th class="r">seconds</th><th class="r">retries</th><th>problems</th></tr>
@@ -408,6 +425,7 @@ def render_report(results: EvalResults, scores: Sequence[FieldScore]) -> str:
         risk=risk_coverage_svg(results.curves.get("risk_coverage")),
         worst=_path_rows(scores),
         confident=_confident_errors(scores),
+        invented=_invented(scores),
     )
 
 

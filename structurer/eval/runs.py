@@ -25,6 +25,7 @@ from structurer.core.prompts import PromptSet
 from structurer.core.records import flatten, unflatten
 from structurer.core.report_type import load_report_type
 from structurer.core.types import DocStatus
+from structurer.documents.reader import DocumentError, read_document
 from structurer.eval.compare import Comparison, compare_runs
 from structurer.eval.gold import GoldRecord, gold_from_record, load_gold_dir
 from structurer.eval.metrics import DocStats
@@ -203,6 +204,17 @@ def stored_summary(
         return summary, dict(run.settings)
 
 
+def document_texts(golds: Sequence[GoldRecord], paths: Sequence[Path]) -> dict[str, str]:
+    """Each gold document's text as the pipeline reads it (unreadable ones are left out)."""
+    texts: dict[str, str] = {}
+    for gold, path in zip(golds, paths, strict=True):
+        try:
+            texts[gold.doc] = read_document(path).text
+        except DocumentError:  # the extraction reports why; nothing to check here
+            continue
+    return texts
+
+
 def _store_eval(
     settings: Settings,
     eval_id: str,
@@ -311,6 +323,7 @@ def run_eval(
         docs=stats,
         settings=settings_dict,
         commit=git_commit(REPO_ROOT),
+        texts=document_texts(golds, paths),
     )
     results.other["eval_id"] = eval_id
     results.other["reused_docs"] = reused

@@ -76,6 +76,9 @@ class FieldScore(BaseModel):
     # from the prediction's export row, when given
     confidence: float | None = None
     status: str | None = None
+    # the prediction is a printed value the document's text does not contain (None: not
+    # checkable, or no text given); see structurer.eval.invented
+    invented: bool | None = None
 
     @property
     def scored(self) -> bool:
@@ -274,8 +277,14 @@ def score_field(
     alternatives: Sequence[Any] = (),
     confidence: float | None = None,
     status: str | None = None,
+    text: str | None = None,
 ) -> FieldScore:
     gold_null, pred_null = _is_null(gold, kind), _is_null(pred, kind)
+    invented = None
+    if text is not None and not pred_null:
+        from structurer.eval.invented import is_invented
+
+        invented = is_invented(pred, kind, text)
     common: dict[str, Any] = {
         "doc": doc,
         "path": path,
@@ -290,6 +299,7 @@ def score_field(
         "gold_nonzero": _nonzero(gold, kind),
         "confidence": confidence,
         "status": status,
+        "invented": invented,
     }
     if kind == "list":
         best = match_lists(_as_list(gold), _as_list(pred))
@@ -334,13 +344,15 @@ def score_record(
     pred: Mapping[str, Any] | None,
     gold: GoldRecord,
     paths: Mapping[str, FieldKind],
+    text: str | None = None,
 ) -> list[FieldScore]:
     """Score every path of ``paths`` (leaf path -> kind; see ``field_kinds``).
 
     ``pred`` is an export row (``{"doc", "record", "fields"}``, confidences and statuses are
     taken from ``fields``) or a bare nested record; ``None`` (the run failed on this
     document) scores every path as a null prediction. A path missing from the prediction
-    is null.
+    is null. With the document's ``text``, each prediction is also checked for being
+    invented (``FieldScore.invented``).
     """
     flat_pred, fields = _split_prediction(pred) if pred is not None else ({}, {})
     flat_gold = flatten(gold.record)
@@ -357,6 +369,7 @@ def score_record(
                 alternatives=gold.alternatives.get(path, ()),
                 confidence=confidence,
                 status=status,
+                text=text,
             )
         )
     return scores
@@ -366,11 +379,14 @@ def score_run(
     predictions: Mapping[str, Mapping[str, Any] | None],
     golds: Sequence[GoldRecord],
     paths: Mapping[str, FieldKind],
+    texts: Mapping[str, str] | None = None,
 ) -> list[FieldScore]:
-    """Score a run: ``predictions`` maps doc name -> export row (absent/None = failed)."""
+    """Score a run: ``predictions`` maps doc name -> export row (absent/None = failed);
+    ``texts`` (doc name -> text as read), when given, lets invented values be counted."""
     scores: list[FieldScore] = []
     for gold in golds:
-        scores.extend(score_record(predictions.get(gold.doc), gold, paths))
+        text = texts.get(gold.doc) if texts is not None else None
+        scores.extend(score_record(predictions.get(gold.doc), gold, paths, text))
     return scores
 
 

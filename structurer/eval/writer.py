@@ -55,10 +55,12 @@ def evaluate(
     settings: Mapping[str, Any] | None = None,
     commit: str | None = None,
     out_dir: str | Path | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> tuple[EvalResults, list[FieldScore]]:
     """Score ``predictions`` (doc -> export row; missing/None = failed) against ``golds``,
-    compute the metrics, and write the run to ``out_dir`` when given."""
-    scores = score_run(predictions, golds, field_kinds(record_model))
+    compute the metrics, and write the run to ``out_dir`` when given. ``texts`` (doc ->
+    text as read) enables the invented-values metrics."""
+    scores = score_run(predictions, golds, field_kinds(record_model), texts)
     failed = {d.doc for d in docs}
     extra = [
         DocStats(doc=g.doc, error="no prediction")

@@ -1,0 +1,459 @@
+"""Deterministic rule readers for the fields a rule reads better than a small model.
+
+Pure functions of the text as read: `read_rules(text)` returns one `CellReading` per field it
+could read (reader "rule" in the pipeline), each with its evidence (offsets into `text`, the
+quote). A field it cannot read gets no reading, so the LLM's reading stands alone.
+
+Fields: meta.title, meta.report_year, meta.publish_date, meta.body_kind, meta.admin_level,
+contact.phone / postcode / email / website / address. (meta.format is the table reader's.)
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import cn2an
+
+from structurer.core.types import AlignmentStatus, CellReading, Evidence
+
+DATA = Path(__file__).parent / "data"
+HEAD_CHARS = 1500  # title, date line and preamble live here
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _reading(
+    path: str, value: str | int, text: str, start: int, end: int, note: str
+) -> CellReading:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    evidence = Evidence(start, end, text[start:end], AlignmentStatus.exact)
+    return CellReading(path=path, value=value, evidence=evidence, note=note)
+
+
+@dataclass(frozen=True)
+class _Line:
+    start: int
+    end: int  # without the newline
+    text: str
+
+    @property
+    def stripped(self) -> str:
+        return self.text.strip()
+
+    @property
+    def content_span(self) -> tuple[int, int]:
+        lead = len(self.text) - len(self.text.lstrip())
+        return self.start + lead, self.start + len(self.text.rstrip())
+
+
+def _lines(text: str, start: int = 0, end: int | None = None) -> Iterator[_Line]:
+    pos = start
+    for part in text[start:end].split("\n"):
+        yield _Line(pos, pos + len(part), part)
+        pos += len(part) + 1
+
+
+def _nonblank(text: str, start: int = 0, end: int | None = None) -> list[_Line]:
+    return [line for line in _lines(text, start, end) if line.stripped]
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+_CN_DIGIT = "〇零一二三四五六七八九0○ＯO"
+_DIGIT_DATE = r"((?:19|20)\d{2})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?"
+_CN_DATE = rf"([{_CN_DIGIT}]{{4}})\s*年\s*([一二三四五六七八九十]{{1,3}})\s*月\s*([一二三四五六七八九十]{{1,3}})\s*日"
+DATE = re.compile(rf"{_DIGIT_DATE}|{_CN_DATE}")
+
+
+def _cn_year(digits: str) -> int:
+    table = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
+    table.update({"零": "0", "0": "0", "○": "0", "Ｏ": "0", "O": "0"})
+    return int("".join(table[c] for c in digits))
+
+
+def parse_date(m: re.Match[str]) -> str | None:
+    """ISO date of a DATE match, or None when it is no calendar date."""
+    import datetime as dt
+
+    try:
+        if m.group(1):
+            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        else:
+            y = _cn_year(m.group(4))
+            mo, d = int(cn2an.cn2an(m.group(5), "smart")), int(cn2an.cn2an(m.group(6), "smart"))
+        return dt.date(y, mo, d).isoformat()
+    except (ValueError, KeyError):
+        return None
+
+
+_STANDALONE_DATE = re.compile(rf"^[（(]?\s*(?:{DATE.pattern})\s*[）)]?$")
+_DATE_LABEL = re.compile(
+    rf"(?:发布时间|发布日期|成文日期|印发日期|日期)\s*[:：]?\s*(?:{DATE.pattern})"
+)
+
+
+# --- title and year ------------------------------------------------------------------------
+
+_TITLE_TAIL = re.compile(
+    r"(?:(?:19|20)\d{2}\s*年度?)?\s*(?:政府)?(?:信息)?(?:政务)?(?:公开)?(?:工作)?(?:年度)?(?:工作)?报告$"
+)
+_YEAR_ONLY = re.compile(r"^(?:(?:19|20)\d{2}\s*年度?)?$")
+_SENTENCE = re.compile(r"[，。；！？,;]")
+
+
+def _title_lines(text: str) -> list[_Line] | None:
+    """The lines of the first heading: the first line that ends in 报告 among the first few
+    non-blank lines, with the lines above it that carry the rest of the title."""
+    lines = _nonblank(text, 0, HEAD_CHARS)[:6]
+    for i, line in enumerate(lines):
+        s = line.stripped
+        if not s.endswith("报告") or _SENTENCE.search(s) or len(s) > 80:
+            continue
+        picked = [line]
+        rest = _TITLE_TAIL.sub("", re.sub(r"\s+", "", s))
+        j = i - 1
+        while _YEAR_ONLY.match(rest) and j >= 0 and len(picked) < 3:
+            above = lines[j].stripped
+            if _SENTENCE.search(above) or len(above) > 40 or DATE.search(above):
+                break
+            picked.insert(0, lines[j])
+            rest = re.sub(r"\s+", "", above)
+            rest = _TITLE_TAIL.sub("", rest) if rest.endswith("报告") else rest
+            j -= 1
+        return picked
+    return None
+
+
+def read_title(text: str) -> list[CellReading]:
+    lines = _title_lines(text)
+    if not lines:
+        return []
+    start, end = lines[0].content_span[0], lines[-1].content_span[1]
+    value = re.sub(r"\s+", "", text[start:end])
+    return [_reading("meta.title", value, text, start, end, "first heading, lines joined")]
+
+
+_STAT_PERIOD = re.compile(
+    r"统计期限[^。\n]{0,8}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日[^。\n]{0,6}?至\s*((?:19|20)\d{2})\s*年\s*12\s*月\s*31\s*日"
+)
+
+
+def read_report_year(text: str) -> list[CellReading]:
+    lines = _title_lines(text)
+    if lines:
+        start, end = lines[0].content_span[0], lines[-1].content_span[1]
+        m = re.search(r"((?:19|20)\d{2})\s*年", text[start:end])
+        if m:
+            s = start + m.start(1)
+            return [_reading("meta.report_year", int(m.group(1)), text, s, s + 4, "year in title")]
+    m = _STAT_PERIOD.search(text)
+    if m and m.group(1) == m.group(2):
+        return [_reading("meta.report_year", int(m.group(1)), text, m.start(), m.end(), "统计期限")]
+    return []
+
+
+def read_publish_date(text: str) -> list[CellReading]:
+    """A labelled date (发布时间/日期), else a date alone on a line right under the title, else
+    the date alone on a line under the signature at the end. Never a date after 至/止/截至
+    (the end of the statistics period): those are never alone on a line or labelled."""
+    path = "meta.publish_date"
+    m = _DATE_LABEL.search(text)
+    if m:
+        inner = DATE.search(text, m.start(), m.end())
+        iso = parse_date(inner) if inner else None
+        if iso:
+            return [_reading(path, iso, text, m.start(), m.end(), "labelled date")]
+    title = _title_lines(text)
+    if title:
+        after = _nonblank(text, title[-1].end, min(len(text), title[-1].end + 200))[:2]
+        for line in after:
+            iso = _standalone_date(line)
+            if iso:
+                s, e = line.content_span
+                return [_reading(path, iso, text, s, e, "date under the title")]
+    tail = _nonblank(text, max(0, len(text) - 1500))
+    for i in range(len(tail) - 1, 0, -1):
+        iso = _standalone_date(tail[i])
+        if iso and not _SENTENCE.search(tail[i - 1].stripped) and len(tail[i - 1].stripped) <= 40:
+            s, e = tail[i].content_span
+            return [_reading(path, iso, text, s, e, "date under the signature")]
+    return []
+
+
+def _standalone_date(line: _Line) -> str | None:
+    m = _STANDALONE_DATE.match(line.stripped)
+    if not m:
+        return None
+    inner = DATE.search(line.stripped)
+    return parse_date(inner) if inner else None
+
+
+# --- the issuing body: kind and level --------------------------------------------------------
+
+
+@cache
+def _divisions() -> dict[str, set[str]]:
+    """Division name -> its codes (a few names recur in several provinces)."""
+    out: dict[str, set[str]] = {}
+    with (DATA / "divisions.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["name"], set()).add(row["code"])
+    return out
+
+
+def division_names() -> set[str]:
+    return set(_divisions())
+
+
+_MUNICIPALITIES = {"11", "12", "31", "50"}  # 直辖市: provincial level
+
+
+def _code_level(code: str) -> str:
+    if code.endswith("0000"):
+        return "provincial"
+    if code.endswith("00"):
+        return "municipal"
+    return "county"
+
+
+_TOWNSHIP = re.compile(
+    r"^([\u4e00-\u9fff]{1,10}?(?:乡|镇|街道|苏木))(?=人民政府|政府|办事处|街道办事处|党委|$|\d|（|\()"
+)
+_GOVERNMENT_END = re.compile(r"(?:人民政府|政府|街道办事处|办事处)$")
+
+
+# A division the gazetteer does not list (renamed, newer, or invented in a test) is read by its
+# suffix; a bare 市 can be a prefecture- or a county-level city, so it stays undecided (None).
+_UNLISTED = re.compile(r"^[\u4e00-\u9fff]{2,6}?(自治区|省|自治州|盟|自治县|县|自治旗|旗|区|市)")
+_SUFFIX_LEVEL = {
+    "自治区": "provincial",
+    "省": "provincial",
+    "自治州": "municipal",
+    "盟": "municipal",
+    "自治县": "county",
+    "县": "county",
+    "自治旗": "county",
+    "旗": "county",
+    "区": "county",
+}
+
+
+def _division_chain(name: str) -> tuple[list[tuple[str, str | None]], int]:
+    """Divisions printed at the start of `name`, one after another (e.g. 某某市 + 某某区):
+    [(name, level)], and where the chain ends."""
+    divisions = _divisions()
+    longest = max(len(n) for n in divisions)
+    chain: list[tuple[str, str | None]] = []
+    pos = 0
+    parent: str | None = None
+    while pos < len(name):
+        for size in range(min(longest, len(name) - pos), 1, -1):
+            piece = name[pos : pos + size]
+            codes = divisions.get(piece)
+            if not codes:
+                continue
+            if parent is not None:
+                under = {c for c in codes if c.startswith(parent[:2])}
+                codes = under or codes
+            levels = {_code_level(c) for c in codes}
+            if len(levels) != 1:
+                return chain, pos
+            code = sorted(codes)[0]
+            chain.append((piece, levels.pop()))
+            parent = code
+            pos += size
+            break
+        else:
+            # under a listed division the gazetteer is complete: "某某市" + "某某区域…" is no district
+            unlisted = None if parent is not None else _UNLISTED.match(name[pos:])
+            if not unlisted or _TOWNSHIP.match(name[pos:]):
+                break
+            chain.append((unlisted.group(), _SUFFIX_LEVEL.get(unlisted.group(1))))
+            pos += unlisted.end()
+    # a city followed by its district or county is a prefecture-level city
+    chain = [
+        (n, "municipal" if lvl is None and i + 1 < len(chain) else lvl)
+        for i, (n, lvl) in enumerate(chain)
+    ]
+    return chain, pos
+
+
+def body_level(name: str, text: str = "") -> str | None:
+    """The administrative level of a body by its name; a department takes its government's.
+    `text` decides an unlisted bare 市: one that speaks of its 区县 is prefecture-level."""
+    chain, pos = _division_chain(name)
+    if _TOWNSHIP.match(name[pos:]):
+        return "township"
+    if not chain:
+        return None
+    last, level = chain[-1]
+    if level is None:
+        return "municipal" if _SUBCOUNTIES.search(text) else None
+    if level == "provincial" or (level == "municipal" and last in _municipality_names()):
+        return "provincial"
+    return level
+
+
+_SUBCOUNTIES = re.compile(r"各区县|各县区|区县政府|县（市、区）|县\(市、区\)|县市区|各区、县")
+
+
+@cache
+def _municipality_names() -> set[str]:
+    return {
+        n
+        for n, codes in _divisions().items()
+        if any(c[:2] in _MUNICIPALITIES and c.endswith("0000") for c in codes)
+    }
+
+
+def body_kind(name: str) -> str | None:
+    if _GOVERNMENT_END.search(name):
+        return "government"
+    chain, pos = _division_chain(name)
+    rest = name[pos:]
+    if not rest and chain:
+        return "government"  # the division itself (e.g. "某某镇")
+    township = _TOWNSHIP.match(rest)
+    if township and township.end() == len(rest):
+        return "government"
+    if re.search(
+        r"(局|委员会|委|办公室|办公厅|办|厅|中心|院|所|署|站|队|处|会|社|馆|部|室)$", rest
+    ):
+        return "department"
+    return None
+
+
+_BODY_IN_TITLE = re.compile(r"^(.*?)(?:(?:19|20)\d{2}\s*年度?|政府信息公开|政务公开|信息公开)")
+_SELF_TOWNSHIP = re.compile(r"[我本全](乡|镇|街道)(?![镇村])")
+
+
+def _title_body(text: str) -> tuple[str, int, int] | None:
+    lines = _title_lines(text)
+    if not lines:
+        return None
+    start, end = lines[0].content_span[0], lines[-1].content_span[1]
+    raw = text[start:end]
+    compact = re.sub(r"\s+", "", raw)
+    compact = re.sub(r"^(?:19|20)\d{2}\s*年度?", "", compact)
+    m = _BODY_IN_TITLE.match(compact)
+    body = m.group(1) if m else ""
+    if len(body) < 2:
+        return None
+    first = raw.find(body[0])
+    return body, start + max(first, 0), start + max(first, 0) + len(body)
+
+
+def read_body(text: str) -> list[CellReading]:
+    """meta.body_kind and meta.admin_level from the body named in the title. A report whose
+    title names the parent government but which speaks of itself as 我乡/我镇/本街道 is a
+    township's."""
+    found = _title_body(text)
+    if not found:
+        return []
+    body, start, end = found
+    out: list[CellReading] = []
+    kind = body_kind(body)
+    if kind:
+        out.append(_reading("meta.body_kind", kind, text, start, end, f"suffix of {body}"))
+    level = body_level(body, text)
+    if level and level != "township" and kind == "government":
+        own = _SELF_TOWNSHIP.search(text, 0, HEAD_CHARS)
+        if own:
+            return [
+                *out,
+                _reading(
+                    "meta.admin_level",
+                    "township",
+                    text,
+                    own.start(),
+                    own.end(),
+                    "the report speaks as a township",
+                ),
+            ]
+    if level:
+        out.append(_reading("meta.admin_level", level, text, start, end, f"gazetteer: {body}"))
+    return out
+
+
+# --- contact --------------------------------------------------------------------------------
+
+_FOOTER = re.compile(r"主办|版权所有|ICP|备案号|标识码|技术支持|网站建设|承办|网站地图")
+_PHONE = re.compile(
+    r"(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}\s*[-－—]\s*)?\d{7,8}(?:\s*[-－转]\s*\d{1,5})?|1[3-9]\d{9}"
+)
+_PHONE_LABEL = re.compile(r"(?:联系|咨询|办公|监督|投诉)?电话(?:号码)?\s*[:：为是]?\s*")
+_POSTCODE = re.compile(r"(?:邮编|邮政编码)\s*[:：为是]?\s*(\d{6})(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'*+,;=%]+", re.I)
+_ADDRESS = re.compile(r"(?:通讯|联系|办公)?地址\s*[:：为是]\s*([^，,；;。\n]{4,60})")
+_NEXT_LABEL = re.compile(r"\s*(?:邮编|邮政编码|电话|联系电话|传真|邮箱|电子邮箱|网址).*$")
+_PUBLISHED_AT = re.compile(r"本年报|本报告|年度报告|向社会公开|公开|网")
+
+
+def _clean_lines(text: str) -> list[_Line]:
+    return [line for line in _nonblank(text) if not _FOOTER.search(line.text)]
+
+
+def read_contact(text: str) -> list[CellReading]:
+    lines = _clean_lines(text)
+    out: list[CellReading] = []
+
+    def first(path: str, pattern: re.Pattern[str], group: int, note: str) -> None:
+        for line in lines:
+            m = pattern.search(line.text)
+            if m:
+                s, e = line.start + m.start(group), line.start + m.end(group)
+                value = m.group(group).strip()
+                out.append(_reading(path, value, text, s, s + len(value) if value else e, note))
+                return
+
+    first("contact.postcode", _POSTCODE, 1, "labelled 邮编")
+    for line in lines:
+        for label in _PHONE_LABEL.finditer(line.text):
+            m = _PHONE.match(line.text, label.end())
+            if m:
+                s = line.start + m.start()
+                out.append(
+                    _reading(
+                        "contact.phone", m.group(), text, s, line.start + m.end(), "labelled 电话"
+                    )
+                )
+                break
+        else:
+            continue
+        break
+    first("contact.email", _EMAIL, 0, "e-mail pattern")
+    urls = [(line, m) for line in lines for m in _URL.finditer(line.text)]
+    if urls:
+        line, m = next(((ln, mm) for ln, mm in urls if _PUBLISHED_AT.search(ln.text)), urls[0])
+        value = m.group().rstrip(".,;:)）")
+        s = line.start + m.start()
+        out.append(_reading("contact.website", value, text, s, s + len(value), "web address"))
+    for line in lines:
+        m = _ADDRESS.search(line.text)
+        if m:
+            value = _NEXT_LABEL.sub("", m.group(1)).strip()
+            if len(value) >= 4:
+                s = line.start + m.start(1)
+                out.append(
+                    _reading("contact.address", value, text, s, s + len(value), "labelled 地址")
+                )
+                break
+    return out
+
+
+def read_rules(text: str) -> list[CellReading]:
+    """Every rule reading of one document."""
+    return [
+        *read_title(text),
+        *read_report_year(text),
+        *read_publish_date(text),
+        *read_body(text),
+        *read_contact(text),
+    ]

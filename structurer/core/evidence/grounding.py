@@ -1,0 +1,152 @@
+"""Grounding: is each value the model proposes read from the document?
+
+Checked twice with the same pure function: inside the instructor call (a response-model
+validator reads the check from the validation context and raises, so instructor re-asks with
+the reasons), and once more on the reply that is kept.
+
+Two tiers, per field:
+- *rejected* (the value is not in the report): a number, date or string the text does not
+  contain anywhere (digits, full-width or Chinese numerals, 元 <-> 万元 for money, printed
+  dates; strings up to whitespace and punctuation), a list item the text does not contain, or
+  a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero). The model is
+  re-asked about these; what still fails becomes null, its proposal and reason kept as signals.
+- *weak* (the value is in the report, its citation is not): no quote, a quote not found in
+  the text (exact, or fuzzy with a score of at least `align.FUZZY_MIN_SCORE`), or a quote whose
+  aligned text does not state the value. Kept, with the reason as a signal for the reviewer.
+Enums are judgements (a level, a format), not printed values: not checked.
+
+Reasons are written in the report's language: the report type's `ui` strings
+(`grounding.<reason>`), with {value} and {label} filled in; English when it has none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from structurer.core.evidence.align import align_quote
+from structurer.core.evidence.value_check import (
+    ZERO_WORDS,
+    numbers_in,
+    string_in_text,
+    value_in_text,
+)
+from structurer.core.types import AlignmentStatus
+
+REASONS: dict[str, str] = {
+    "no_quote": "{value} has no quote; quote the sentence of the text that states {label}, "
+    "or answer null",
+    "quote_not_found": "the quote given for {value} is not in the text; quote the text "
+    "verbatim, or answer null",
+    "value_not_in_quote": "{value} is not stated by its quote; quote the sentence that states "
+    "{label}, or answer null",
+    "not_in_text": "{value} is not in the text; quote the sentence that states {label}, "
+    "or answer null",
+}
+CHECKED_KINDS = ("int", "float", "date", "str", "list")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A proposal that failed grounding: the field, what was proposed, why, and whether it
+    is rejected (nulled) or only weakly cited (kept, noted)."""
+
+    path: str
+    key: str
+    value: Any
+    reason: str
+    rejected: bool = True
+
+
+def short_label(description: str) -> str:
+    """The head of a field description, to name the field in a reason."""
+    head = re.split(r"[，。；;（(]|如“", description, maxsplit=1)[0]
+    return head[:30] or description[:30]
+
+
+def problem(
+    value: Any,
+    quote: str | None,
+    kind: str,
+    text: str,
+    windows: Sequence[tuple[int, int]] = (),
+) -> tuple[str, bool] | None:
+    """Why `value` is not grounded in `text`: (a key of REASONS, whether it is rejected), or
+    None when it is grounded or not checkable."""
+    if value is None or value == [] or kind not in CHECKED_KINDS:
+        return None
+    if kind == "list":
+        return None if all(string_in_text(str(v), text) for v in value) else ("not_in_text", True)
+    zero = kind in ("int", "float") and value == 0
+    if not zero and not _in_text(value, kind, text):
+        return "not_in_text", True
+    if not quote or not quote.strip():
+        return "no_quote", zero
+    found = align_quote(quote, text, windows)
+    if found.status is AlignmentStatus.not_found or found.start is None or found.end is None:
+        return "quote_not_found", zero
+    # read the value from what the text says there, not from the model's copy: a quote with
+    # its number changed still aligns (fuzzily) with the sentence it was made from
+    span = text[found.start : found.end]
+    if zero:
+        return None if states_zero(span) else ("value_not_in_quote", True)
+    if kind != "str" and value_in_text(value, span, kind) == 0.0:
+        return "value_not_in_quote", False
+    return None
+
+
+def _in_text(value: Any, kind: str, text: str) -> bool:
+    if kind == "str":
+        return string_in_text(str(value), text)
+    return value_in_text(value, text, kind) != 0.0
+
+
+_NUMERAL = "一二三四五六七八九十百千万亿"
+_LONE_ZERO = re.compile(rf"(?<![{_NUMERAL}])零(?![{_NUMERAL}])")
+
+
+def states_zero(span: str) -> bool:
+    """Does `span` state a zero: a 0, a zero word, or a 零 that is not inside a numeral
+    (一百零五 states 105)?"""
+    if 0.0 in numbers_in(span):
+        return True
+    return any(w in span for w in ZERO_WORDS if w != "零") or bool(_LONE_ZERO.search(span))
+
+
+@dataclass(frozen=True)
+class GroundedField:
+    path: str
+    key: str
+    kind: str
+    label: str
+
+
+def check_part(
+    values: Mapping[str, tuple[Any, str | None]],
+    fields: Sequence[GroundedField],
+    text: str,
+    windows: Sequence[tuple[int, int]] = (),
+    messages: Mapping[str, str] | None = None,
+) -> list[Rejection]:
+    """Every field of one reply that is not grounded. `values`: path -> (value, quote)."""
+    out: list[Rejection] = []
+    for f in fields:
+        value, quote = values.get(f.path, (None, None))
+        found = problem(value, quote, f.kind, text, windows)
+        if found is None:
+            continue
+        why, rejected = found
+        if f.kind == "list":
+            value = [v for v in value if not string_in_text(str(v), text)]
+        template = (messages or {}).get(f"grounding.{why}", REASONS[why])
+        shown = "、".join(map(str, value)) if isinstance(value, list) else value
+        reason = template.format(value=shown, label=f.label)
+        out.append(Rejection(f.path, f.key, value, reason, rejected))
+    return out
+
+
+def reask_message(rejections: Sequence[Rejection]) -> str:
+    """What the model is told when instructor re-asks: one line per failing key."""
+    return "\n".join(f"{r.key}: {r.reason}" for r in rejections)

@@ -1,0 +1,165 @@
+"""Grounding (issue 10, item 2): every value the LLM proposes is checked against the text
+inside the instructor call (re-asked with the reason in Chinese); what still fails becomes
+null alone, its proposal and reason kept for the reviewer. FAKE model over real instructor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gov_disclosure import REPORT_TYPE
+from structurer.confidence.route import route_rows
+from structurer.core.evidence.grounding import GroundedField, check_part, problem
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.core.types import FieldStatus, LoadedDocument
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
+from structurer.settings import Settings
+from tests.conftest import REPO, SAMPLES
+from tests.gold_echo import gold_echo, load
+
+TEXT = "全年主动公开政府信息一百零五条。本年度未收取信息处理费。收费12500元。发布日期：二〇二四年一月九日"
+
+
+REJECT, WEAK = True, False
+
+
+@pytest.mark.parametrize(
+    ("value", "quote", "kind", "expected"),
+    [
+        (105, "全年主动公开政府信息一百零五条", "int", None),  # Chinese numerals
+        # invented: the text nowhere says 48, whatever the quote (a made-up one included)
+        (48, "全年主动公开政府信息48条", "int", ("not_in_text", REJECT)),
+        (48, None, "int", ("not_in_text", REJECT)),
+        # in the text, but badly cited: kept with a note
+        (105, None, "int", ("no_quote", WEAK)),
+        (105, "报告里没有的一句话", "int", ("quote_not_found", WEAK)),
+        (105, "本年度未收取信息处理费", "int", ("value_not_in_quote", WEAK)),
+        # a zero must be stated for the item its quote cites
+        (0, "本年度未收取信息处理费", "int", None),  # zero stated in words
+        (0, "全年主动公开政府信息一百零五条", "int", ("value_not_in_quote", REJECT)),  # 零 in 105
+        (0, None, "int", ("no_quote", REJECT)),
+        (1.25, "收费12500元", "float", None),  # 元 -> 万元
+        ("2024-01-09", "二〇二四年一月九日", "date", None),
+        ("2023-12-31", "二〇二四年一月九日", "date", ("not_in_text", REJECT)),
+        ("某某人民政府", "发布日期", "str", ("not_in_text", REJECT)),
+        (["本年度未收取信息处理费", "编造的一句"], None, "list", ("not_in_text", REJECT)),
+        (["本年度未收取信息处理费"], None, "list", None),
+        ("county", None, "enum", None),  # judgements are not checked
+        (None, None, "int", None),
+    ],
+)
+def test_problem(value: Any, quote: str | None, kind: str, expected: Any) -> None:
+    assert problem(value, quote, kind, TEXT) == expected
+
+
+def test_reasons_are_in_the_report_language() -> None:
+    fields = [GroundedField("proactive.total_items", "total_items", "int", "主动公开总数")]
+    values = {"proactive.total_items": (48, None)}
+    (rejection,) = check_part(values, fields, TEXT, messages=REPORT_TYPE.ui)
+    assert rejection.value == 48 and rejection.rejected
+    assert rejection.reason == "48 不在原文中；请引用原文中说明主动公开总数的句子，或填 null"
+
+
+GOLD = load(REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021.json")["record"]
+INVENTED = {"value": 48, "quote": "全年主动公开政府信息48条"}
+
+
+def responder(reask_answer: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+    """Echo gold, but propose an invented total_items; on a re-ask, answer `reask_answer`
+    (None: insist on the invented value)."""
+    echo = gold_echo(GOLD)
+
+    def respond(request: dict[str, Any]) -> dict[str, Any]:
+        answer = echo(request)
+        if "total_items" in answer:
+            reask = len(request["messages"]) > 2
+            answer["total_items"] = reask_answer if reask and reask_answer else INVENTED
+        return answer
+
+    return respond
+
+
+def extract(settings: Settings, fake: FakeChatModel):  # type: ignore[no-untyped-def]
+    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    path = SAMPLES / "sample_2021.txt"
+    doc = LoadedDocument(path.name, str(path), "0" * 64, path.read_text("utf-8"), "txt", "utf-8")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v3")
+    return extract_document(doc, REPORT_TYPE, llm, prompts, settings)
+
+
+def _proactive_requests(fake: FakeChatModel) -> list[dict[str, Any]]:
+    return [r for r in fake.requests if "total_items" in r["messages"][0]["content"]]
+
+
+def test_a_reask_with_the_reason_fixes_the_field(settings: Settings) -> None:
+    right = {"value": 286, "quote": "全年主动公开政府信息286条"}
+    fake = FakeChatModel(responder(right), logprob=-0.01)
+    outcome = extract(settings, fake)
+    assert outcome.status == "ok", outcome.error
+    first, second = _proactive_requests(fake)
+    told = second["messages"][-1]["content"]
+    # the reason, in Chinese
+    reason = "48 不在原文中；请引用原文中说明本年主动公开政府信息总数的句子，或填 null"
+    assert f"total_items: {reason}" in told
+    rows = {r.path: r for r in outcome.fields}
+    assert rows["proactive.total_items"].value == 286
+    assert "rejected_reason" not in rows["proactive.total_items"].signals
+    # the re-ask is logged with its call: one row, one retry, the tokens of both attempts
+    (call,) = [c for c in outcome.calls if c.part == "proactive"]
+    assert call.retries == 1
+    assert call.tokens_in >= 2 * (sum(len(m["content"]) for m in first["messages"]) // 2)
+
+
+def test_a_field_that_stays_ungrounded_alone_becomes_null(settings: Settings) -> None:
+    fake = FakeChatModel(responder(None), logprob=-0.01)
+    outcome = extract(settings, fake)
+    assert outcome.status == "ok", outcome.error
+    assert len(_proactive_requests(fake)) == 2  # one re-ask
+    rows = {r.path: r for r in outcome.fields}
+    total = rows["proactive.total_items"]
+    assert total.value is None and outcome.record is not None
+    assert outcome.record["proactive"]["total_items"] is None
+    assert total.signals["rejected_value"] == 48
+    assert total.signals["rejected_reason"].startswith("48 不在原文中；请引用原文中说明")
+    # the other fields of the same part keep their values
+    assert rows["legacy.published_on_website"].value == 213
+    assert rows["legacy.published_on_weibo_wechat"].value == 73
+    # and the rejected proposal goes to a person whatever its confidence
+    total.confidence = 0.99
+    route_rows([total], 0.5)
+    assert total.status == FieldStatus.needs_review
+
+
+def test_check_mode_nulls_without_reasking(settings: Settings) -> None:
+    fake = FakeChatModel(responder(None), logprob=-0.01)
+    outcome = extract(settings.model_copy(update={"grounding": "check"}), fake)
+    assert len(_proactive_requests(fake)) == 1
+    rows = {r.path: r for r in outcome.fields}
+    assert rows["proactive.total_items"].value is None
+    assert rows["proactive.total_items"].signals["rejected_value"] == 48
+
+
+def test_grounding_off_keeps_the_invention(settings: Settings) -> None:
+    fake = FakeChatModel(responder(None), logprob=-0.01)
+    outcome = extract(settings.model_copy(update={"grounding": "off"}), fake)
+    assert outcome.record is not None and outcome.record["proactive"]["total_items"] == 48
+
+
+def test_a_value_in_the_text_with_a_bad_quote_is_kept_with_a_note(settings: Settings) -> None:
+    echo = gold_echo(GOLD)
+
+    def respond(request: dict[str, Any]) -> dict[str, Any]:
+        answer = echo(request)
+        if "total_items" in answer:
+            answer["total_items"] = {"value": 286, "quote": "报告里并没有这样的一句话"}
+        return answer
+
+    fake = FakeChatModel(respond, logprob=-0.01)
+    outcome = extract(settings, fake)
+    assert len(_proactive_requests(fake)) == 1  # no re-ask for a citation problem
+    total = {r.path: r for r in outcome.fields}["proactive.total_items"]
+    assert total.value == 286 and "rejected_reason" not in total.signals
+    assert total.signals["grounding_note"].startswith("286 所引的句子原文中没有")

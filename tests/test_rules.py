@@ -1,0 +1,175 @@
+"""The deterministic rule readers (gov_disclosure.rules) on invented texts, and their wiring
+into the pipeline as a second reader reconciled with the LLM (FAKE model)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from gov_disclosure import REPORT_TYPE
+from gov_disclosure.rules import body_kind, body_level, read_rules
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.core.types import LoadedDocument
+from structurer.llm.client import LLMClient
+from structurer.llm.fake import FakeChatModel
+from structurer.settings import Settings
+from tests.conftest import REPO, SAMPLES
+from tests.gold_echo import gold_echo, load
+
+
+def readings(text: str) -> dict[str, object]:
+    out = read_rules(text)
+    for r in out:  # every reading points at what it read
+        assert text[r.evidence.start : r.evidence.end] == r.evidence.quote, r
+    return {r.path: r.value for r in out}
+
+
+INVENTED = """\
+重庆市云岭协作发展委员会
+2022年政府信息公开工作年度报告
+
+本报告中所列数据的统计期限自2022年1月1日起至2022年12月31日止。本报告通过本委门户网站（https://www.yunling.example/xxgk/ndbg/）向社会公开。如对本报告有疑问，请与本委办公室联系（地址：云岭路一段9号，邮编：990001，联系电话：023-60000000，邮箱：office@yunling.example）。
+
+一、总体情况
+……
+
+重庆市云岭协作发展委员会
+2023年1月20日
+
+主办：某某网站  地址：别处路1号  电话：023-69999999  ICP备00000000号
+"""
+
+
+def test_reads_meta_and_contact_of_a_report() -> None:
+    got = readings(INVENTED)
+    assert got == {
+        "meta.title": "重庆市云岭协作发展委员会2022年政府信息公开工作年度报告",
+        "meta.report_year": 2022,
+        "meta.publish_date": "2023-01-20",
+        "meta.body_kind": "department",
+        "meta.admin_level": "provincial",
+        "contact.address": "云岭路一段9号",
+        "contact.postcode": "990001",
+        "contact.phone": "023-60000000",
+        "contact.email": "office@yunling.example",
+        "contact.website": "https://www.yunling.example/xxgk/ndbg/",
+    }
+
+
+def test_the_end_of_the_statistics_period_is_no_publish_date() -> None:
+    text = (
+        "澜屿市人民政府2021年政府信息公开工作年度报告\n\n"
+        "本报告所列数据统计期限自2021年1月1日起至2021年12月31日止。\n"
+        "一、总体情况\n各区县政府……\n"
+    )
+    got = readings(text)
+    assert "meta.publish_date" not in got
+    assert got["meta.admin_level"] == "municipal"  # an unlisted 市 that speaks of its 区县
+    assert got["meta.body_kind"] == "government"
+
+
+def test_dates_labelled_under_the_title_or_in_chinese_numerals() -> None:
+    head = "某某县统计局2021年政府信息公开工作年度报告\n"
+    assert readings(head + "发布时间：\n2022-01-27\n正文。")["meta.publish_date"] == "2022-01-27"
+    assert readings(head + "（2022年1月9日）\n正文。")["meta.publish_date"] == "2022-01-09"
+    signed = head + "正文。\n\n某某县统计局\n    二〇二二年一月三十一日\n"
+    assert readings(signed)["meta.publish_date"] == "2022-01-31"
+
+
+def test_a_title_printed_over_lines_is_joined() -> None:
+    text = "松溪县柳塘镇2021年度政府信息\n\n公开工作年度报告\n\n总体情况\n我镇……"
+    got = readings(text)
+    assert got["meta.title"] == "松溪县柳塘镇2021年度政府信息公开工作年度报告"
+    assert got["meta.report_year"] == 2021
+    assert got["meta.admin_level"] == "township"
+    assert got["meta.body_kind"] == "government"
+
+
+def test_a_report_titled_by_its_parent_government_speaks_as_a_township() -> None:
+    text = "松溪县人民政府2021年\n政府信息公开工作年度报告\n根据……，我乡编制了本报告。"
+    got = readings(text)
+    assert got["meta.admin_level"] == "township"
+
+
+@pytest.mark.parametrize(
+    ("name", "level", "kind"),
+    [
+        ("北京市海淀区教育委员会", "county", "department"),
+        ("上海市人民政府办公厅", "provincial", "department"),
+        ("江苏省人民政府", "provincial", "government"),
+        ("苏州市人民政府", "municipal", "government"),
+        ("延边朝鲜族自治州人民政府", "municipal", "government"),
+        ("苏州市吴中区财政局", "county", "department"),
+        ("青禾县自然资源局", "county", "department"),  # unlisted (invented) county
+        ("澜屿市澄江区人民政府", "county", "government"),  # unlisted city + district
+        ("澜屿市人民政府", None, "government"),  # a bare unlisted 市: undecided
+        ("鹤屿县桐岭镇人民政府", "township", "government"),
+        ("松溪县城南街道办事处", "township", "government"),
+        ("重庆市城乡建设委员会", "provincial", "department"),  # 城乡 is no township
+        ("重庆市云岭区域协作委员会", "provincial", "department"),  # 云岭区域 is no district
+        ("梧川县市场监督管理局", "county", "department"),
+    ],
+)
+def test_body_level_and_kind(name: str, level: str | None, kind: str) -> None:
+    assert body_level(name) == level
+    assert body_kind(name) == kind
+
+
+def test_footer_contacts_and_unlabelled_numbers_are_not_read() -> None:
+    text = (
+        "某某乡2019年政府信息公开工作年度报告\n正文。联系人手机13800000000。\n"
+        "地址：某某路1号 联系方式：0000-1111111 标识码：0000000000\n"
+        "主办：某某县人民政府 版权所有 ICP备00000000号\n"
+    )
+    got = readings(text)
+    assert not any(p.startswith("contact.") for p in got), got
+
+
+# --- wired into the pipeline ----------------------------------------------------------------
+
+
+def _extract(settings: Settings, record: dict[str, object], name: str):  # type: ignore[no-untyped-def]
+    fake = FakeChatModel(gold_echo(record), logprob=-0.01)
+    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    text = (SAMPLES / name).read_text(encoding="utf-8")
+    doc = LoadedDocument(name, str(SAMPLES / name), "0" * 64, text, "txt", "utf-8")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", settings.prompt_version)
+    return extract_document(doc, REPORT_TYPE, llm, prompts, settings)
+
+
+SAMPLE_GOLD = REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021_short.json"
+
+
+def test_rule_and_llm_readings_are_reconciled(settings: Settings) -> None:
+    gold = load(SAMPLE_GOLD)["record"]
+    told = copy.deepcopy(gold)
+    told["meta"]["title"] = "鹤屿县2023年政府信息公开工作年度报告"  # the model cuts the title
+    told["meta"]["publish_date"] = "2023-12-31"  # and gives the end of the period
+    # reconciliation alone (grounding would reject the cut title before it: tests/test_grounding.py)
+    outcome = _extract(
+        settings.model_copy(update={"grounding": "off"}), told, "sample_2021_short.txt"
+    )
+    assert outcome.status == "ok", outcome.error
+    rows = {r.path: r for r in outcome.fields}
+    # disagreement: the rule's reading stands, the model's is kept for the reviewer
+    for path in ("meta.title", "meta.publish_date"):
+        assert rows[path].value == gold["meta"][path.split(".")[1]]
+        assert rows[path].reader == "rule"
+        assert rows[path].signals["readers_agree"] == 0.0
+        assert rows[path].signals["other_value"] == told["meta"][path.split(".")[1]]
+    # agreement is noted and both readers named
+    year = rows["meta.report_year"]
+    assert year.reader == "rule+llm" and year.signals["readers_agree"] == 1.0
+    assert year.evidence is not None and year.evidence.quote == "2023"
+
+
+def test_rule_reader_can_be_turned_off(settings: Settings) -> None:
+    gold = load(SAMPLE_GOLD)["record"]
+    outcome = _extract(
+        settings.model_copy(update={"rule_reader": False}), gold, "sample_2021_short.txt"
+    )
+    assert not any("rule" in (r.reader or "") for r in outcome.fields)
+    assert json.dumps(outcome.record, ensure_ascii=False)  # still a whole record
