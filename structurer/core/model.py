@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from structurer.core.types import ServerTimings
+
 
 @dataclass
 class TokenLogprob:
@@ -32,6 +34,7 @@ class LLMResult:
     error: str | None = None
     cached: bool = False
     logprobs: list[TokenLogprob] = field(default_factory=list)
+    timings: ServerTimings | None = None  # llama.cpp's per-request timings, when reported
 
 
 def request_hash(

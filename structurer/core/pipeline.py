@@ -154,6 +154,7 @@ def _run_part(
             retries=r.retries,
             error=r.error,
             cached=r.cached,
+            timings=r.timings,
         )
         for r in samples
     ]
