@@ -3,12 +3,21 @@ parts skipped when a deterministic reader already read them. FAKE endpoint / Moc
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
 import pytest
 from pydantic import BaseModel
 from sqlmodel import select
 
 from structurer.batch.run import run_extraction
 from structurer.llm.client import LLMClient
+from structurer.llm.embedded import server
+from structurer.llm.embedded.serve_main import PROCESS_MARKER, build_params, parse_args
 from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
 from structurer.store.models import LLMCall
@@ -77,3 +86,136 @@ def test_no_timings_columns_stay_null(settings: Settings) -> None:
     with session_scope(s) as session:
         calls = session.exec(select(LLMCall)).all()
     assert calls and all(c.prompt_processed is None and c.prompt_reused is None for c in calls)
+
+
+# ------------------------------------------------------------------ server settings
+
+
+def test_server_settings_reach_llama_cpp_params(tmp_path: Path) -> None:
+    """Settings -> serve_main's argv -> xllamacpp.CommonParams (no model is loaded)."""
+    s = Settings(
+        data_dir=tmp_path,
+        embedded_threads=1,
+        embedded_batch_threads=2,
+        embedded_poll=0,
+        embedded_parallel=2,
+        embedded_cache_prompt=False,
+        embedded_speculative="ngram_simple",
+        embedded_spec_ngram_n=4,
+        embedded_spec_ngram_m=16,
+    )
+    p = build_params(parse_args(server.server_args(s, tmp_path / "m.gguf", None)))
+    assert (p.cpuparams.n_threads, p.cpuparams_batch.n_threads) == (1, 2)
+    assert p.cpuparams.poll == p.cpuparams_batch.poll == 0
+    assert p.n_parallel == 2 and p.cache_prompt is False
+    assert [t.name for t in p.speculative.types] == ["COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE"]
+    assert (p.speculative.ngram_simple.size_n, p.speculative.ngram_simple.size_m) == (4, 16)
+
+    draft = s.model_copy(update={"embedded_speculative": "draft", "embedded_draft_max": 8})
+    argv = server.server_args(draft, tmp_path / "m.gguf", tmp_path / "d.gguf")
+    p = build_params(parse_args(argv))
+    assert [t.name for t in p.speculative.types] == ["COMMON_SPECULATIVE_TYPE_DRAFT_SIMPLE"]
+    assert p.speculative.draft.mparams.path == str(tmp_path / "d.gguf")
+    assert p.speculative.draft.n_max == 8
+
+
+def test_defaults_are_todays_server(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    p = build_params(parse_args(server.server_args(s, tmp_path / "m.gguf", None)))
+    cores_minus_one = max(1, len(os.sched_getaffinity(0)) - 1)
+    assert p.cpuparams.n_threads == p.cpuparams_batch.n_threads == cores_minus_one
+    assert p.n_parallel == 1 and p.cache_prompt is True and p.cache_ram_mib == 1024
+    assert [t.name for t in p.speculative.types] == ["COMMON_SPECULATIVE_TYPE_NONE"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"embedded_threads": 7},
+        {"embedded_batch_threads": 7},
+        {"embedded_poll": 0},
+        {"embedded_parallel": 3},
+        {"embedded_cache_prompt": False},
+        {"embedded_speculative": "ngram_mod"},
+        {"embedded_ctx": 4096},
+    ],
+)
+def test_every_server_setting_changes_the_config_id(tmp_path: Path, change: dict[str, Any]) -> None:
+    s = Settings(data_dir=tmp_path)
+    assert server.config_id(s.model_copy(update=change)) != server.config_id(s)
+
+
+def test_ngram_sizes_count_only_with_ngram_speculation(tmp_path: Path) -> None:
+    s = Settings(data_dir=tmp_path)
+    assert server.config_id(s.model_copy(update={"embedded_spec_ngram_n": 3})) == server.config_id(
+        s
+    )
+    spec = s.model_copy(update={"embedded_speculative": "ngram_simple"})
+    assert server.config_id(
+        spec.model_copy(update={"embedded_spec_ngram_n": 3})
+    ) != server.config_id(spec)
+
+
+# A toy llama.cpp server: answers /health and /v1/models like llama.cpp, carries serve_main's
+# marker and arguments in its argv, so server.py finds, compares and stops it like the real one.
+TOY = textwrap.dedent(
+    """
+    import argparse, http.server, json
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--alias", required=True)
+    args, _ = ap.parse_known_args()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"{}"
+            if self.path == "/v1/models":
+                body = json.dumps({"data": [{"id": args.alias, "owned_by": "llamacpp"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_server_restarts_when_its_settings_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toy = tmp_path / "toy_llama.py"
+    toy.write_text(TOY)
+    monkeypatch.setattr(server, "_launcher", lambda: [sys.executable, str(toy), PROCESS_MARKER])
+    monkeypatch.setattr(server, "ensure_weights", lambda settings, name=None: tmp_path / "m.gguf")
+    s = Settings(data_dir=tmp_path / "data", embedded_port=_free_port(), embedded_threads=1)
+    first = server.serve(s, timeout=60)
+    try:
+        assert first.pid is not None
+        assert server.serve(s, timeout=60).pid == first.pid  # same settings: reused
+        changed = s.model_copy(update={"embedded_threads": 2})
+        second = server.serve(changed, timeout=60)
+        assert second.pid is not None and second.pid != first.pid
+        assert not Path(f"/proc/{first.pid}").exists() or _zombie(first.pid)
+        cmdline = Path(f"/proc/{second.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[cmdline.index(b"--threads") + 1] == b"2"
+        assert server.serve(changed, timeout=60).pid == second.pid
+    finally:
+        server.stop(s)
+    assert server.status(s) is None
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] in "ZX"
+    except OSError:
+        return True
