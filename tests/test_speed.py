@@ -3,6 +3,8 @@ parts skipped when a deterministic reader already read them. FAKE endpoint / Moc
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import sys
@@ -15,6 +17,12 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from structurer.batch.run import run_extraction
+from structurer.core.pipeline import build_messages, part_text
+from structurer.core.prompts import PromptSet
+from structurer.core.report_type import load_report_type
+from structurer.core.response_models import build_response_model, part_fields
+from structurer.core.sections import split_sections
+from structurer.core.types import LoadedDocument
 from structurer.llm.client import LLMClient
 from structurer.llm.embedded import server
 from structurer.llm.embedded.serve_main import PROCESS_MARKER, build_params, parse_args
@@ -219,3 +227,95 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] in "ZX"
     except OSError:
         return True
+
+
+# ------------------------------------------------------------------ prefix-ordered prompts (v4)
+
+V1_HASHES = Path(__file__).parent / "data" / "v1_messages_sample_2021.json"
+
+
+def _messages(version: str, report_format: str | None) -> dict[str, list[dict[str, Any]]]:
+    rtype = load_report_type("gov_disclosure")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", version)
+    path = SAMPLES / "sample_2021.txt"
+    text = path.read_text(encoding="utf-8")
+    doc = LoadedDocument(path.name, str(path), "x", text, "txt", "utf-8")
+    sections = split_sections(text, rtype.sections)
+    out = {}
+    for part in rtype.parts:
+        part_text_, _ = part_text(doc, sections, part)
+        fields = part_fields(rtype.record_model, part)
+        out[part.name] = build_messages(prompts, part, fields, part_text_, doc.name, report_format)
+    return out
+
+
+def test_v1_messages_are_unchanged_byte_for_byte() -> None:
+    expected = json.loads(V1_HASHES.read_text(encoding="utf-8"))
+    assert (
+        PromptSet(REPO / "prompts", "gov_disclosure", "v1").fingerprint == expected["_fingerprint"]
+    )
+    for fmt in (None, "2021"):
+        for part, messages in _messages("v1", fmt).items():
+            blob = json.dumps(messages, ensure_ascii=False).encode()
+            assert hashlib.sha256(blob).hexdigest() == expected[f"{part}/{fmt}"], (part, fmt)
+
+
+@pytest.mark.parametrize("fmt", [None, "2021"])
+def test_v4_is_v1_reordered_with_the_shared_part_first(fmt: str | None) -> None:
+    v1, v4 = _messages("v1", fmt), _messages("v4", fmt)
+    systems = {m[0]["content"] for m in v4.values()}
+    assert len(systems) == 1  # one system message for every part of the document
+    for part, messages in v4.items():
+        user = messages[1]["content"]
+        assert user.startswith("文件：sample_2021.txt\n报告原文（节选）：\n<<<\n")
+        assert user.endswith("请按要求输出JSON。")
+        # the part's guidance and fields come after the text
+        assert user.index(">>>") < user.index("要填写的字段")
+
+        def lines(ms: list[dict[str, Any]]) -> list[str]:
+            return sorted(x for m in ms for x in m["content"].splitlines() if x.strip())
+
+        assert lines(messages) == lines(v1[part]), part  # same words, another order
+
+
+@pytest.mark.parametrize(("mode", "same_prefix"), [("json_schema", True), ("json", False)])
+def test_instructor_mode_and_the_shared_prefix(
+    settings: Settings, mode: str, same_prefix: bool
+) -> None:
+    """JSON_SCHEMA sends the messages as built (the schema goes in response_format, a grammar
+    for llama.cpp); JSON (and MD_JSON) append each part's schema to the system message, so
+    parts share only the rules."""
+    s = settings.model_copy(update={"instructor_mode": mode})
+    msgs = _messages("v4", None)
+    rtype = load_report_type("gov_disclosure")
+    fake = FakeChatModel(gold_echo(load(SAMPLE_GOLD)["record"]))
+    llm = llm_for(s, fake)
+    sent = []
+    for part in rtype.parts[:2]:
+        before = len(fake.requests)
+        llm.complete(msgs[part.name], build_response_model(rtype, part))
+        sent.append(fake.requests[before]["messages"])  # the first ask (re-asks aside)
+    assert (sent[0][0]["content"] == sent[1][0]["content"]) is same_prefix
+    if mode == "json_schema":
+        assert sent == [msgs[p.name] for p in rtype.parts[:2]]
+
+
+def test_v4_reuses_more_of_the_prompt_on_the_fake_server(settings: Settings) -> None:
+    """FAKE timings (reuse = common prefix with the previous request): v4 only reorders v1, and
+    the calls of one document share more of their prompt."""
+    record = load(SAMPLE_GOLD)["record"]
+    reused = {}
+    for version in ("v1", "v4"):
+        s = settings.model_copy(
+            update={
+                "prompt_version": version,
+                "data_dir": settings.data_dir / version,
+                "table_reader": "llm",
+            }
+        )
+        fake = FakeChatModel(gold_echo(record), timings=True)
+        run_extraction([str(SAMPLES / "sample_2021.txt")], s, llm=llm_for(s, fake))
+        with session_scope(s) as session:
+            calls = session.exec(select(LLMCall)).all()
+        reused[version] = sum(c.prompt_reused or 0 for c in calls)
+    assert reused["v4"] > reused["v1"] > 0

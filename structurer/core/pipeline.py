@@ -90,11 +90,18 @@ def build_messages(
     report_format: str | None = None,
 ) -> list[dict[str, Any]]:
     """`report_format` is the format the table reader found (None when it did not run), so
-    a template can ask only what that format can state."""
-    system = prompts.render(
-        "system.j2", part=part.prompt, fields=fields, report_format=report_format
-    )
-    user = prompts.render("user.j2", text=text, doc_name=doc_name)
+    a template can ask only what that format can state. Both templates see the whole context:
+    a version may put the part's guidance and fields after the text (v4), so that what every
+    call of a document shares comes first and the server's prompt cache can reuse it."""
+    context: dict[str, Any] = {
+        "part": part.prompt,
+        "fields": fields,
+        "report_format": report_format,
+        "text": text,
+        "doc_name": doc_name,
+    }
+    system = prompts.render("system.j2", **context)
+    user = prompts.render("user.j2", **context)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
