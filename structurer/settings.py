@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # "check" only nulls; "off" neither.
     grounding: Literal["off", "check", "reask"] = "reask"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
+    # Ask less: "parts" does not send a part whose every field a deterministic reader (table,
+    # rules) already read with an exact quote; "fields" also leaves such fields out of the parts
+    # it sends. Off until measured (bench/speed.py): the LLM's agreement is a confidence signal.
+    ask_less: Literal["off", "parts", "fields"] = "off"
 
     review_threshold: float = Field(
         0.8, ge=0, le=1, description="fields below this confidence need review"
@@ -171,6 +175,8 @@ class Settings(BaseSettings):
             "rule_reader": self.rule_reader,
             "grounding": self.grounding,
             "samples": self.samples,
+            # only when on, so that the runs made before the setting existed keep their hash
+            **({"ask_less": self.ask_less} if self.ask_less != "off" else {}),
         }
 
 

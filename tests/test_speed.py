@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlmodel import select
 
 from structurer.batch.run import run_extraction
-from structurer.core.pipeline import build_messages, part_text
+from structurer.core.pipeline import build_messages, extract_document, part_text
 from structurer.core.prompts import PromptSet
 from structurer.core.report_type import load_report_type
 from structurer.core.response_models import build_response_model, part_fields
@@ -27,6 +27,7 @@ from structurer.llm.client import LLMClient
 from structurer.llm.embedded import server
 from structurer.llm.embedded.serve_main import PROCESS_MARKER, build_params, parse_args
 from structurer.llm.fake import FakeChatModel
+from structurer.llm.mock import MockModel
 from structurer.settings import Settings
 from structurer.store.models import LLMCall
 from structurer.store.session import session_scope
@@ -319,3 +320,67 @@ def test_v4_reuses_more_of_the_prompt_on_the_fake_server(settings: Settings) -> 
             calls = session.exec(select(LLMCall)).all()
         reused[version] = sum(c.prompt_reused or 0 for c in calls)
     assert reused["v4"] > reused["v1"] > 0
+
+
+# ------------------------------------------------------------------ ask less
+
+
+def _extract(settings: Settings, name: str, **update: Any) -> tuple[Any, MockModel]:
+    s = settings.model_copy(update=update)
+    rtype = load_report_type("gov_disclosure")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", s.prompt_version)
+    path = SAMPLES / name
+    text = path.read_text(encoding="utf-8")
+    doc = LoadedDocument(path.name, str(path), "x", text, "txt", "utf-8")
+    model = MockModel()
+    return extract_document(doc, rtype, model, prompts, s), model
+
+
+def _asked(model: MockModel) -> dict[str, set[str]]:
+    return {rm.__name__: set(rm.model_fields) for _, rm in model.calls}
+
+
+def test_ask_less_off_asks_every_part(settings: Settings) -> None:
+    outcome, model = _extract(settings, "sample_2021.txt")
+    assert outcome.status == "ok"
+    assert "Contact" in _asked(model) and "Meta" in _asked(model)
+
+
+def test_ask_less_parts_skips_a_part_the_rules_read(settings: Settings) -> None:
+    """sample_2021.txt states all five contact fields, which the rule reader reads exactly: the
+    contact part is not sent, and the record still has them."""
+    off, asked_off = _extract(settings, "sample_2021.txt")
+    on, asked_on = _extract(settings, "sample_2021.txt", ask_less="parts")
+    assert on.status == "ok"
+    assert set(_asked(asked_off)) - set(_asked(asked_on)) == {"Contact"}
+    assert len(on.calls) == len(off.calls) - 1
+    assert all(
+        on.record["contact"][k] for k in ("address", "postcode", "phone", "email", "website")
+    )
+    assert {r.path: r.reader for r in on.fields}["contact.phone"] == "rule"
+    # meta: the rules read all but the issuing body, so the part is still asked, whole
+    assert _asked(asked_on)["Meta"] == _asked(asked_off)["Meta"]
+
+
+def test_ask_less_fields_asks_only_what_is_unread(settings: Settings) -> None:
+    on, model = _extract(settings, "sample_2021.txt", ask_less="fields")
+    assert on.status == "ok"
+    asked = _asked(model)
+    assert "Contact" not in asked
+    # title, year, date, kind and level are read by the rules, the format by the table reader
+    assert asked["Meta"] == {"issuing_body"}
+    assert on.record["meta"]["title"] and on.record["meta"]["format"] == "2021"
+
+
+def test_ask_less_keeps_a_part_the_rules_read_only_in_part(settings: Settings) -> None:
+    """sample_2021_short.txt prints a phone and an address only: contact is still asked."""
+    _, model = _extract(settings, "sample_2021_short.txt", ask_less="parts")
+    assert "Contact" in _asked(model)
+    _, model = _extract(settings, "sample_2021_short.txt", ask_less="fields")
+    assert _asked(model)["Contact"] == {"postcode", "email", "website"}
+
+
+def test_ask_less_is_in_the_run_settings_only_when_on(settings: Settings) -> None:
+    assert "ask_less" not in settings.extraction_settings()
+    on = settings.model_copy(update={"ask_less": "parts"})
+    assert on.extraction_settings()["ask_less"] == "parts"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import typing
 from concurrent.futures import Executor
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -38,6 +39,7 @@ from structurer.core.response_models import (
 )
 from structurer.core.sections import split_sections
 from structurer.core.types import (
+    AlignmentStatus,
     CallRecord,
     Candidate,
     DocStatus,
@@ -266,6 +268,36 @@ def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Can
     return readings
 
 
+def _read_for_sure(candidates: dict[str, list[Candidate]]) -> set[str]:
+    """Fields a deterministic reader read: a value, quoted exactly from the text."""
+    return {
+        path
+        for path, readings in candidates.items()
+        if any(
+            r.reader in ("table", "rule")
+            and r.value not in (None, [])
+            and r.evidence is not None
+            and r.evidence.status == AlignmentStatus.exact
+            for r in readings
+        )
+    }
+
+
+def _ask_less(
+    parts: list[PartSpec], rtype: ReportType, read: set[str], *, fields_too: bool
+) -> list[PartSpec]:
+    """The parts still worth a call: those with a field no reader has read (with `fields_too`,
+    asking only for those fields)."""
+    out = []
+    for part in parts:
+        paths = [f.path for f in part_fields(rtype.record_model, part)]
+        unread = tuple(p for p in paths if p not in read)
+        if not unread:
+            continue
+        out.append(replace(part, paths=unread) if fields_too and len(unread) < len(paths) else part)
+    return out
+
+
 def extract_document(
     doc: LoadedDocument,
     rtype: ReportType,
@@ -315,6 +347,11 @@ def extract_document(
         if not (part.table and settings.table_reader == "table")
         and not (part.skip_with_tables and table_format is not None)
     ]
+    if settings.ask_less != "off":
+        read = _read_for_sure(candidates)
+        if table_ran and rtype.format_path is not None:
+            read.add(rtype.format_path)  # the table reader decides the format (below)
+        todo = _ask_less(todo, rtype, read, fields_too=settings.ask_less == "fields")
 
     def run_part(part: PartSpec) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
         return _run_part(doc, sections, part, rtype, llm, prompts, settings, table_format)
