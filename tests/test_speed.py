@@ -4,6 +4,7 @@ parts skipped when a deterministic reader already read them. FAKE endpoint / Moc
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import socket
@@ -384,3 +385,62 @@ def test_ask_less_is_in_the_run_settings_only_when_on(settings: Settings) -> Non
     assert "ask_less" not in settings.extraction_settings()
     on = settings.model_copy(update={"ask_less": "parts"})
     assert on.extraction_settings()["ask_less"] == "parts"
+
+
+# ------------------------------------------------------------------ bench/speed.py machinery
+
+
+def _bench() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_speed", REPO / "bench" / "speed.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_speed"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_speed_bench_runs_old_and_new_on_the_fake_endpoint(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The benchmark's machinery (not its figures): two settings, cold data dirs, per-report
+    rows from llm_calls, the eval compare gate. FAKE endpoint with FAKE timings."""
+    bench = _bench()
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    (gold_dir / SAMPLE_GOLD.name).write_bytes(SAMPLE_GOLD.read_bytes())
+    runs = []
+    for label, overrides in (("old", {}), ("new", {"prompt_version": "v4", "ask_less": "parts"})):
+        s = settings.model_copy(update={"prompt_version": overrides.get("prompt_version", "v1")})
+        fake = FakeChatModel(gold_echo(load(SAMPLE_GOLD)["record"]), timings=True)
+        runs.append(
+            bench.run_setting(
+                label,
+                {"openai_base_url": "http://fake-endpoint/v1", "model": "fake-model", **overrides},
+                data_dir=tmp_path / label,
+                gold=gold_dir,
+                corpus=SAMPLES,
+                out=tmp_path / "out",
+                llm=llm_for(s, fake),
+                say=lambda _: None,
+            )
+        )
+    old, new = runs
+    assert [r.name for r in old.reports] == ["sample_2021.txt", "sample_2021_short.txt"]
+    for run in runs:
+        assert all(
+            r.status == "ok" and r.calls > 0 and r.timed_calls == r.calls for r in run.reports
+        )
+        assert all(
+            r.prompt_processed > 0 and r.decode_tps == pytest.approx(10.0) for r in run.reports
+        )
+    sample_old, sample_new = old.reports[0], new.reports[0]
+    assert sample_new.calls == sample_old.calls - 1  # its contact part is not asked
+    text = bench.table(runs)
+    assert "sample_2021_short.txt" in text and "median wall" in text and "load avg" in text
+    assert bench.compare(old, old, tmp_path / "out") == 0  # the same run: no regression
+    assert (tmp_path / "out" / "compare" / "compare.html").is_file()
+
+
+def test_speed_bench_rejects_an_unknown_setting() -> None:
+    with pytest.raises(SystemExit, match="not KEY=VALUE"):
+        _bench().parse_overrides(["embedded_treads=2"])
