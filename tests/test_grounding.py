@@ -82,10 +82,11 @@ def responder(reask_answer: dict[str, Any] | None):  # type: ignore[no-untyped-d
     return respond
 
 
-def extract(settings: Settings, fake: FakeChatModel):  # type: ignore[no-untyped-def]
+def extract(settings: Settings, fake: FakeChatModel, text: str | None = None):  # type: ignore[no-untyped-def]
     llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
     path = SAMPLES / "sample_2021.txt"
-    doc = LoadedDocument(path.name, str(path), "0" * 64, path.read_text("utf-8"), "txt", "utf-8")
+    text = path.read_text("utf-8") if text is None else text
+    doc = LoadedDocument(path.name, str(path), "0" * 64, text, "txt", "utf-8")
     prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v3")
     return extract_document(doc, REPORT_TYPE, llm, prompts, settings)
 
@@ -163,3 +164,54 @@ def test_a_value_in_the_text_with_a_bad_quote_is_kept_with_a_note(settings: Sett
     total = {r.path: r for r in outcome.fields}["proactive.total_items"]
     assert total.value == 286 and "rejected_reason" not in total.signals
     assert total.signals["grounding_note"].startswith("286 所引的句子原文中没有")
+
+
+@pytest.mark.parametrize(("mode", "invented"), [("reask", 0), ("check", 0), ("off", 1)])
+def test_grounded_records_invent_nothing(settings: Settings, mode: str, invented: int) -> None:
+    from gov_disclosure.record import Report
+    from structurer.eval.gold import GoldRecord
+    from structurer.eval.metrics import compute_metrics
+    from structurer.eval.scoring import field_kinds, score_record
+
+    fake = FakeChatModel(responder(None), logprob=-0.01)  # invents total_items, insists
+    outcome = extract(settings.model_copy(update={"grounding": mode}), fake)
+    text = (SAMPLES / "sample_2021.txt").read_text(encoding="utf-8")
+    gold = GoldRecord(doc="sample_2021.txt", record=GOLD)
+    scores = score_record({"record": outcome.record}, gold, field_kinds(Report), text)
+    assert compute_metrics(scores, names=["invented_values_n"])["invented_values_n"] == invented
+
+
+@pytest.mark.parametrize(("mode", "invented", "rejected"), [("reask", 0, 1), ("off", 1, 0)])
+def test_the_batch_summary_counts_invented_and_rejected_values(
+    settings: Settings, mode: str, invented: int, rejected: int
+) -> None:
+    from structurer.batch.run import run_extraction
+
+    s = settings.model_copy(update={"grounding": mode})
+    fake = FakeChatModel(responder(None), logprob=-0.01)
+    llm = LLMClient(s, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    (result,) = run_extraction([str(SAMPLES / "sample_2021.txt")], s, llm=llm).results
+    assert (result.n_invented, result.n_rejected) == (invented, rejected)
+
+
+def test_the_end_of_the_statistics_period_is_rejected_as_publish_date(settings: Settings) -> None:
+    from gov_disclosure.rules import period_end_as_publish_date
+
+    text = (SAMPLES / "sample_2021.txt").read_text("utf-8").replace("2024年1月25日", "")
+    assert period_end_as_publish_date("2023-12-31", text)  # printed, but as the period's end
+    assert period_end_as_publish_date("2023-12-30", text) is None
+    signed = (SAMPLES / "sample_2021.txt").read_text("utf-8")
+    assert period_end_as_publish_date("2023-12-31", signed) is None  # a date is printed: rules
+
+    echo = gold_echo({**GOLD, "meta": {**GOLD["meta"], "publish_date": "2023-12-31"}})
+    fake = FakeChatModel(echo, logprob=-0.01)
+    outcome = extract(settings, fake, text)
+    row = {r.path: r for r in outcome.fields}["meta.publish_date"]
+    assert outcome.record is not None and outcome.record["meta"]["publish_date"] is None
+    assert row.signals["rejected_value"] == "2023-12-31"
+    assert "统计期限的截止日期" in row.signals["rejected_reason"]
+    meta_requests = [r for r in fake.requests if "publish_date" in r["messages"][0]["content"]]
+    assert (
+        len(meta_requests) == 2
+        and "统计期限的截止日期" in meta_requests[1]["messages"][-1]["content"]
+    )

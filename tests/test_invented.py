@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gov_disclosure.record import Report
+from structurer.core.evidence.invented import is_invented
 from structurer.eval.gold import GoldRecord, load_gold_dir
-from structurer.eval.invented import is_invented
 from structurer.eval.metrics import compute_metrics
 from structurer.eval.report_html import render_report
 from structurer.eval.scoring import field_kinds, score_record

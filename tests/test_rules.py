@@ -79,6 +79,19 @@ def test_dates_labelled_under_the_title_or_in_chinese_numerals() -> None:
     assert readings(signed)["meta.publish_date"] == "2022-01-31"
 
 
+def test_web_page_furniture_is_skipped() -> None:
+    text = (
+        "当前位置：首页 > 政府信息公开 > 年度报告\n"
+        "某某县统计局2021年政府信息公开工作年度报告\n"
+        "发布时间：2022-01-20 09:30  来源：某某县统计局\n"
+        "本报告数据统计截止日期：2021年12月31日。\n"
+    )
+    got = readings(text)
+    assert got["meta.title"] == "某某县统计局2021年政府信息公开工作年度报告"
+    assert got["meta.publish_date"] == "2022-01-20"
+    assert "meta.publish_date" not in readings(text.replace("发布时间：2022-01-20 09:30", ""))
+
+
 def test_a_title_printed_over_lines_is_joined() -> None:
     text = "松溪县柳塘镇2021年度政府信息\n\n公开工作年度报告\n\n总体情况\n我镇……"
     got = readings(text)

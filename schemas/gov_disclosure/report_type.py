@@ -117,7 +117,17 @@ GROUNDING_UI = {
     "grounding.quote_not_found": "{value} 所引的句子原文中没有；请逐字引用原文，或填 null",
     "grounding.value_not_in_quote": "{value} 不在所引的句子中；请引用原文中说明{label}的句子，或填 null",
     "grounding.not_in_text": "{value} 不在原文中；请引用原文中说明{label}的句子，或填 null",
+    # for the review task of a field whose proposal was rejected (signals rejected_value/_reason)
+    "grounding.rejected": "模型提出 {value}，原文未见",
 }
+
+
+def _check_value(path: str, value: Any, text: str) -> str | None:
+    from gov_disclosure.rules import period_end_as_publish_date
+
+    if path == "meta.publish_date":
+        return period_end_as_publish_date(str(value), text)
+    return None
 
 
 def build() -> ReportType:
@@ -132,6 +142,7 @@ def build() -> ReportType:
         not_a_report=not_a_report,
         read_tables=_read_tables,
         read_rules=_read_rules,
+        check_value=_check_value,
         labels=_labels(),
         format_path="meta.format",
         format_without_tables="legacy",

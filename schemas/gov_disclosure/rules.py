@@ -94,7 +94,7 @@ def parse_date(m: re.Match[str]) -> str | None:
 
 _STANDALONE_DATE = re.compile(rf"^[（(]?\s*(?:{DATE.pattern})\s*[）)]?$")
 _DATE_LABEL = re.compile(
-    rf"(?:发布时间|发布日期|成文日期|印发日期|日期)\s*[:：]?\s*(?:{DATE.pattern})"
+    rf"(?:发布时间|发布日期|成文日期|印发日期|(?<![止计至])日期)\s*[:：]?\s*(?:{DATE.pattern})"
 )
 
 
@@ -105,12 +105,14 @@ _TITLE_TAIL = re.compile(
 )
 _YEAR_ONLY = re.compile(r"^(?:(?:19|20)\d{2}\s*年度?)?$")
 _SENTENCE = re.compile(r"[，。；！？,;]")
+# page furniture of web conversions above the title: breadcrumbs, "当前位置：首页 > ..."
+_CRUMB = re.compile(r"[>＞»›]|当前位置|您的位置|首页")
 
 
 def _title_lines(text: str) -> list[_Line] | None:
     """The lines of the first heading: the first line that ends in 报告 among the first few
     non-blank lines, with the lines above it that carry the rest of the title."""
-    lines = _nonblank(text, 0, HEAD_CHARS)[:6]
+    lines = [line for line in _nonblank(text, 0, HEAD_CHARS) if not _CRUMB.search(line.text)][:8]
     for i, line in enumerate(lines):
         s = line.stripped
         if not s.endswith("报告") or _SENTENCE.search(s) or len(s) > 80:
@@ -184,6 +186,18 @@ def read_publish_date(text: str) -> list[CellReading]:
             s, e = tail[i].content_span
             return [_reading(path, iso, text, s, e, "date under the signature")]
     return []
+
+
+_PERIOD_END = re.compile(rf"(?:至|止|截至|截止)\s*(?:{DATE.pattern})")
+
+
+def period_end_as_publish_date(value: str, text: str) -> str | None:
+    """Why `value` is no publish date: it is the end of the statistics period ("……至2023年
+    12月31日止") and the report prints no publish date of its own. None when it may be one."""
+    ends = {parse_date(DATE.search(m.group()) or m) for m in _PERIOD_END.finditer(text)}
+    if value not in ends or read_publish_date(text):
+        return None
+    return f"{value} 是统计期限的截止日期，不是发布日期；原文没有印出发布日期时填 null"
 
 
 def _standalone_date(line: _Line) -> str | None:

@@ -9,7 +9,7 @@ import hashlib
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +20,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from structurer.batch.accounting import cost_of
 from structurer.confidence.route import review_policy, route_rows, score_rows
+from structurer.core.evidence.invented import is_invented
 from structurer.core.model import Model
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.report_type import ReportType
-from structurer.core.types import DocStatus, DocumentOutcome, FieldStatus, LoadedDocument
+from structurer.core.types import DocStatus, DocumentOutcome, FieldRow, FieldStatus, LoadedDocument
 from structurer.documents.reader import DocumentError, read_document
 from structurer.llm.cache import DbResponseCache
 from structurer.llm.client import LLMClient
@@ -55,6 +56,8 @@ class DocResult:
     calls: int = 0
     cached_calls: int = 0
     cost: float | None = None
+    n_invented: int = 0  # values of the record the text does not contain (core.evidence.invented)
+    n_rejected: int = 0  # LLM proposals grounding rejected (nulled, sent to review)
 
 
 def make_llm(settings: Settings, http_client: Any = None) -> LLMClient:
@@ -117,6 +120,11 @@ def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
     )
 
 
+def count_invented(rows: Sequence[FieldRow], text: str) -> int:
+    """Values of the record that the document's text does not contain (cheap: no model)."""
+    return sum(1 for r in rows if is_invented(r.value, r.signals.get("kind", "str"), text) is True)
+
+
 def store_outcome(
     prepared: StoredDocument, outcome: DocumentOutcome, ctx: BatchContext
 ) -> DocResult:
@@ -153,6 +161,8 @@ def store_outcome(
         calls=len(outcome.calls),
         cached_calls=sum(1 for c in outcome.calls if c.cached),
         cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
+        n_invented=count_invented(outcome.fields, doc.text),
+        n_rejected=sum(1 for f in outcome.fields if "rejected_reason" in f.signals),
     )
 
 

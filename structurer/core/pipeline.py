@@ -1,5 +1,6 @@
-"""Extract one document: sections -> one small LLM call per part (+ the table reader) ->
-readings -> evidence -> a validated record with one row per leaf.
+"""Extract one document: sections -> one small LLM call per part (+ the table reader and the
+report type's rule readers) -> readings, the LLM's grounded in the text (re-asked inside the
+call, nulled when still invented) -> evidence -> a validated record with one row per leaf.
 
 `extract_document` is a pure function of (document, settings) given an LLM client: it does no
 database I/O, so a distributed engine can map it.
@@ -143,7 +144,18 @@ def _run_part(
     ]
 
     def grounding(values: dict[str, tuple[Any, str | None]]) -> list[Rejection]:
-        return check_part(values, grounded, doc.text, windows, rtype.ui)
+        found = check_part(values, grounded, doc.text, windows, rtype.ui)
+        if rtype.check_value is not None:
+            failing = {r.path for r in found if r.rejected}
+            for f in grounded:
+                value = values.get(f.path, (None, None))[0]
+                if f.path in failing or value is None or value == []:
+                    continue
+                reason = rtype.check_value(f.path, value, doc.text)
+                if reason:
+                    found = [r for r in found if r.path != f.path]
+                    found.append(Rejection(f.path, f.key, value, reason, True))
+        return found
 
     samples: list[LLMResult] = [
         llm.complete(messages, model, _grounding_context(grounding, fields, settings))

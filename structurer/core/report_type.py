@@ -68,6 +68,9 @@ class ReportType:
     read_tables: Callable[[str], list[CellReading]] | None = None
     # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
     read_rules: Callable[[str], list[CellReading]] | None = None
+    # The type's own grounding rule: (path, value, text) -> why the LLM's value must be
+    # rejected (in the report's language), or None. Checked with the engine's grounding.
+    check_value: Callable[[str, Any, str], str | None] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     format_path: str | None = None
     format_without_tables: str | None = None

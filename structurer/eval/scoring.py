@@ -77,7 +77,7 @@ class FieldScore(BaseModel):
     confidence: float | None = None
     status: str | None = None
     # the prediction is a printed value the document's text does not contain (None: not
-    # checkable, or no text given); see structurer.eval.invented
+    # checkable, or no text given); see structurer.core.evidence.invented
     invented: bool | None = None
 
     @property
@@ -282,7 +282,7 @@ def score_field(
     gold_null, pred_null = _is_null(gold, kind), _is_null(pred, kind)
     invented = None
     if text is not None and not pred_null:
-        from structurer.eval.invented import is_invented
+        from structurer.core.evidence.invented import is_invented
 
         invented = is_invented(pred, kind, text)
     common: dict[str, Any] = {

@@ -7,7 +7,8 @@ the reasons), and once more on the reply that is kept.
 Two tiers, per field:
 - *rejected* (the value is not in the report): a number, date or string the text does not
   contain anywhere (digits, full-width or Chinese numerals, 元 <-> 万元 for money, printed
-  dates; strings up to whitespace and punctuation), a list item the text does not contain, or
+  dates; strings up to whitespace and punctuation), a list item the text does not contain
+  (nearly: a partial-ratio of `value_check.STRING_MIN_SCORE`, items are trimmed sentences), or
   a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero). The model is
   re-asked about these; what still fails becomes null, its proposal and reason kept as signals.
 - *weak* (the value is in the report, its citation is not): no quote, a quote not found in
@@ -33,6 +34,7 @@ from structurer.core.evidence.value_check import (
     string_in_text,
     value_in_text,
 )
+from structurer.core.kinds import normalize_text
 from structurer.core.types import AlignmentStatus
 
 REASONS: dict[str, str] = {
@@ -98,8 +100,9 @@ def problem(
 
 
 def _in_text(value: Any, kind: str, text: str) -> bool:
-    if kind == "str":
-        return string_in_text(str(value), text)
+    if kind == "str":  # verbatim up to whitespace and punctuation, as the eval counts it
+        norm = normalize_text(str(value))
+        return bool(norm) and norm in normalize_text(text)
     return value_in_text(value, text, kind) != 0.0
 
 

@@ -3,8 +3,9 @@
 A pure function of (value, kind, text) for the `invented_values` metrics: a value a
 reader could not have copied from the text is invented, whatever gold says. Only values that
 are printed are checked: non-zero numbers (as digits, full-width or Chinese numerals, and
-money in 元 or 万元), dates (any printed form, Chinese numerals included) and strings (list
-items each), after the scorer's normalisation. Zeros (often stated in words), enums
+money in 元 or 万元), dates (any printed form, Chinese numerals included), strings after the
+scorer's normalisation, and list items (nearly contained: a partial ratio of at least
+`value_check.STRING_MIN_SCORE`, the same test grounding applies). Zeros (often stated in words), enums
 (judgements such as admin_level) and nulls are not checkable: None.
 """
 
@@ -13,7 +14,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from structurer.core.evidence.value_check import _as_date, dates_in, number_in_text
+from structurer.core.evidence.value_check import (
+    _as_date,
+    dates_in,
+    number_in_text,
+    string_in_text,
+)
 from structurer.core.kinds import FieldKind, normalize_text
 
 
@@ -31,11 +37,9 @@ def is_invented(value: Any, kind: FieldKind, text: str) -> bool | None:
     if kind == "str":
         norm = normalize_text(str(value))
         return None if not norm else norm not in normalize_text(text)
-    if kind == "list":
-        items = [normalize_text(str(v)) for v in value or []]
-        items = [i for i in items if i]
+    if kind == "list":  # items are trimmed sentences: contained nearly, as grounding checks them
+        items = [str(v) for v in value or [] if normalize_text(str(v))]
         if not items:
             return None
-        haystack = normalize_text(text)
-        return any(i not in haystack for i in items)
+        return not all(string_in_text(i, text) for i in items)
     return None
