@@ -3,7 +3,6 @@ parts skipped when a deterministic reader already read them. FAKE endpoint / Moc
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -233,8 +232,6 @@ def _zombie(pid: int) -> bool:
 
 # ------------------------------------------------------------------ prefix-ordered prompts (v4)
 
-V1_HASHES = Path(__file__).parent / "data" / "v1_messages_sample_2021.json"
-
 
 def _messages(version: str, report_format: str | None) -> dict[str, list[dict[str, Any]]]:
     rtype = load_report_type("gov_disclosure")
@@ -251,15 +248,33 @@ def _messages(version: str, report_format: str | None) -> dict[str, list[dict[st
     return out
 
 
-def test_v1_messages_are_unchanged_byte_for_byte() -> None:
-    expected = json.loads(V1_HASHES.read_text(encoding="utf-8"))
-    assert (
-        PromptSet(REPO / "prompts", "gov_disclosure", "v1").fingerprint == expected["_fingerprint"]
-    )
+def _v1_as_before(
+    prompts: PromptSet, part: Any, fields: Any, text: str, doc_name: str, fmt: str | None
+) -> list[dict[str, Any]]:
+    """build_messages as it was before issue 12 (the user template saw only text and name)."""
+    system = prompts.render("system.j2", part=part.prompt, fields=fields, report_format=fmt)
+    user = prompts.render("user.j2", text=text, doc_name=doc_name)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+@pytest.mark.parametrize("name", ["sample_2021.txt", "sample_2021_short.txt"])
+def test_v1_messages_are_unchanged_byte_for_byte(name: str) -> None:
+    rtype = load_report_type("gov_disclosure")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v1")
+    path = SAMPLES / name
+    text = path.read_text(encoding="utf-8")
+    doc = LoadedDocument(path.name, str(path), "x", text, "txt", "utf-8")
+    sections = split_sections(text, rtype.sections)
     for fmt in (None, "2021"):
-        for part, messages in _messages("v1", fmt).items():
-            blob = json.dumps(messages, ensure_ascii=False).encode()
-            assert hashlib.sha256(blob).hexdigest() == expected[f"{part}/{fmt}"], (part, fmt)
+        for part in rtype.parts:
+            part_text_, _ = part_text(doc, sections, part)
+            fields = part_fields(rtype.record_model, part)
+            now = build_messages(prompts, part, fields, part_text_, doc.name, fmt)
+            before = _v1_as_before(prompts, part, fields, part_text_, doc.name, fmt)
+            assert (
+                json.dumps(now, ensure_ascii=False).encode()
+                == json.dumps(before, ensure_ascii=False).encode()
+            ), (part.name, fmt)
 
 
 @pytest.mark.parametrize("fmt", [None, "2021"])
