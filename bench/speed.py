@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -41,8 +42,14 @@ from sqlmodel import select  # noqa: E402
 from structurer.batch.document import DocResult  # noqa: E402
 from structurer.batch.run import run_extraction  # noqa: E402
 from structurer.core.model import Model  # noqa: E402
+from structurer.core.pipeline import extract_document  # noqa: E402
+from structurer.core.prompts import PromptSet  # noqa: E402
+from structurer.core.report_type import load_report_type  # noqa: E402
+from structurer.core.types import LoadedDocument  # noqa: E402
 from structurer.eval.runs import run_eval  # noqa: E402
+from structurer.llm.client import LLMClient  # noqa: E402
 from structurer.llm.embedded import server  # noqa: E402
+from structurer.llm.fake import FakeChatModel  # noqa: E402
 from structurer.settings import Settings  # noqa: E402
 from structurer.store.models import Document, LLMCall  # noqa: E402
 from structurer.store.session import dispose_engines, session_scope  # noqa: E402
@@ -261,6 +268,44 @@ def compare(old: SettingRun, new: SettingRun, out: Path) -> int:
     return subprocess.run(cmd, env=env, check=False).returncode
 
 
+def _null_reply(body: dict[str, Any]) -> dict[str, Any]:
+    """Every field null: what a part's reply says does not change its prompt."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    return {
+        key: [] if spec.get("type") == "array" else {"value": None, "quote": None}
+        for key, spec in schema["properties"].items()
+    }
+
+
+def prompt_chars(docs: list[Path], settings_of: dict[str, dict[str, str]]) -> str:
+    """No model: each setting's calls per report and prompt characters sent, reused and left to
+    prefill under a one-slot prompt cache (reuse = the prefix shared with the previous request,
+    the FAKE endpoint's model of it). Characters, not tokens or seconds."""
+    rtype = load_report_type("gov_disclosure")
+    lines = [f"{'report':34} {'setting':7} {'calls':>5} {'chars':>7} {'reused':>7} {'prefill':>7}"]
+    for path in docs:
+        text = path.read_text(encoding="utf-8")
+        doc = LoadedDocument(path.name, str(path), "-", text, "txt", "utf-8")
+        for label, overrides in settings_of.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                s = Settings(
+                    data_dir=Path(tmp),
+                    **{**overrides, "openai_base_url": "http://fake/v1", "model": "fake"},  # type: ignore[arg-type]
+                )
+                fake = FakeChatModel(_null_reply, timings=True)
+                llm = LLMClient(s, "http://fake/v1", http_client=fake.client())
+                prompts = PromptSet(s.prompts_dir, s.report_type, s.prompt_version)
+                calls = extract_document(doc, rtype, llm, prompts, s).calls
+            timed = [c.timings for c in calls if c.timings is not None]
+            total = 2 * sum(t.prompt_n + t.cache_n for t in timed)  # the fake: 2 chars a token
+            reused = 2 * sum(t.cache_n for t in timed)
+            lines.append(
+                f"{path.name[:34]:34} {label:7} {len(calls):5d} {total:7d} {reused:7d} "
+                f"{total - reused:7d}"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
@@ -269,15 +314,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--new", nargs="*", default=None, metavar="KEY=VALUE")
     ap.add_argument("--no-sample", action="store_true", help="skip samples/sample_2021.txt")
     ap.add_argument("--out", type=Path, help="default: bench/results/speed-<UTC time>")
-    args = ap.parse_args(argv)
-    out = args.out or REPO / "bench" / "results" / time.strftime(
-        "speed-%Y%m%dT%H%MZ", time.gmtime()
+    ap.add_argument(
+        "--prompt-chars",
+        action="store_true",
+        help="no model: only the prompt characters each setting sends and could reuse",
     )
-    out.mkdir(parents=True, exist_ok=True)
+    args = ap.parse_args(argv)
     settings_of = {
         "old": parse_overrides(args.old),
         "new": parse_overrides(args.new) if args.new is not None else dict(NEW),
     }
+    if args.prompt_chars:
+        docs = ([] if args.no_sample else [SAMPLE]) + sorted(args.corpus.glob("*.txt"))
+        print(prompt_chars(docs, settings_of))
+        return 0
+    out = args.out or REPO / "bench" / "results" / time.strftime(
+        "speed-%Y%m%dT%H%MZ", time.gmtime()
+    )
+    out.mkdir(parents=True, exist_ok=True)
     runs = []
     for label, overrides in settings_of.items():
         with tempfile.TemporaryDirectory(prefix=f"structurer-speed-{label}-") as tmp:

@@ -459,3 +459,16 @@ def test_speed_bench_runs_old_and_new_on_the_fake_endpoint(
 def test_speed_bench_rejects_an_unknown_setting() -> None:
     with pytest.raises(SystemExit, match="not KEY=VALUE"):
         _bench().parse_overrides(["embedded_treads=2"])
+
+
+def test_speed_bench_counts_prompt_characters_without_a_model() -> None:
+    bench = _bench()
+    text = bench.prompt_chars(
+        [SAMPLES / "sample_2021.txt"],
+        {"old": {}, "new": {"prompt_version": "v4", "ask_less": "parts"}},
+    )
+    old, new = (line.split() for line in text.splitlines()[1:])
+    assert old[1:] != new[1:]
+    calls, chars, reused, prefill = (int(x) for x in old[2:])
+    assert chars == reused + prefill and reused > 0
+    assert int(new[2]) == calls - 1 and int(new[3]) < chars  # the contact part is not sent
