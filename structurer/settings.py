@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # rules) already read with an exact quote; "fields" also leaves such fields out of the parts
     # it sends. Off until measured (bench/speed.py): the LLM's agreement is a confidence signal.
     ask_less: Literal["off", "parts", "fields"] = "off"
+    # The longest quote a reply may give (the schema's maxLength; None: no limit). Quotes are
+    # most of what the model decodes; evidence needs a short one. Off until measured.
+    quote_max_chars: int | None = Field(None, ge=4)
 
     review_threshold: float = Field(
         0.8, ge=0, le=1, description="fields below this confidence need review"
@@ -175,8 +178,9 @@ class Settings(BaseSettings):
             "rule_reader": self.rule_reader,
             "grounding": self.grounding,
             "samples": self.samples,
-            # only when on, so that the runs made before the setting existed keep their hash
+            # only when on, so that the runs made before these settings existed keep their hash
             **({"ask_less": self.ask_less} if self.ask_less != "off" else {}),
+            **({"quote_max_chars": self.quote_max_chars} if self.quote_max_chars else {}),
         }
 
 

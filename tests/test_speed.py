@@ -472,3 +472,25 @@ def test_speed_bench_counts_prompt_characters_without_a_model() -> None:
     calls, chars, reused, prefill = (int(x) for x in old[2:])
     assert chars == reused + prefill and reused > 0
     assert int(new[2]) == calls - 1 and int(new[3]) < chars  # the contact part is not sent
+
+
+def test_quote_cap_is_in_the_schema_sent(settings: Settings) -> None:
+    record = load(SAMPLE_GOLD)["record"]
+    sent: dict[str | None, Any] = {}
+    for cap in (None, 24):
+        s = settings.model_copy(update={"quote_max_chars": cap, "table_reader": "llm"})
+        fake = FakeChatModel(gold_echo(record))
+        run_extraction(
+            [str(SAMPLES / "sample_2021_short.txt")],
+            s.model_copy(update={"data_dir": settings.data_dir / str(cap)}),
+            llm=llm_for(s, fake),
+        )
+        sent[cap] = fake.requests[0]["response_format"]["json_schema"]["schema"]
+    uncapped, capped = json.dumps(sent[None]), json.dumps(sent[24])
+    assert '"maxLength"' not in uncapped
+    assert capped.count('{"maxLength": 24, "type": "string"}') >= 1  # the quote's string branch
+    assert capped.replace('{"maxLength": 24, "type": "string"}', '{"type": "string"}') == uncapped
+    assert (
+        settings.model_copy(update={"quote_max_chars": 24}).extraction_settings()["quote_max_chars"]
+        == 24
+    )

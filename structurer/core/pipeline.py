@@ -132,7 +132,7 @@ def _run_part(
     report_format: str | None = None,
 ) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
     fields = part_fields(rtype.record_model, part)
-    model = build_response_model(rtype, part)
+    model = build_response_model(rtype, part, settings.quote_max_chars)
     text, windows = part_text(doc, sections, part)
     messages = build_messages(prompts, part, fields, text, doc.name, report_format)
     schema = model.model_json_schema()
