@@ -46,7 +46,7 @@ from structurer.documents.reader import read_document  # noqa: E402
 from structurer.eval.gold import GoldRecord, load_gold_dir  # noqa: E402
 from structurer.eval.metrics import DocStats  # noqa: E402
 from structurer.eval.results import EvalResults  # noqa: E402
-from structurer.eval.runs import run_eval  # noqa: E402
+from structurer.eval.run import run_eval  # noqa: E402
 from structurer.eval.writer import evaluate  # noqa: E402
 from structurer.llm.client import LLMClient  # noqa: E402
 from structurer.settings import Settings  # noqa: E402
@@ -84,7 +84,7 @@ def naive(
     response_model = (
         every_field_required(rtype.record_model) if schema == "required" else rtype.record_model
     )
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, NAIVE_PROMPT)
+    prompts = PromptSet(settings.prompts_dir, rtype.name, NAIVE_PROMPT)
     # One client per embedded server port; documents are spread over them, one call each.
     free: Queue[LLMClient] = Queue()
     for port in ports:

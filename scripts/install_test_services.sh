@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Services the tests run for real: PostgreSQL and Chromium from Debian, Label Studio in its own venv.
+# Services the tests run for real: PostgreSQL, Chromium and CJK fonts from Debian, Label Studio in its own venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# CJK glyphs for the headless browser: without them the review screenshots show boxes
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,14 +15,41 @@ from structurer.store.session import dispose_engines
 pytest_plugins = ["tests.labelstudio_fixture"]
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# The shared data (corpus, gold, spec) beside the repo; STRUCTURER_SHARED_DIR points elsewhere.
+SHARED = Path(os.environ.get("STRUCTURER_SHARED_DIR") or REPO.parent / "shared")
 CORPUS = SHARED / "corpus"
 GOLD = SHARED / "gold"
 SAMPLES = REPO / "samples"
 
 
-def needs_shared() -> pytest.MarkDecorator:
-    return pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+SHARED_MISSING = f"the shared folder {SHARED} (corpus/, gold/) is not present"
+T = TypeVar("T")
+
+
+def needs_shared() -> Callable[[T], T]:
+    """Skip, visibly, when the shared folder is missing; under STRUCTURER_REQUIRE_SHARED=1 (set by
+    scripts/test.sh when the folder is there) that skip is a failure (marker `shared`)."""
+
+    def apply(test: T) -> T:
+        skip = pytest.mark.skipif(not (CORPUS.is_dir() and GOLD.is_dir()), reason=SHARED_MISSING)
+        return pytest.mark.shared(skip(test))
+
+    return apply
+
+
+def shared_files(directory: Path, pattern: str) -> list[Any]:
+    """Files of the shared folder to parametrise a test over. A missing or empty folder gives
+    one skipped case (marker `shared`: a failure under STRUCTURER_REQUIRE_SHARED=1), never zero
+    cases passing silently."""
+    found = sorted(directory.glob(pattern))
+    if found:
+        return found
+    reason = f"no {pattern} in {directory}: {SHARED_MISSING}"
+    return [
+        pytest.param(
+            None, id="missing", marks=[pytest.mark.shared, pytest.mark.skip(reason=reason)]
+        )
+    ]
 
 
 @pytest.fixture
@@ -56,12 +83,20 @@ SERVICE_MARKERS = ("model", "labelstudio", "postgres", "browser", "ray")
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """With STRUCTURER_REQUIRE_SERVICES=1 (CI), a service test that skips is a failure:
-    a missing server must not pass silently."""
+    """With STRUCTURER_REQUIRE_SERVICES=1 (CI), a service test that skips is a failure: a missing
+    server must not pass silently. STRUCTURER_REQUIRE_SHARED=1 does the same for the shared
+    folder's tests."""
     outcome = yield
     report = outcome.get_result()
-    required = os.environ.get("STRUCTURER_REQUIRE_SERVICES") == "1"
-    if report.skipped and required and any(item.get_closest_marker(m) for m in SERVICE_MARKERS):
+    required = [
+        m
+        for m, var in [
+            *((m, "STRUCTURER_REQUIRE_SERVICES") for m in SERVICE_MARKERS),
+            ("shared", "STRUCTURER_REQUIRE_SHARED"),
+        ]
+        if os.environ.get(var) == "1"
+    ]
+    if report.skipped and any(item.get_closest_marker(m) for m in required):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        report.longrepr = f"service test skipped but STRUCTURER_REQUIRE_SERVICES=1: {reason}"
+        report.longrepr = f"skipped, but the test run requires it: {reason}"

@@ -20,10 +20,12 @@ from structurer.cli.main import app
 from structurer.core.records import flatten, leaf_paths
 from structurer.core.report_type import load_report_type
 from structurer.eval import load_gold_dir, read_run
-from structurer.eval.runs import EvalError, EvalOutcome, find_eval, reviewed_gold, run_eval
+from structurer.eval.gold_review import reviewed_gold
+from structurer.eval.run import EvalError, EvalOutcome, run_eval
 from structurer.llm.client import LLMClient
 from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
+from structurer.store.eval import find_eval
 from structurer.store.eval_models import EvalRun
 from structurer.store.models import FieldValue, Run
 from structurer.store.session import dispose_engines, session_scope

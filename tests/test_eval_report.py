@@ -23,13 +23,13 @@ from structurer.eval.results import (
 )
 from structurer.eval.scoring import FieldScore, field_kinds, score_run
 from structurer.eval.writer import evaluate, write_run
+from tests.conftest import GOLD, needs_shared
 
-GOLD_DIR = Path("/work/shared/gold")
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
 
 def _run(perturb: bool) -> tuple[list[FieldScore], list[DocStats]]:
-    golds = load_gold_dir(GOLD_DIR)
+    golds = load_gold_dir(GOLD)
     kinds = field_kinds(Report)
     predictions: dict[str, dict[str, Any] | None] = {}
     for i, gold in enumerate(golds):
@@ -50,6 +50,7 @@ def _run(perturb: bool) -> tuple[list[FieldScore], list[DocStats]]:
     return score_run(predictions, golds, kinds), docs
 
 
+@needs_shared()
 def test_write_and_read_run_round_trip(tmp_path: Path) -> None:
     scores, docs = _run(perturb=True)
     results = build_results(
@@ -73,6 +74,7 @@ def test_write_and_read_run_round_trip(tmp_path: Path) -> None:
     assert EvalResults.model_validate_json(paths.results_json.read_text()).run_name == "round-trip"
 
 
+@needs_shared()
 def test_run_report_is_self_contained(tmp_path: Path) -> None:
     scores, docs = _run(perturb=True)
     results = build_results("html", scores, docs, settings={"model": "fake"})
@@ -85,6 +87,7 @@ def test_run_report_is_self_contained(tmp_path: Path) -> None:
     assert "model timeout" in html
 
 
+@needs_shared()
 def test_report_without_confidences_does_not_crash() -> None:
     scores, docs = _run(perturb=False)
     bare = [s.model_copy(update={"confidence": None, "status": None}) for s in scores]
@@ -92,6 +95,7 @@ def test_report_without_confidences_does_not_crash() -> None:
     assert "no confidences" in html
 
 
+@needs_shared()
 def test_comparison_report_is_self_contained() -> None:
     a, docs_a = _run(perturb=False)
     b, docs_b = _run(perturb=True)
@@ -105,6 +109,7 @@ def test_comparison_report_is_self_contained() -> None:
     assert "meta.report_year" in html and "McNemar" in html
 
 
+@needs_shared()
 def test_custom_metric_is_carried(tmp_path: Path) -> None:
     @register("test_only_table", higher_is_better=None)
     def _table(scores: Sequence[FieldScore], docs: Sequence[DocStats]) -> dict[str, int]:
@@ -120,8 +125,9 @@ def test_custom_metric_is_carried(tmp_path: Path) -> None:
         del REGISTRY["test_only_table"]
 
 
+@needs_shared()
 def test_evaluate_from_export_file(tmp_path: Path) -> None:
-    golds = load_gold_dir(GOLD_DIR)
+    golds = load_gold_dir(GOLD)
     export = tmp_path / "export.jsonl"
     with export.open("w", encoding="utf-8") as fh:
         for gold in golds[1:]:  # the first document is missing from the export

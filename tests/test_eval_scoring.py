@@ -21,8 +21,7 @@ from structurer.eval.scoring import (
     score_field,
     score_record,
 )
-
-GOLD_DIR = Path("/work/shared/gold")
+from tests.conftest import GOLD, needs_shared, shared_files
 
 
 def sf(kind: FieldKind, gold: Any, pred: Any, alternatives: list[Any] | None = None) -> FieldScore:
@@ -148,7 +147,7 @@ def test_groups_and_kinds() -> None:
     assert kinds["requests.total.total"] == "int"
 
 
-@pytest.mark.parametrize("gold_file", sorted(GOLD_DIR.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("gold_file", shared_files(GOLD, "*.json"), ids=lambda p: p.stem)
 def test_gold_against_itself_is_perfect(gold_file: Path) -> None:
     kinds = field_kinds(Report)
     gold = GoldRecord.model_validate_json(gold_file.read_text(encoding="utf-8"))
@@ -169,8 +168,9 @@ def test_gold_against_itself_is_perfect(gold_file: Path) -> None:
     assert title.confidence == 0.9 and title.status == "auto"
 
 
+@needs_shared()
 def test_failed_document_scores_as_nulls() -> None:
-    gold = load_gold_dir(GOLD_DIR)[0]
+    gold = load_gold_dir(GOLD)[0]
     scores = score_record(None, gold, field_kinds(Report))
     assert all(s.pred_null for s in scores)
     assert not any(s.correct for s in scores if not s.gold_null)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gov_disclosure import REPORT_TYPE
 from structurer.core.evidence.align import align_quote
 from structurer.core.evidence.locate import (
     cell_signals,
@@ -57,7 +58,7 @@ def test_dates_in_printed_forms() -> None:
         (3, "召开专题会议三次", "int", 1.0),
         (12, "制定制度十二条", "int", 1.0),
         (0, "本年度没有收到政府信息公开申请", "int", 1.0),  # zero stated in words
-        (25.1, "采购总金额251000元", "float", 1.0),  # 元 printed, 万元 stored
+        (25.1, "采购总金额251000元", "float", 0.0),  # another unit only with the type's scales
         (2018, "二0一八年十二月二十四日", "int", 1.0),
         ("2018-12-24", "二0一八年十二月二十四日", "date", 1.0),
         ("2018-12-25", "二0一八年十二月二十四日", "date", 0.0),
@@ -71,6 +72,13 @@ def test_dates_in_printed_forms() -> None:
 )
 def test_value_in_text(value: object, text: str, kind: str, expected: float | None) -> None:
     assert value_in_text(value, text, kind) == expected
+
+
+def test_value_in_text_in_the_report_types_units() -> None:
+    scales = REPORT_TYPE.float_scales  # gov_disclosure: money printed in 元, stored in 万元
+    assert value_in_text(25.1, "采购总金额251000元", "float", scales=scales) == 1.0
+    assert value_in_text(25.1, "采购总金额251001元", "float", scales=scales) == 0.0
+    assert value_in_text(25, "采购251000件", "int", scales=scales) == 0.0  # counts keep their unit
 
 
 def test_value_in_text_list_is_the_share_of_items_found() -> None:
@@ -187,9 +195,11 @@ def test_cell_signals() -> None:
     assert cell_signals(12, Evidence(0, 2, "12", AlignmentStatus.exact), None, "int") == {
         "value_in_span": 1.0
     }
-    assert cell_signals(
-        25.1, Evidence(0, 7, "251000元", AlignmentStatus.exact), "元 converted to 万元", "float"
-    ) == {"value_in_span": 1.0}
+    converted = Evidence(0, 7, "251000元", AlignmentStatus.exact)
+    scales = REPORT_TYPE.float_scales
+    assert cell_signals(25.1, converted, "元 converted to 万元", "float", scales) == {
+        "value_in_span": 1.0
+    }
     assert cell_signals(3, None, None, "int") == {}
 
 

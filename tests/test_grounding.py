@@ -52,7 +52,7 @@ REJECT, WEAK = True, False
     ],
 )
 def test_problem(value: Any, quote: str | None, kind: str, expected: Any) -> None:
-    assert problem(value, quote, kind, TEXT) == expected
+    assert problem(value, quote, kind, TEXT, (), REPORT_TYPE.float_scales) == expected
 
 
 def test_reasons_are_in_the_report_language() -> None:

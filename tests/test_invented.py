@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gov_disclosure import REPORT_TYPE
 from gov_disclosure.record import Report
 from structurer.core.evidence.invented import is_invented
 from structurer.eval.gold import GoldRecord, load_gold_dir
@@ -46,7 +47,8 @@ TEXT = (
     ],
 )
 def test_is_invented(value: object, kind: str, expected: bool | None) -> None:
-    assert is_invented(value, kind, TEXT) is expected  # type: ignore[arg-type]
+    scales = REPORT_TYPE.float_scales  # 元 printed, 万元 stored
+    assert is_invented(value, kind, TEXT, scales) is expected  # type: ignore[arg-type]
 
 
 def _gold(name: str) -> GoldRecord:

@@ -114,7 +114,7 @@ def prompt_sources() -> dict[str, str]:
 def corpus_names(texts: dict[str, str]) -> set[str]:
     """Place and body names the corpus prints: divisions of the gazetteer found in the texts,
     and the issuing bodies of the gold records, with and without their suffix."""
-    from gov_disclosure.rules import division_names
+    from gov_disclosure.gazetteer import division_names
 
     joined = "\n".join(texts.values())
     names = {n for n in division_names() if n in joined}

@@ -1,5 +1,5 @@
-"""The review loop against a real Label Studio: extract (FAKE model) -> push -> annotate through
-the REST API as a person would -> pull -> export."""
+"""The review loop against a real Label Studio: extract (FAKE model) -> push one task per
+report -> annotate through the REST API as the labeling page would -> pull -> export."""
 
 from __future__ import annotations
 
@@ -11,145 +11,72 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from pydantic import SecretStr
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from gov_disclosure import REPORT_TYPE
 from structurer.batch.export import write_jsonl
-from structurer.batch.run import run_extraction
-from structurer.llm.client import LLMClient
-from structurer.llm.fake import FakeChatModel
+from structurer.confidence.rescore import rescore_run
 from structurer.review.labeling import (
     FieldKind,
     config_version,
     label_config,
-    load_review_config,
     review_fields,
 )
 from structurer.review.listen import Listener
 from structurer.review.pull import pull
-from structurer.review.push import push
+from structurer.review.push import draw_audit, push
+from structurer.review.reasons import reason_keys, reason_words
 from structurer.review.server import ReviewServerError
-from structurer.review.tasks import FieldToReview, prediction, str_index, utf16_index
+from structurer.review.tasks import FieldToReview, ReportTask, report_html
 from structurer.review.values import InvalidValue, parse_value
 from structurer.settings import Settings
-from structurer.store.models import Extraction, FieldValue
-from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
+from structurer.store.models import Extraction
+from structurer.store.review_models import ReviewAudit, ReviewCorrection, ReviewProject, ReviewTask
 from structurer.store.session import session_scope
-from tests.conftest import REPO, SAMPLES
-from tests.gold_echo import gold_echo, load
 from tests.labelstudio_fixture import free_port
+from tests.review_helpers import (
+    CONFIG,
+    CORRUPT,
+    LONG,
+    LONG_GOLD,
+    SAMPLE,
+    annotate,
+    api,
+    copies,
+    extract,
+    form,
+    review_rows,
+    review_settings,
+    rows,
+    server_tasks,
+)
 
-SAMPLE = SAMPLES / "sample_2021_short.txt"
-SAMPLE_GOLD = REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021_short.json"
-CORRUPT = {"proactive.total_items", "requests.new_received.total"}  # the model says 58 and 4
 FIELDS = review_fields(REPORT_TYPE)
-CONFIG = load_review_config("gov_disclosure")
+LIST_COLUMNS = ("document", "body", "year", "n_fields", "lowest_confidence", "audit")
 
 
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def review_settings(settings: Settings, url: str, token: str) -> Settings:
-    return settings.model_copy(
-        update={
-            "table_reader": "llm",
-            # the round trip of a value the model asserts wrongly (CORRUPT): with grounding the
-            # unquoted 58 would be nulled before review (that path: tests/test_grounding.py)
-            "grounding": "off",
-            "rule_reader": False,
-            "label_studio_url": url,
-            "label_studio_api_key": SecretStr(token),
-        }
-    )
-
-
-def extract(settings: Settings) -> str:
-    gold = load(SAMPLE_GOLD)
-    fake = FakeChatModel(gold_echo(gold["record"], corrupt=CORRUPT), logprob=-0.05)
-    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
-    summary = run_extraction([str(SAMPLE)], settings, llm=llm)
-    assert [r.status for r in summary.results] == ["ok"], summary.results
-    return summary.run_id
-
-
-def rows(session: Session) -> dict[str, FieldValue]:
-    return {fv.path: fv for fv in session.exec(select(FieldValue)).all()}
-
-
-def tasks_by_path(settings: Settings) -> dict[str, ReviewTask]:
+def budget(settings: Settings, share: float = 0.10) -> int:
+    """Route the least confident ``share`` of the batch to review (as `push --review-budget`)."""
     with session_scope(settings) as session:
-        return {t.path: t for t in session.exec(select(ReviewTask)).all()}
-
-
-def api(url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=60)
-
-
-def server_tasks(http: httpx.Client, project_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        answer = http.get(
-            "/api/tasks",
-            params={"project": project_id, "page": page, "page_size": 100, "fields": "all"},
-        )
-        if answer.status_code == 404:
-            return found
-        answer.raise_for_status()
-        batch = answer.json()["tasks"]
-        found.extend(batch)
-        if len(batch) < 100:
-            return found
-        page += 1
-
-
-def result(
-    verdict: str, text: str | None = None, choice: str | None = None
-) -> list[dict[str, Any]]:
-    """An annotation's result as the labeling UI submits it for the generated config."""
-    out: list[dict[str, Any]] = [
-        {
-            "from_name": "verdict",
-            "to_name": "text",
-            "type": "choices",
-            "value": {"choices": [CONFIG.verdicts[verdict]]},  # type: ignore[index]
-        }
-    ]
-    if text is not None:
-        out.append(
-            {"from_name": "value", "to_name": "text", "type": "textarea", "value": {"text": [text]}}
-        )
-    if choice is not None:
-        out.append(
-            {
-                "from_name": "value_choice",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": [choice]},
-            }
-        )
-    return out
-
-
-def annotate(http: httpx.Client, task_id: int, res: list[dict[str, Any]]) -> int:
-    answer = http.post(f"/api/tasks/{task_id}/annotations", json={"result": res})
-    assert answer.status_code == 201, answer.text
-    return int(answer.json()["id"])
+        return rescore_run(session, settings, None, review_budget=share).n_review
 
 
 # --- without a server ---------------------------------------------------------------------------
 
 
-def test_config_is_generated_from_the_schema() -> None:
+def test_config_is_one_form_over_the_fields_of_a_task() -> None:
     xml = label_config(REPORT_TYPE, CONFIG)
     root = ElementTree.fromstring(xml)
-    names = {el.get("name") for el in root.iter() if el.get("name")}
-    assert {"card", "verdict", "value", "value_choice", "evidence", "text"} <= names
-    verdicts = [c.get("value") for c in root.iter("Choice")]
-    assert verdicts == ["正确", "错误，已更正", "原文未提及"]
-    corrected_only = [v for v in root.iter("View") if v.get("visibleWhen") == "choice-selected"]
-    assert corrected_only and corrected_only[0].get("whenChoiceValue") == "错误，已更正"
+    (repeater,) = root.iter("Repeater")
+    assert repeater.get("on") == "$fields"
+    names = {el.get("name") for el in repeater.iter() if el.get("name")}
+    assert names == {"card_{{idx}}", "verdict_{{idx}}", "value_{{idx}}"}
+    assert [c.get("value") for c in repeater.iter("Choice")] == [
+        "正确",
+        "错误，已更正",
+        "原文未提及",
+    ]
+    assert any(el.get("name") == "report" for el in root.iter("HyperText"))
     assert config_version(xml) == config_version(label_config(REPORT_TYPE, CONFIG))
     kinds = {path: f.kind for path, f in FIELDS.items()}
     assert kinds["proactive.total_items"] is FieldKind.integer
@@ -158,10 +85,8 @@ def test_config_is_generated_from_the_schema() -> None:
     assert kinds["meta.admin_level"] is FieldKind.choice
     assert kinds["meta.title"] is FieldKind.text
     assert kinds["narrative.problems"] is FieldKind.lines
-    options = dict(FIELDS["meta.admin_level"].options)
-    assert set(options) == {"provincial", "municipal", "county", "township"}
-    assert "县" in options["county"]
     assert set(FIELDS) == set(REPORT_TYPE.labels)
+    assert set(CONFIG.sections) == {p.split(".")[0] for p in FIELDS}
 
 
 @pytest.mark.parametrize(
@@ -201,22 +126,51 @@ def test_bad_values_are_refused(path: str, raw: str) -> None:
         parse_value(FIELDS[path], raw)
 
 
-def test_offsets_are_utf16_in_label_studio() -> None:
-    text = "前言𠀀𠀁：主动公开政府信息57条"
-    start = text.index("57")
-    assert utf16_index(text, start) == start + 2
-    assert str_index(text, utf16_index(text, start)) == start
-    assert str_index(text, utf16_index(text, len(text))) == len(text)
-    item = FieldToReview(
-        1, 1, "run", "doc.txt", text, FIELDS["proactive.total_items"], 57, 0.4, start, start + 2
+def item(path: str, slot_value: Any, start: int | None, end: int | None) -> FieldToReview:
+    return FieldToReview(
+        field_value_id=hash(path) % 1000,
+        field=FIELDS[path],
+        value=slot_value,
+        confidence=0.5,
+        evidence_start=start,
+        evidence_end=end,
+        section=path.split(".")[0],
+        why="",
     )
-    region = prediction(item, CONFIG, "v")["result"][0]
-    assert region["value"]["start"] == start + 2 and region["value"]["text"] == "57"
-    # what the browser sees at those UTF-16 offsets is the evidence
-    units = text.encode("utf-16-le")
-    assert (
-        units[2 * region["value"]["start"] : 2 * region["value"]["end"]].decode("utf-16-le") == "57"
+
+
+def test_the_report_marks_every_evidence_and_anchors_it() -> None:
+    text = "甲<乙>主动公开政府信息57条，其中规章3件。"
+    total, rules = text.index("57"), text.index("3件")
+    task = ReportTask(
+        extraction_id=1,
+        run_id="r",
+        document="d.txt",
+        text=text,
+        items=[
+            item("proactive.total_items", 57, text.index("主动"), total + 3),  # overlaps the next
+            item("proactive.regulations.issued", 3, total, rules + 1),
+            item("meta.title", "x", None, None),  # no evidence: no mark, no anchor
+        ],
     )
+    html = report_html(task)
+    assert "&lt;乙&gt;" in html  # the text is escaped
+    assert html.count("<mark") == 3  # before the overlap, the overlap, after it
+    assert '<mark data-fields="1 2">57条</mark>' in html
+    assert html.index(f'id="{task.anchor(0)}"') < html.index("主动")
+    assert html.count('class="jump-target"') == 2
+    assert html.index(f'id="{task.anchor(1)}"') < html.index("57")
+    assert task.anchor(2) not in html
+
+
+def test_why_a_field_is_flagged_in_words() -> None:
+    signals = {"readers_agree": 0.0, "other_value": 12, "value_logprob": -2.3}
+    keys = reason_keys("not_found", signals, flagged=True)
+    assert keys[:3] == ["not_found", "readers_disagree", "low_probability"]
+    words = reason_words(keys, CONFIG.reasons, signals)
+    assert "原文中没有找到这个值" in words and "读出：12" in words and "概率低" in words
+    assert reason_keys("exact", {"value_in_span": 1.0}, flagged=True) == ["low_confidence"]
+    assert reason_keys("exact", {"identity_break": 1.0}, flagged=False) == ["identity_break"]
 
 
 def test_label_studio_down_is_a_clear_error_and_changes_nothing(settings: Settings) -> None:
@@ -231,6 +185,28 @@ def test_label_studio_down_is_a_clear_error_and_changes_nothing(settings: Settin
         assert {p: (r.status, r.value) for p, r in rows(session).items()} == before
         assert session.exec(select(ReviewTask)).all() == []
         assert session.exec(select(ReviewProject)).all() == []
+
+
+def test_the_audit_sample_is_seeded_and_recorded(settings: Settings) -> None:
+    extract(settings)
+    with session_scope(settings) as session:
+        auto = [r.id for r in rows(session).values() if r.status == "auto"]
+        audit, sample = draw_audit(session, "gov_disclosure", None, 0.1, 7, set())
+        assert audit is not None and (audit.seed, audit.rate) == (7, 0.1)
+        assert audit.population == len(auto) and audit.sampled == round(0.1 * len(auto))
+        assert audit.field_value_ids == sorted(c.row.id for c in sample)
+        assert set(audit.field_value_ids) <= set(auto)
+        # each report is audited once
+        assert draw_audit(session, "gov_disclosure", None, 0.1, 7, set()) == (None, [])
+        stored = session.exec(select(ReviewAudit)).one()
+        session.delete(stored)
+        session.commit()
+        again, _ = draw_audit(session, "gov_disclosure", None, 0.1, 7, set())
+        assert again is not None and again.field_value_ids == stored.field_value_ids
+        session.delete(again)
+        session.commit()
+        other, _ = draw_audit(session, "gov_disclosure", None, 0.1, 8, set())
+        assert other is not None and other.field_value_ids != stored.field_value_ids
 
 
 # --- against the real server ------------------------------------------------------------------
@@ -254,125 +230,203 @@ def test_the_whole_loop(label_studio: tuple[str, str], settings: Settings, tmp_p
     url, token = label_studio
     s = review_settings(settings, url, token)
     run_id = extract(s)
+    n_flagged = budget(s)
     with session_scope(s) as session:
-        review = {p: r for p, r in rows(session).items() if r.status == "needs_review"}
-    assert set(review) >= CORRUPT and len(review) >= 10
+        flagged = {p: r for p, r in rows(session).items() if r.status == "needs_review"}
+    assert set(flagged) >= CORRUPT and 10 <= len(flagged) <= CONFIG.max_fields_per_task
+    assert len(flagged) == n_flagged
 
-    # push: one task per needs_review field; ids in the database
+    # push: the report's flagged fields are ONE task, grouped by section in report order
     first = push(s, run_id)
-    assert first.created == len(review) and first.already == 0
-    tasks = tasks_by_path(s)
-    assert set(tasks) == set(review)
+    assert (first.created, first.fields, first.already) == (1, len(flagged), 0)
     http = api(url, token)
+    (task,) = server_tasks(http, first.project_id)
+    data = task["data"]
+    paths = [f["path"] for f in data["fields"]]
+    assert set(paths) == set(flagged)
+    order = list(FIELDS)
+    ranks = [(CONFIG.section_rank(p.split(".")[0]), order.index(p)) for p in paths]
+    assert ranks == sorted(ranks)
+    # the task list's columns read
+    assert data["document"] == SAMPLE.name and data["n_fields"] == len(flagged)
+    assert data["body"] and data["year"] and data["audit"] == "否"
+    assert data["lowest_confidence"] == round(min(r.confidence for r in flagged.values()), 2)
+    for column in LIST_COLUMNS:
+        assert "<" not in str(data[column])
+    views = http.get("/api/dm/views/", params={"project": first.project_id}).json()
+    hidden = views[0]["data"]["hiddenColumns"]["explore"]
+    assert {"tasks:data.report", "tasks:data.fields", "tasks:data.structurer"} <= set(hidden)
+    # every field: Chinese label, value, confidence, why, evidence with a jump into the report
+    slot = paths.index("proactive.total_items")
+    card = data["fields"][slot]["card"]
+    assert "本年主动公开政府信息总数" in card and ">58<" in card
+    assert f"{flagged['proactive.total_items'].confidence:.2f}" in card
+    assert f"需要核对：{CONFIG.reasons['not_found']}" in card  # the report says 57
+    located = next(i for i, p in enumerate(paths) if flagged[p].evidence_start is not None)
+    anchor = f"{data['structurer']['key']}-ev-{located}"
+    assert f'for="{anchor}"' in data["fields"][located]["card"]
+    assert f'id="{anchor}"' in data["report"]
+    # the prediction confirms every field and pre-fills every value
     project = http.get(f"/api/projects/{first.project_id}").json()
-    on_server = server_tasks(http, first.project_id)
-    assert sorted(t["id"] for t in on_server) == sorted(t.task_id for t in tasks.values())
-
-    # the task of the corrupted count: label, value, evidence; prediction pre-fills
-    task = next(t for t in on_server if t["id"] == tasks["proactive.total_items"].task_id)
-    assert "本年主动公开政府信息总数" in task["data"]["card"] and "58" in task["data"]["card"]
-    assert task["data"]["structurer"]["path"] == "proactive.total_items"
     (pred,) = task["predictions"]
     assert pred["model_version"] == project["model_version"]
-    assert pred["score"] == pytest.approx(review["proactive.total_items"].confidence)
-    dated = next(t for t in on_server if t["id"] == tasks["requests.new_received.total"].task_id)
-    region = next(r for r in dated["predictions"][0]["result"] if r["from_name"] == "evidence")
-    fv = review["requests.new_received.total"]
-    assert (
-        region["value"]["text"]
-        == SAMPLE.read_text(encoding="utf-8")[fv.evidence_start : fv.evidence_end]
-    )
+    verdicts = {
+        r["from_name"]: r["value"]["choices"] for r in pred["result"] if r["type"] == "choices"
+    }
+    assert verdicts == {f"verdict_{i}": ["正确"] for i in range(len(paths))}
+    typed = next(r for r in pred["result"] if r["from_name"] == f"value_{slot}")
+    assert typed["value"]["text"] == ["58"]
+    with session_scope(s) as session:
+        stored = {t.path: t for t in session.exec(select(ReviewTask)).all()}
+    assert {t.task_id for t in stored.values()} == {task["id"]}
+    assert [stored[p].slot for p in paths] == list(range(len(paths)))
+    assert all(t.features for t in stored.values())
 
     # push again: nothing new
     again = push(s, run_id)
-    assert (again.created, again.already) == (0, len(review))
-    assert len(server_tasks(http, first.project_id)) == len(review)
+    assert (again.created, again.already) == (0, len(flagged))
+    assert len(server_tasks(http, first.project_id)) == 1
 
-    # annotate as a person would
-    t = {path: task.task_id for path, task in tasks.items()}
-    annotate(http, t["proactive.total_items"], result("corrected", "57"))
-    annotate(http, t["requests.new_received.total"], result("corrected", "3"))
-    annotate(http, t["meta.format"], result("confirmed", "2021"))
-    annotate(http, t["disclosure_fees.amount_yuan"], result("not_stated"))
-    annotate(http, t["meta.admin_level"], result("corrected", "township", choice="county"))
-    annotate(http, t["narrative.problems"], result("corrected", "问题甲\n问题乙\n问题丙"))
-    annotate(http, t["requests.carried_over.total"], result("corrected", "5"))  # breaks a sum
-    bad_int = annotate(http, t["requests.new_received.commercial"], result("corrected", "十二点五"))
-    annotate(http, t["requests.new_received.research"], result("corrected", "abc"))
-    annotate(http, t["meta.publish_date"], result("corrected", "2024-02-30"))
-
+    # one annotator: confirms most, corrects, says not stated, types nonsense
+    extra = [p for p in paths if FIELDS[p].kind is FieldKind.integer and p not in CORRUPT]
+    answers: dict[str, tuple[str, str | None]] = {
+        "proactive.total_items": ("confirmed", "57"),  # edited only: a correction is one edit
+        "requests.new_received.total": ("corrected", "3"),
+        extra[0]: ("corrected", "十二点五"),
+        extra[1]: ("not_stated", None),
+    }
+    annotation = annotate(http, task["id"], form(task, answers))
     pulled = pull(s)
     by_path = {c.path: c for c in pulled.corrections}
-    assert len(pulled.corrections) == 10
-    assert {c.path for c in pulled.rejected} == {
-        "requests.new_received.commercial",
-        "requests.new_received.research",
-        "meta.publish_date",
-    }
-    message = by_path["requests.new_received.commercial"].describe()
-    assert f"task {t['requests.new_received.commercial']}" in message and "十二点五" in message
-    assert "not an integer" in message
-    assert "not a real date" in (by_path["meta.publish_date"].error or "")
-    assert any("identity break" in w for w in by_path["requests.carried_over.total"].warnings)
-
+    assert len(pulled.corrections) == len(paths)
+    assert [c.path for c in pulled.rejected] == [extra[0]]
+    assert "not an integer" in (by_path[extra[0]].error or "")
+    assert (by_path["proactive.total_items"].verdict, by_path["proactive.total_items"].value) == (
+        "corrected",
+        57,
+    )
+    assert by_path[extra[1]].verdict == "not_stated" and by_path[extra[1]].value is None
+    confirmed = [c for c in pulled.accepted if c.verdict == "confirmed"]
+    assert len(confirmed) == len(paths) - 4
     with session_scope(s) as session:
         now = rows(session)
-        extraction = session.exec(select(Extraction)).one()
+        record = session.exec(select(Extraction)).one().record or {}
         corrections = session.exec(select(ReviewCorrection)).all()
-        record = extraction.record or {}
-    assert (
-        now["proactive.total_items"].value == 57
-        and now["proactive.total_items"].status == "corrected"
+    assert (now["proactive.total_items"].value, now["proactive.total_items"].status) == (
+        57,
+        "corrected",
     )
-    assert (
-        now["meta.format"].status == "corrected" and now["meta.format"].signals["confirmed"] is True
-    )
-    assert now["meta.format"].signals["review"]["verdict"] == "confirmed"
-    assert now["disclosure_fees.amount_yuan"].value is None
-    assert now["meta.admin_level"].value == "county"  # the choice changed, the text did not count
-    assert now["narrative.problems"].value == ["问题甲", "问题乙", "问题丙"]
-    for path in (
-        "requests.new_received.commercial",
-        "requests.new_received.research",
-        "meta.publish_date",
-    ):
-        assert now[path].status == "needs_review"  # rejected: untouched
+    assert now["requests.new_received.total"].value == 3
+    assert now[extra[0]].status == "needs_review"  # rejected: untouched
     assert record["proactive"]["total_items"] == 57
-    assert record["disclosure_fees"]["amount_yuan"] is None
-    assert record["meta"]["admin_level"] == "county"
-    # nothing typed is lost: every annotation is stored raw, with who and when
-    assert len(corrections) == 10
-    raw = {c.annotation_id: c for c in corrections}
-    assert raw[bad_int].raw_input == "十二点五" and raw[bad_int].accepted is False
-    assert raw[bad_int].error and raw[bad_int].raw_result[1]["value"]["text"] == ["十二点五"]
+    some = confirmed[0].path
+    assert now[some].status == "corrected" and now[some].signals["confirmed"] is True
+    assert len(corrections) == len(paths)
+    raw = next(c for c in corrections if c.accepted is False)
+    assert raw.raw_input == "十二点五" and raw.annotation_id == annotation
     assert all(c.annotator == "admin@structurer.local" and c.annotated_at for c in corrections)
 
-    # the export carries the corrections with status corrected
+    # the export carries the corrections
     out = tmp_path / "out.jsonl"
     with session_scope(s) as session:
         assert write_jsonl(session, out, run_id) == 1
     exported = json.loads(out.read_text(encoding="utf-8"))
-    assert exported["record"]["proactive"]["total_items"] == 57
     assert exported["record"]["requests"]["new_received"]["total"] == 3
     assert exported["fields"]["proactive.total_items"]["status"] == "corrected"
-    assert exported["fields"]["meta.format"]["status"] == "corrected"
-    assert "disclosure_fees.amount_yuan" not in exported["fields"]  # null now
-    assert exported["fields"]["requests.new_received.commercial"]["status"] == "needs_review"
 
-    # pulling again reads nothing new; pushing again re-tasks nothing
+    # nothing new to pull; the annotator fixes the rejected input: only that field changes
     assert pull(s).corrections == []
-    assert push(s, run_id).created == 0
-
-    # the annotator fixes the rejected input: the update is read and applied
-    patched = http.patch(f"/api/annotations/{bad_int}", json={"result": result("corrected", "0")})
+    fixed_answers = {**answers, extra[0]: ("corrected", "0")}
+    patched = http.patch(
+        f"/api/annotations/{annotation}", json={"result": form(task, fixed_answers)}
+    )
     assert patched.status_code == 200, patched.text
     fixed = pull(s)
-    assert [(c.path, c.accepted, c.value) for c in fixed.corrections] == [
-        ("requests.new_received.commercial", True, 0)
-    ]
+    assert {(c.path, c.value) for c in fixed.accepted if c.path == extra[0]} == {(extra[0], 0)}
+    assert not fixed.rejected and not fixed.conflicts
+
+    # a second annotator disagrees on one field: a conflict, not newest-wins
+    second = form(task, {**fixed_answers, "requests.new_received.total": ("corrected", "5")})
+    annotate(http, task["id"], second)
+    disputed = pull(s)
+    assert [c.path for c in disputed.conflicts] == ["requests.new_received.total"]
+    assert "answered corrected 3" in (disputed.conflicts[0].error or "")
     with session_scope(s) as session:
-        assert rows(session)["requests.new_received.commercial"].status == "corrected"
-        assert len(session.exec(select(ReviewCorrection)).all()) == 11
+        assert rows(session)["requests.new_received.total"].value == 3  # not overwritten
+    assert {t.path: t.state for t in review_rows(s)}["requests.new_received.total"] == "conflict"
+
+
+@pytest.mark.labelstudio
+def test_a_long_report_is_split_per_section(
+    label_studio: tuple[str, str], settings: Settings
+) -> None:
+    url, token = label_studio
+    s = review_settings(settings, url, token)
+    extract(s)  # the default threshold flags most of the fake model's fields
+    with session_scope(s) as session:
+        flagged = [r for r in rows(session).values() if r.status == "needs_review"]
+    assert len(flagged) > 2 * CONFIG.max_fields_per_task
+    pushed = push(s)
+    assert pushed.fields == len(flagged) and pushed.created >= 3
+    by_task: dict[int, list[ReviewTask]] = {}
+    for t in review_rows(s):
+        by_task.setdefault(t.task_id, []).append(t)
+    sections_seen: list[set[str | None]] = []
+    for fields in by_task.values():
+        sections = {t.section for t in fields}
+        assert len(fields) <= CONFIG.max_fields_per_task or len(sections) == 1
+        sections_seen.append(sections)
+    # a section is split only when it alone is longer than a screenful
+    for section in {t.section for t in review_rows(s)}:
+        holders = [i for i, seen in enumerate(sections_seen) if section in seen]
+        n = sum(1 for t in review_rows(s) if t.section == section)
+        assert len(holders) == 1 or n > CONFIG.max_fields_per_task
+
+
+@pytest.mark.labelstudio
+def test_push_five_reports_then_again(
+    label_studio: tuple[str, str],
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from structurer.cli.main import app
+
+    url, token = label_studio
+    s = review_settings(settings, url, token)
+    docs = copies(SAMPLE, tmp_path / "docs", 3) + copies(LONG, tmp_path / "docs", 2, start=3)
+    extract(s, docs[:3])
+    extract(s, docs[3:], gold=LONG_GOLD)
+    budget(s, 0.05)  # a few fields of every report, so that each is one task
+    monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
+    monkeypatch.setenv("LABEL_STUDIO_URL", url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", token)
+    runner = CliRunner()
+    pushed = runner.invoke(app, ["review", "push", "--audit", "0.02", "--seed", "11"])
+    assert pushed.exit_code == 0, pushed.output
+    created = [line for line in pushed.stdout.splitlines() if line.startswith("task ")]
+    assert len(created) == 5, pushed.output  # one task per report, one line per task
+    assert sorted(line.split(": ")[1] for line in created) == sorted(d.name for d in docs)
+    assert "5 new task(s)" in pushed.stdout and token not in pushed.output
+    with session_scope(s) as session:
+        audit = session.exec(select(ReviewAudit)).one()
+    assert audit.seed == 11 and audit.sampled == max(1, round(0.02 * audit.population))
+    audited = [t for t in review_rows(s) if t.audit_id == audit.id]
+    assert sorted(t.field_value_id for t in audited) == sorted(audit.field_value_ids)
+    http = api(url, token)
+    tasks = server_tasks(http, int(pushed.stdout.split("project ")[1].split()[0]))
+    assert len(tasks) == 5
+    holders = {t.task_id for t in audited}
+    for task in tasks:  # an audited field looks like the others; the list says the task has one
+        assert task["data"]["audit"] == ("是" if task["id"] in holders else "否")
+    again = runner.invoke(app, ["review", "push", "--audit", "0.02"])
+    assert again.exit_code == 0, again.output
+    assert not [line for line in again.stdout.splitlines() if line.startswith("task ")]
+    assert "0 new task(s)" in again.stdout
+    assert "audited by an earlier push" in again.output
+    assert len(server_tasks(http, tasks[0]["project"])) == 5
 
 
 @pytest.mark.labelstudio
@@ -380,19 +434,19 @@ def test_listen_pulls_on_webhooks(label_studio: tuple[str, str], settings: Setti
     url, token = label_studio
     s = review_settings(settings, url, token)
     run_id = extract(s)
+    budget(s)
     port = free_port()
     listener = Listener(s, port=port, echo=lambda _: None)
     listener.start()
     try:
         pushed = push(s, run_id)
-        assert pushed.created > 0
+        assert pushed.created == 1
         http = api(url, token)
         hooks = http.get("/api/webhooks", params={"project": pushed.project_id}).json()
         assert [h["url"] for h in hooks] == [f"http://127.0.0.1:{port}/webhook"]
-        # a call without the shared secret is refused
         assert httpx.post(listener.url, json={"action": "ANNOTATION_CREATED"}).status_code == 403
-        task_id = tasks_by_path(s)["proactive.total_items"].task_id
-        annotate(http, task_id, result("corrected", "57"))
+        (task,) = server_tasks(http, pushed.project_id)
+        annotate(http, task["id"], form(task, {"proactive.total_items": ("corrected", "57")}))
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             with session_scope(s) as session:
@@ -413,7 +467,9 @@ def test_push_adopts_tasks_whose_commit_was_lost(
     url, token = label_studio
     s = review_settings(settings, url, token)
     run_id = extract(s)
+    budget(s)
     first = push(s, run_id)
+    before = {(t.field_value_id, t.task_id, t.slot) for t in review_rows(s)}
     with session_scope(s) as session:  # as if the push died between the import and the commit
         for task in session.exec(select(ReviewTask)).all():
             session.delete(task)
@@ -421,11 +477,11 @@ def test_push_adopts_tasks_whose_commit_was_lost(
     again = push(s, run_id)
     assert (again.created, again.adopted) == (0, first.created)
     assert len(server_tasks(api(url, token), first.project_id)) == first.created
-    assert len(tasks_by_path(s)) == first.created
+    assert {(t.field_value_id, t.task_id, t.slot) for t in review_rows(s)} == before
 
 
 @pytest.mark.labelstudio
-def test_cli_push_pull_export(
+def test_cli_push_pull_stats_export(
     label_studio: tuple[str, str],
     settings: Settings,
     tmp_path: Path,
@@ -438,31 +494,59 @@ def test_cli_push_pull_export(
     url, token = label_studio
     s = review_settings(settings, url, token)
     extract(s)
+    budget(s)
     monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
     monkeypatch.setenv("LABEL_STUDIO_URL", url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", token)
     runner = CliRunner()
     pushed = runner.invoke(app, ["review", "push"])
     assert pushed.exit_code == 0, pushed.output
-    assert "new task(s)" in pushed.output and token not in pushed.output
+    assert "1 new task(s)" in pushed.output and token not in pushed.output
     http = api(url, token)
-    t = {path: task.task_id for path, task in tasks_by_path(s).items()}
-    annotate(http, t["proactive.total_items"], result("corrected", "57"))
-    annotate(http, t["requests.new_received.research"], result("corrected", "abc"))
+    with session_scope(s) as session:
+        project_id = session.exec(select(ReviewProject)).one().project_id
+    (task,) = server_tasks(http, project_id)
+    answers = {
+        "proactive.total_items": ("corrected", "57"),
+        "requests.new_received.total": ("corrected", "abc"),
+    }
+    annotate(http, task["id"], form(task, answers))
     pulled = runner.invoke(app, ["review", "pull"])
     assert pulled.exit_code == 1, pulled.output  # one correction was rejected
-    assert "1 correction(s) applied, 1 rejected" in pulled.output
-    assert f"rejected task {t['requests.new_received.research']}" in pulled.output
-    again = runner.invoke(app, ["review", "push"])
-    assert "0 new task(s)" in again.output
+    n = task["data"]["n_fields"]
+    assert f"{n - 1} correction(s) applied, 1 rejected" in pulled.output
+    assert f"rejected task {task['id']}" in pulled.output
+    stats = runner.invoke(app, ["review", "stats"])
+    assert stats.exit_code == 0, stats.output
+    # flagged fields really wrong: 57 (the model said 58) of the n-1 settled ones
+    assert f"1 wrong of {n - 1} reviewed" in stats.output
+    assert "no audit sample yet" in stats.output
     out = tmp_path / "out.jsonl"
     exported = runner.invoke(app, ["export", "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     line = json.loads(out.read_text(encoding="utf-8"))
     assert line["record"]["proactive"]["total_items"] == 57
-    assert line["fields"]["proactive.total_items"]["status"] == "corrected"
-    shown = runner.invoke(app, ["show", SAMPLE.name])
-    assert shown.exit_code == 0 and "corrected" in shown.output
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "0" * 40)
     denied = runner.invoke(app, ["review", "pull"])
     assert denied.exit_code == 1 and "rejected the API key" in denied.output
+
+
+@pytest.mark.labelstudio
+def test_a_form_label_studio_refuses_is_a_clear_error(
+    label_studio: tuple[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, token = label_studio
+    s = review_settings(settings, url, token)
+    extract(s)
+    budget(s)
+    pushed = push(s)
+    http = api(url, token)
+    (task,) = server_tasks(http, pushed.project_id)
+    annotate(http, task["id"], form(task, {}))
+    # a later form without the controls those annotations use
+    other = '<View><HyperText name="report" value="$report"/></View>'
+    monkeypatch.setattr("structurer.review.projects.label_config", lambda *_: other)
+    with pytest.raises(ReviewServerError, match="refuses a new review form") as caught:
+        push(s)
+    assert f"delete project {pushed.project_id}" in str(caught.value)
+    assert token not in str(caught.value)

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from gov_disclosure import REPORT_TYPE
-from gov_disclosure.rules import body_kind, body_level, read_rules
+from gov_disclosure.gazetteer import body_kind, body_level
+from gov_disclosure.rules import read_rules
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.types import LoadedDocument

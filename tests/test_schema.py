@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 from gov_disclosure import REPORT_TYPE
 from gov_disclosure.record import Report
 from structurer.core.records import flatten, leaf_paths, unflatten
-from tests.conftest import GOLD, SHARED, needs_shared
+from tests.conftest import GOLD, SHARED, needs_shared, shared_files
 
 SPEC = SHARED / "spec" / "report-schema.md"
 
@@ -61,15 +62,16 @@ def test_dump_has_exactly_245_paths() -> None:
     assert set(dumped) == set(leaf_paths(Report))
 
 
-@pytest.mark.skipif(not SPEC.exists(), reason="spec not present")
+@pytest.mark.shared
+@pytest.mark.skipif(not SPEC.exists(), reason=f"{SPEC} not present")
 def test_paths_match_the_spec() -> None:
     assert set(leaf_paths(Report)) == spec_paths()
 
 
 @needs_shared()
-@pytest.mark.parametrize("gold_file", sorted(p.name for p in GOLD.glob("*.json")))
-def test_every_gold_record_validates(gold_file: str) -> None:
-    gold = json.loads((GOLD / gold_file).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("gold_file", shared_files(GOLD, "*.json"), ids=lambda p: p.name)
+def test_every_gold_record_validates(gold_file: Path) -> None:
+    gold = json.loads(gold_file.read_text(encoding="utf-8"))
     record, breaks = REPORT_TYPE.validate(gold["record"])
     assert flatten(record) == flatten(gold["record"])
     assert breaks == []

@@ -12,9 +12,9 @@ from gov_disclosure.sections import SECTIONS, not_a_report
 from structurer.core.report_type import SectionSpec
 from structurer.core.types import Section
 from structurer.documents import read_document, split_sections
+from tests.conftest import CORPUS, needs_shared
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/corpus not present")
+needs_corpus = needs_shared()
 
 # What the splitter finds on each real report: (section name, start of its heading).
 EXPECTED: dict[str, list[tuple[str, str]]] = {

@@ -149,4 +149,6 @@ def build() -> ReportType:
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
         ui=GROUNDING_UI,
+        # Money fields are stored in 万元 and may be printed in 元 (or the reverse).
+        float_scales=(1.0, 10_000.0, 1 / 10_000.0),
     )

@@ -6,11 +6,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from structurer.settings import Settings
-from structurer.store.models import Extraction, LLMCall
+from structurer.store.runs import call_counts, extraction_totals
 
 
 def cost_of(tokens_in: int, tokens_out: int, settings: Settings) -> float | None:
@@ -120,34 +119,17 @@ class RunTotals:
 
 def run_totals(session: Session, run_id: str, settings: Settings) -> RunTotals:
     """What a stored run cost: tokens paid for (cached calls excluded) and the price of them."""
-    rows = session.exec(
-        select(
-            Extraction.status,
-            func.count(),
-            func.sum(Extraction.tokens_in),
-            func.sum(Extraction.tokens_out),
-        )
-        .where(Extraction.run_id == run_id)
-        .group_by(Extraction.status)
-    ).all()
-    by_status = {status: (int(n), int(tin or 0), int(tout or 0)) for status, n, tin, tout in rows}
+    by_status = extraction_totals(session, run_id)
     tokens_in = sum(v[1] for v in by_status.values())
     tokens_out = sum(v[2] for v in by_status.values())
-    calls = session.exec(
-        select(func.count()).select_from(LLMCall).where(LLMCall.run_id == run_id)
-    ).one()
-    cached = session.exec(
-        select(func.count())
-        .select_from(LLMCall)
-        .where(LLMCall.run_id == run_id, col(LLMCall.cached).is_(True))
-    ).one()
+    calls, cached = call_counts(session, run_id)
     return RunTotals(
         documents=sum(v[0] for v in by_status.values()),
         ok=by_status.get("ok", (0, 0, 0))[0],
         failed=by_status.get("failed", (0, 0, 0))[0],
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        calls=int(calls),
-        cached_calls=int(cached),
+        calls=calls,
+        cached_calls=cached,
         cost=cost_of(tokens_in, tokens_out, settings),
     )

@@ -120,9 +120,10 @@ def failed_outcome(doc: LoadedDocument, exc: BaseException) -> DocumentOutcome:
     )
 
 
-def count_invented(rows: Sequence[FieldRow], text: str) -> int:
+def count_invented(rows: Sequence[FieldRow], text: str, scales: Sequence[float] = (1.0,)) -> int:
     """Values of the record that the document's text does not contain (cheap: no model)."""
-    return sum(1 for r in rows if is_invented(r.value, r.signals.get("kind", "str"), text) is True)
+    kinds = [(r.value, r.signals.get("kind", "str")) for r in rows]
+    return sum(1 for value, kind in kinds if is_invented(value, kind, text, scales) is True)
 
 
 def store_outcome(
@@ -161,7 +162,7 @@ def store_outcome(
         calls=len(outcome.calls),
         cached_calls=sum(1 for c in outcome.calls if c.cached),
         cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
-        n_invented=count_invented(outcome.fields, doc.text),
+        n_invented=count_invented(outcome.fields, doc.text, ctx.rtype.float_scales),
         n_rejected=sum(1 for f in outcome.fields if "rejected_reason" in f.signals),
     )
 

@@ -31,7 +31,7 @@ from structurer.batch.document import (
     with_db_retries,
 )
 from structurer.core.pipeline import extract_document
-from structurer.core.prompts import PromptSet
+from structurer.core.prompts import load_prompts
 from structurer.core.report_type import load_report_type
 from structurer.core.types import DocStatus, DocumentOutcome, LoadedDocument
 from structurer.llm.client import LLMClient
@@ -72,7 +72,7 @@ def extract_task(
 ) -> DocumentOutcome:
     """What a Ray worker runs: the pure unit of work, its parts in flight at once."""
     rtype = load_report_type(settings.report_type)
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+    prompts = load_prompts(settings)
     llm = _worker_llm(settings, use_cache)
     if parts_in_flight <= 1:
         return extract_document(doc, rtype, llm, prompts, settings)

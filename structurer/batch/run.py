@@ -30,7 +30,7 @@ from structurer.batch.document import BatchContext, DocResult
 from structurer.batch.threads import run_threads
 from structurer.confidence.calibrate import current_version
 from structurer.core.model import Model
-from structurer.core.prompts import PromptSet
+from structurer.core.prompts import PromptSet, load_prompts
 from structurer.core.report_type import load_report_type
 from structurer.core.response_models import RESPONSE_MODEL_VERSION
 from structurer.core.types import DocStatus, RunStatus
@@ -177,7 +177,7 @@ def run_extraction(
     response cache first and store new ones.
     """
     rtype = load_report_type(settings.report_type)
-    prompts = PromptSet(settings.prompts_dir, settings.report_type, settings.prompt_version)
+    prompts = load_prompts(settings)
     paths, missing = resolve_paths(inputs)
     settings_dict, settings_hash = run_settings(settings, prompts)
     ensure_database(settings)

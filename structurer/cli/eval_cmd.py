@@ -194,7 +194,7 @@ def run(
     """Extract the gold documents (reusing stored extractions), score them, store the run."""
     from structurer.batch.run import DocResult
     from structurer.core.prompts import PromptError
-    from structurer.eval.runs import EvalError, run_eval
+    from structurer.eval.run import EvalError, run_eval
 
     settings = _settings(prompt, model, table_reader)
 
@@ -246,8 +246,9 @@ def compare(
     out: Annotated[Path | None, typer.Option(help="directory for compare.html")] = None,
 ) -> None:
     """Per section and field group: improved / regressed fields, McNemar p, bootstrap CI."""
+    from structurer.eval.catalogue import compare_evals
     from structurer.eval.compare import comparison_renderable, section_regressions
-    from structurer.eval.runs import EvalError, compare_evals
+    from structurer.eval.run import EvalError
 
     try:
         comparison, html = compare_evals(load_settings(), run_a, run_b, out_dir=out)
@@ -279,7 +280,7 @@ def compare(
 @app.command("list")
 def list_runs() -> None:
     """Stored eval runs, newest first, with their headline numbers."""
-    from structurer.eval.runs import list_evals
+    from structurer.eval.catalogue import list_evals
 
     rows = list_evals(load_settings())
     if not rows:

@@ -98,7 +98,8 @@ def from_review(
 ) -> None:
     """A gold candidate from the newest reviewed record (corrections applied); its notes
     list the fields no person confirmed."""
-    from structurer.eval.runs import EvalError, reviewed_gold
+    from structurer.eval.gold_review import reviewed_gold
+    from structurer.eval.run import EvalError
 
     try:
         gold = reviewed_gold(load_settings(), doc)

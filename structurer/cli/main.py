@@ -91,8 +91,9 @@ def extract(
     """
     import os
 
+    from structurer.api import extract_many
     from structurer.batch.accounting import BatchStats
-    from structurer.batch.run import DocResult, ResumeError, run_extraction
+    from structurer.batch.run import DocResult, ResumeError
 
     if engine not in ("threads", "ray"):
         err.print("[red]--engine must be threads or ray[/red]")
@@ -144,7 +145,7 @@ def extract(
                 progress.console.print(f"[red]failed[/red] {r.name}: {r.error}")
 
         try:
-            summary = run_extraction(
+            summary = extract_many(
                 paths,
                 settings,
                 name=name,
@@ -154,7 +155,7 @@ def extract(
                 resume=resume,
                 on_result=on_result,
                 on_start=on_start,
-            )
+            ).summary
         except ResumeError as exc:
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None

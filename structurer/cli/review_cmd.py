@@ -86,8 +86,18 @@ def push_cmd(
             help="first re-route the batch: its least confident share of fields, e.g. 0.10"
         ),
     ] = None,
+    audit: Annotated[
+        float | None,
+        typer.Option(
+            help="also send a random share of the auto-accepted fields (e.g. 0.02), "
+            "to estimate their error rate (`review stats`); once per report"
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="seed of the audit sample (default: drawn and recorded)")
+    ] = None,
 ) -> None:
-    """Send every `needs_review` field to Label Studio as a task (again: only the new ones)."""
+    """Send the fields to check to Label Studio, one task per report (again: only the new ones)."""
     from structurer.review.push import push
 
     settings = load_settings()
@@ -101,14 +111,31 @@ def push_cmd(
             f"re-routed: {summary.n_review} of {summary.n_fields} fields to review ({summary.policy})",
             highlight=False,
         )
+    if audit is not None and not 0 < audit <= 1:
+        raise typer.BadParameter("--audit must be a share in (0, 1], e.g. 0.02")
     try:
-        result = push(settings, run, echo=lambda m: err.print(m, highlight=False))
+        result = push(
+            settings,
+            run,
+            echo=lambda m: console.print(m, highlight=False, soft_wrap=True),
+            audit=audit,
+            seed=seed,
+        )
     except (ReviewServerError, ReviewConfigError) as exc:
         raise _fail(exc) from None
+    if result.audit is not None:
+        a = result.audit
+        err.print(
+            f"audit {a.id}: {a.sampled} of {a.population} auto-accepted field(s) "
+            f"(rate {a.rate:g}, seed {a.seed})",
+            highlight=False,
+        )
+    elif audit is not None:
+        err.print("audit: every report here was audited by an earlier push", highlight=False)
     console.print(
-        f"project {result.project_id} at {result.server}: {result.created} new task(s), "
-        f"{result.already} already pushed"
-        + (f", {result.adopted} found on the server" if result.adopted else "")
+        f"project {result.project_id} at {result.server}: {result.created} new task(s) "
+        f"with {result.fields} field(s), {result.already} field(s) already pushed"
+        + (f", {result.adopted} task(s) found on the server" if result.adopted else "")
         + (f", {result.unknown_paths} field(s) not in the schema" if result.unknown_paths else ""),
         highlight=False,
     )
@@ -128,16 +155,81 @@ def pull_cmd() -> None:
         raise _fail(exc) from None
     for c in result.corrections:
         colour = "green" if c.accepted else "red"
+        colour = "yellow" if c.conflict else colour
         err.print(f"[{colour}]{escape(c.describe())}[/{colour}]", highlight=False)
         for warning in c.warnings:
             err.print(f"  [yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     console.print(
         f"project {result.project_id}: {len(result.accepted)} correction(s) applied, "
-        f"{len(result.rejected)} rejected (kept as typed)",
+        f"{len(result.rejected)} rejected (kept as typed)"
+        + (f", {len(result.conflicts)} conflict(s) between annotators" if result.conflicts else ""),
         highlight=False,
     )
     if result.rejected:
         raise typer.Exit(1)
+
+
+@app.command("stats")
+def stats_cmd() -> None:
+    """Estimated error rate of auto-accepted fields (from the audit), share of flagged fields
+    really wrong, and conflicts between annotators."""
+    from rich.table import Table
+
+    from structurer.core.report_type import load_report_type
+    from structurer.review.labeling import load_review_config
+    from structurer.review.stats import Estimate, review_stats
+    from structurer.store.session import session_scope
+
+    settings = load_settings()
+    try:
+        rtype = load_report_type(settings.report_type)
+        config = load_review_config(rtype.name)
+    except ReviewConfigError as exc:
+        raise _fail(exc) from None
+    with session_scope(settings) as session:
+        stats = review_stats(session, rtype.name, config)
+
+    def table(title: str, overall: Estimate, sections: list[Estimate]) -> Table:
+        out = Table(title=title, title_justify="left")
+        for column in ("", "reviewed", "wrong", "error rate", "95% interval (Clopper–Pearson)"):
+            out.add_column(column, justify="left" if not column else "right")
+        for e in [overall, *sections]:
+            low, high = e.interval or (None, None)
+            out.add_row(
+                "all" if e is overall else e.label,
+                str(e.n),
+                str(e.wrong),
+                "-" if e.rate is None else f"{e.rate:.1%}",
+                "-" if low is None else f"{low:.1%} – {high:.1%}",
+            )
+        return out
+
+    console.print(stats.audit.describe(), highlight=False)
+    if stats.audit_sampled:
+        estimated = stats.estimated_wrong
+        console.print(
+            f"  audit sample: {stats.audit_sampled} of {stats.audited_population} auto-accepted "
+            f"field(s), seed(s) {', '.join(map(str, stats.audit_seeds))}"
+            + ("" if estimated is None else f"; about {estimated:.0f} of them wrong"),
+            highlight=False,
+        )
+        if len(stats.audit_rates) > 1:
+            rates = ", ".join(f"{r:g}" for r in stats.audit_rates)
+            console.print(
+                f"  [yellow]note:[/yellow] the audits used different rates ({rates}); the pooled "
+                "figure over-weights the batches audited at a higher rate",
+                highlight=False,
+            )
+        console.print(table("audit per section", stats.audit, stats.audit_sections))
+    else:
+        console.print("  no audit sample yet: `structurer review push --audit 0.02`")
+    console.print(stats.flagged.describe(), highlight=False)
+    if stats.flagged.n:
+        console.print(table("flagged per section", stats.flagged, stats.flagged_sections))
+    console.print(f"{stats.pending} field(s) pushed and not reviewed yet", highlight=False)
+    console.print(f"{len(stats.conflicts)} conflict(s) between annotators", highlight=False)
+    for conflict in stats.conflicts:
+        console.print(f"  {escape(conflict.describe())}", highlight=False)
 
 
 @app.command("listen")

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from structurer.confidence.calibrate import CalibrationArtifact, load_current
-from structurer.confidence.default import default_confidence
 from structurer.confidence.policy import PolicyDecision, decide, select_for_review
-from structurer.confidence.signals import features
+from structurer.confidence.route import field_confidence
 from structurer.core.types import FieldStatus
 from structurer.settings import Settings
-from structurer.store.models import FieldValue
-from structurer.store.outcomes import field_rows, run_extractions
+from structurer.store.outcomes import run_field_rows, save_field_rows
 
 
 @dataclass(frozen=True)
@@ -28,13 +26,6 @@ class RescoreSummary:
     n_review: int
     calibration_version: str | None
     policy: str
-
-
-def stored_confidence(row: FieldValue, artifact: CalibrationArtifact | None) -> float:
-    signals = row.signals or {}
-    if artifact is None:
-        return default_confidence(row.reader, row.alignment, signals, row.value)
-    return artifact.predict(features(row.reader, row.alignment, signals, row.value))
 
 
 def rescore_run(
@@ -51,12 +42,12 @@ def rescore_run(
     the settings' policy (threshold / target accuracy / per-document budget) decides.
     """
     artifact = artifact if artifact is not None else load_current(settings)
-    rows = [
-        fv for _, ex in run_extractions(session, run_id) for fv in field_rows(session, ex.id or 0)
-    ]
+    rows = run_field_rows(session, run_id)
     open_rows = [r for r in rows if r.status != FieldStatus.corrected.value]
     for row in open_rows:
-        row.confidence = round(stored_confidence(row, artifact), 4)
+        row.confidence = field_confidence(
+            row.reader, row.alignment, row.signals, row.value, artifact
+        )
     if review_budget is not None:
         flags = select_for_review([r.confidence for r in open_rows], review_budget)
         policy = f"review budget {review_budget:g} over {len(open_rows)} fields"
@@ -66,8 +57,7 @@ def rescore_run(
         policy = decision.describe()
     for row, low in zip(open_rows, flags, strict=True):
         row.status = (FieldStatus.needs_review if low else FieldStatus.auto).value
-        session.add(row)
-    session.commit()
+    save_field_rows(session, open_rows)
     return RescoreSummary(
         len(open_rows), sum(flags), artifact.version if artifact is not None else None, policy
     )

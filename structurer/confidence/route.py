@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from structurer.confidence.calibrate import CalibrationArtifact, load_current
@@ -24,11 +24,21 @@ def mark_identity_breaks(
             row.signals["identity_break"] = 1.0
 
 
-def row_confidence(row: FieldRow, artifact: CalibrationArtifact | None) -> float:
-    alignment = row.evidence.status.value if row.evidence is not None else None
+def field_confidence(
+    reader: str | None,
+    alignment: str | None,
+    signals: Mapping[str, Any] | None,
+    value: Any,
+    artifact: CalibrationArtifact | None,
+) -> float:
+    """A field's confidence from its signals (as extracted, or as stored): the fitted
+    calibration when there is one, else the default prior; rounded as stored."""
+    signals = signals or {}
     if artifact is None:
-        return default_confidence(row.reader, alignment, row.signals, row.value)
-    return artifact.predict(features(row.reader, alignment, row.signals, row.value))
+        confidence = default_confidence(reader, alignment, signals, value)
+    else:
+        confidence = artifact.predict(features(reader, alignment, signals, value))
+    return round(confidence, 4)
 
 
 def score_rows(
@@ -44,7 +54,8 @@ def score_rows(
     if artifact is None and settings is not None:
         artifact = load_current(settings)
     for row in rows:
-        row.confidence = round(row_confidence(row, artifact), 4)
+        alignment = row.evidence.status.value if row.evidence is not None else None
+        row.confidence = field_confidence(row.reader, alignment, row.signals, row.value, artifact)
     return artifact.version if artifact is not None else None
 
 

@@ -144,7 +144,7 @@ def _run_part(
     ]
 
     def grounding(values: dict[str, tuple[Any, str | None]]) -> list[Rejection]:
-        found = check_part(values, grounded, doc.text, windows, rtype.ui)
+        found = check_part(values, grounded, doc.text, windows, rtype.ui, rtype.float_scales)
         if rtype.check_value is not None:
             failing = {r.path for r in found if r.rejected}
             for f in grounded:
@@ -207,7 +207,15 @@ def _run_part(
         if value is not None and value != []:
             signals.update(_value_logprob(primary.logprobs, f.key))
         kind = kinds.get(f.path, "str")
-        located = locate_evidence(value, quote, doc.text, windows, kind=kind, label=f.description)
+        located = locate_evidence(
+            value,
+            quote,
+            doc.text,
+            windows,
+            kind=kind,
+            label=f.description,
+            scales=rtype.float_scales,
+        )
         signals.update(located.signals())
         readings.setdefault(f.path, []).append(
             Candidate(
@@ -244,7 +252,7 @@ def _table_readings(
 ) -> tuple[dict[str, list[Candidate]], str | None, list[str]]:
     if rtype.read_tables is None:
         return {}, None, []
-    readout: Any = rtype.read_tables(doc.text)
+    readout = rtype.read_tables(doc.text)
     readings: dict[str, list[Candidate]] = {}
     for cell in readout.cells:
         signals: dict[str, Any] = {}
@@ -396,6 +404,7 @@ def extract_document(
                         reading.evidence,
                         reading.signals.get("note"),
                         kinds.get(path, "str"),
+                        rtype.float_scales,
                     )
                 )
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)

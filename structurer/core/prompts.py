@@ -1,4 +1,4 @@
-"""Versioned prompt templates (jinja2) under prompts/<report type>/<version>/."""
+"""Versioned prompt templates (jinja2) under <prompts_dir>/<report type name>/<version>/."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from structurer.core.report_type import load_report_type
+from structurer.settings import Settings
 
 
 class PromptError(LookupError):
@@ -52,3 +55,11 @@ class PromptSet:
 
     def has(self, name: str) -> bool:
         return name in self._sources
+
+
+def load_prompts(settings: Settings) -> PromptSet:
+    """The configured report type's prompts: ``<prompts_dir>/<REPORT_TYPE.name>/<prompt_version>/``
+    (the type's declared name, not its import path: a type under tests/ keeps its prompts there
+    with ``prompts_dir``)."""
+    name = load_report_type(settings.report_type).name
+    return PromptSet(settings.prompts_dir, name, settings.prompt_version)

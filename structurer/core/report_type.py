@@ -11,11 +11,20 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from structurer.core.types import CellReading
+
+
+class TablesRead(Protocol):
+    """What a report type's table reader returns (`structurer.tables.TableReadout` is one):
+    the cells it read, the format it detected (None: no standard table), the rows it missed."""
+
+    cells: list[CellReading]
+    format: str | None
+    unread: list[str]
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,16 @@ class PartSpec:
 class ReportType:
     """Everything the engine needs to know about one kind of report.
 
+    `check_identities(record)` lists the identities a record breaks, each a dict (or model)
+    with at least `paths`, the leaves involved. `read_tables(text)`, when given, reads the
+    standard tables deterministically.
     `format_path`: the leaf the table reader decides (the detected format), with
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
     leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    `float_scales`: factors from a printed number to a float field's stored value, when the
+    report may print it in another unit (e.g. 元 printed, 万元 stored: 1/10000); evidence
+    checks accept any of them.
     """
 
     name: str
@@ -65,7 +80,7 @@ class ReportType:
     check_identities: Callable[[dict[str, Any]], list[Any]]
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
-    read_tables: Callable[[str], list[CellReading]] | None = None
+    read_tables: Callable[[str], TablesRead] | None = None
     # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
     read_rules: Callable[[str], list[CellReading]] | None = None
     # The type's own grounding rule: (path, value, text) -> why the LLM's value must be
@@ -79,6 +94,7 @@ class ReportType:
     )
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
+    float_scales: tuple[float, ...] = (1.0,)
 
     def validate(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The record as the record model validates it (JSON types), and its identity breaks.

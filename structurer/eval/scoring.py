@@ -278,13 +278,14 @@ def score_field(
     confidence: float | None = None,
     status: str | None = None,
     text: str | None = None,
+    scales: Sequence[float] = (1.0,),
 ) -> FieldScore:
     gold_null, pred_null = _is_null(gold, kind), _is_null(pred, kind)
     invented = None
     if text is not None and not pred_null:
         from structurer.core.evidence.invented import is_invented
 
-        invented = is_invented(pred, kind, text)
+        invented = is_invented(pred, kind, text, scales)
     common: dict[str, Any] = {
         "doc": doc,
         "path": path,
@@ -345,6 +346,7 @@ def score_record(
     gold: GoldRecord,
     paths: Mapping[str, FieldKind],
     text: str | None = None,
+    scales: Sequence[float] = (1.0,),
 ) -> list[FieldScore]:
     """Score every path of ``paths`` (leaf path -> kind; see ``field_kinds``).
 
@@ -370,6 +372,7 @@ def score_record(
                 confidence=confidence,
                 status=status,
                 text=text,
+                scales=scales,
             )
         )
     return scores
@@ -380,13 +383,14 @@ def score_run(
     golds: Sequence[GoldRecord],
     paths: Mapping[str, FieldKind],
     texts: Mapping[str, str] | None = None,
+    scales: Sequence[float] = (1.0,),
 ) -> list[FieldScore]:
     """Score a run: ``predictions`` maps doc name -> export row (absent/None = failed);
     ``texts`` (doc name -> text as read), when given, lets invented values be counted."""
     scores: list[FieldScore] = []
     for gold in golds:
         text = texts.get(gold.doc) if texts is not None else None
-        scores.extend(score_record(predictions.get(gold.doc), gold, paths, text))
+        scores.extend(score_record(predictions.get(gold.doc), gold, paths, text, scales))
     return scores
 
 

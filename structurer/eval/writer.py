@@ -56,11 +56,12 @@ def evaluate(
     commit: str | None = None,
     out_dir: str | Path | None = None,
     texts: Mapping[str, str] | None = None,
+    scales: Sequence[float] = (1.0,),
 ) -> tuple[EvalResults, list[FieldScore]]:
     """Score ``predictions`` (doc -> export row; missing/None = failed) against ``golds``,
     compute the metrics, and write the run to ``out_dir`` when given. ``texts`` (doc ->
     text as read) enables the invented-values metrics."""
-    scores = score_run(predictions, golds, field_kinds(record_model), texts)
+    scores = score_run(predictions, golds, field_kinds(record_model), texts, scales)
     failed = {d.doc for d in docs}
     extra = [
         DocStats(doc=g.doc, error="no prediction")

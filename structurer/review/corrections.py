@@ -1,9 +1,12 @@
-"""One annotation -> a checked correction, and a correction -> the stored record.
+"""One annotation -> a checked correction per field, and a correction -> the stored record.
 
-Verdicts (labels in ``review/<type>/review.json``):
+A task's form has, for the field in slot i, a verdict (``verdict_<i>``, labels in
+``review/<type>/review.json``) pre-set to 正确 and a value input (``value_<i>``) pre-filled
+with the model's value:
 
-- 正确 (confirmed): the model's value stands;
-- 错误，已更正 (corrected): the typed value replaces it (read by the field's kind);
+- the value left as it was: confirmed (正确), the model's value stands;
+- the value edited: corrected (错误，已更正): the typed value replaces it (read by the field's
+  kind), whichever verdict is ticked: a correction is one edit;
 - 原文未提及 (not_stated): the value becomes null (an empty list for list fields).
 
 Every accepted verdict sets the field's status to ``corrected``: the export's status enum
@@ -29,43 +32,44 @@ from pydantic import ValidationError
 from structurer.core.records import flatten, unflatten
 from structurer.core.report_type import ReportType
 from structurer.review.labeling import (
-    EVIDENCE,
-    VALUE_CHOICE,
-    VALUE_TEXT,
-    VERDICT,
     FieldKind,
     ReviewConfig,
     ReviewField,
     Verdict,
+    value_control,
+    verdict_control,
 )
-from structurer.review.tasks import str_index
 from structurer.review.values import InvalidValue, input_text, parse_value
 from structurer.store.models import Extraction, FieldValue
 
 
 @dataclass
 class Reading:
-    """What an annotation says, before it touches the record."""
+    """What an annotation says about one field, before it touches the record."""
 
     verdict: Verdict | None
     raw_input: str | None
     value: Any = None
     error: str | None = None
-    evidence: tuple[int, int] | None = None  # Python indices of a region the annotator marked
     warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.verdict is not None
 
+    def answer(self) -> tuple[bool, Any]:
+        """What the reading says the value is (not stated, value): two annotators agree on a
+        field when their answers are equal, whether they ticked 正确 or typed the same value."""
+        return (self.verdict is Verdict.not_stated, self.value)
+
 
 def _results(result: Sequence[Mapping[str, Any]], name: str) -> list[Mapping[str, Any]]:
     return [r for r in result if r.get("from_name") == name]
 
 
-def _texts(result: Sequence[Mapping[str, Any]]) -> list[str]:
+def _texts(result: Sequence[Mapping[str, Any]], name: str) -> list[str]:
     out: list[str] = []
-    for r in _results(result, VALUE_TEXT):
+    for r in _results(result, name):
         texts = (r.get("value") or {}).get("text") or []
         out.extend(str(t) for t in (texts if isinstance(texts, list) else [texts]))
     return out
@@ -78,85 +82,49 @@ def _choices(result: Sequence[Mapping[str, Any]], name: str) -> list[str]:
     return out
 
 
-def _evidence(result: Sequence[Mapping[str, Any]], text: str) -> tuple[int, int] | None:
-    for r in _results(result, EVIDENCE):
-        value = r.get("value") or {}
-        start, end = value.get("start"), value.get("end")
-        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end:
-            return str_index(text, start), str_index(text, end)
-    return None
-
-
-def _corrected_value(
-    field_: ReviewField, proposed: Any, texts: list[str], choices: list[str]
-) -> Any:
-    """The typed corrected value; for enums the choice control or the text, whichever the
-    annotator changed (both changed and disagreeing is ambiguous)."""
-    typed = "\n".join(texts).strip()
-    if field_.kind is not FieldKind.choice or not choices:
-        if not typed and choices:
-            typed = choices[0]
-        if field_.kind is not FieldKind.lines and len([t for t in texts if t.strip()]) > 1:
-            raise InvalidValue("several values given; give one")
-        return parse_value(field_, typed)
-    if len(choices) > 1:
-        raise InvalidValue(f"several choices selected: {', '.join(choices)}")
-    before = input_text(field_, proposed)
-    from_choice = parse_value(field_, choices[0])
-    if not typed:
-        return from_choice
-    from_text = parse_value(field_, typed)
-    if from_text == from_choice:
-        return from_text
-    if choices[0] == before:
-        return from_text
-    if typed == before:
-        return from_choice
-    raise InvalidValue(
-        f"the choice {choices[0]!r} and the typed value {typed!r} disagree; give one"
-    )
+def _typed_value(field_: ReviewField, texts: list[str]) -> Any:
+    if field_.kind is not FieldKind.lines and len([t for t in texts if t.strip()]) > 1:
+        raise InvalidValue("several values given; give one")
+    return parse_value(field_, "\n".join(texts).strip())
 
 
 def read_annotation(
     result: Sequence[Mapping[str, Any]],
+    slot: int,
     field_: ReviewField | None,
     proposed: Any,
     config: ReviewConfig,
-    text: str,
 ) -> Reading:
-    """Verdict, raw input and typed value of one annotation's result."""
-    verdicts = _choices(result, VERDICT)
-    texts = _texts(result)
-    choices = _choices(result, VALUE_CHOICE)
-    raw_parts = list(texts) + [f"[{c}]" for c in choices]
-    raw_input = "\n".join(raw_parts) if raw_parts else None
-    if len(verdicts) != 1:
-        shown = "no verdict" if not verdicts else f"{len(verdicts)} verdicts"
-        return Reading(
-            None,
-            raw_input,
-            error=f"{shown}: choose exactly one of {', '.join(config.verdicts.values())}",
-        )
-    verdict = config.verdict_of(verdicts[0])
-    if verdict is None:
+    """Verdict, raw input and typed value of the field in ``slot`` of one annotation."""
+    verdicts = _choices(result, verdict_control(slot))
+    texts = _texts(result, value_control(slot))
+    raw_input = "\n".join(texts) if texts else None
+    if len(verdicts) > 1:
+        return Reading(None, raw_input, error=f"{len(verdicts)} verdicts: choose one")
+    ticked = config.verdict_of(verdicts[0]) if verdicts else None
+    if verdicts and ticked is None:
         return Reading(None, raw_input, error=f"unknown verdict {verdicts[0]!r}")
-    reading = Reading(verdict, raw_input, evidence=_evidence(result, text))
     if field_ is None:
-        reading.error = "the schema has no such field any more"
-        return reading
-    if verdict is Verdict.confirmed:
-        reading.value = proposed
-    elif verdict is Verdict.not_stated:
-        reading.value = [] if field_.kind is FieldKind.lines else None
-    else:
-        try:
-            reading.value = _corrected_value(field_, proposed, texts, choices)
-        except InvalidValue as exc:
-            reading.error = f"{field_.path}: {exc}"
-            return reading
-        if reading.value == proposed:
+        return Reading(ticked, raw_input, error="the schema has no such field any more")
+    if ticked is Verdict.not_stated:
+        return Reading(ticked, raw_input, [] if field_.kind is FieldKind.lines else None)
+    before = input_text(field_, proposed).strip()
+    typed = "\n".join(texts).strip()
+    if typed == before:  # left as it was
+        if ticked is None:
+            choose = ", ".join(config.verdicts.values())
+            return Reading(None, raw_input, error=f"no verdict: choose one of {choose}")
+        reading = Reading(Verdict.confirmed, raw_input, proposed)
+        if ticked is Verdict.corrected:
             reading.warnings.append("the corrected value equals the model's value")
-    return reading
+        return reading
+    try:
+        value = _typed_value(field_, texts)
+    except InvalidValue as exc:
+        return Reading(Verdict.corrected, raw_input, error=f"{field_.path}: {exc}")
+    if value == proposed:  # the same value written another way
+        return Reading(Verdict.confirmed, raw_input, proposed)
+    return Reading(Verdict.corrected, raw_input, value)
 
 
 def _break_names(breaks: Sequence[Any]) -> set[str]:
@@ -179,7 +147,6 @@ def apply_reading(
     *,
     annotator: str | None,
     task_id: int,
-    text: str,
 ) -> tuple[Any, list[str]]:
     """Validate the record with the reading applied; on success update ``extraction`` and
     ``row`` (not committed) and return (stored value, warnings). ValueError when invalid."""
@@ -219,12 +186,6 @@ def apply_reading(
     row.status = "corrected"
     row.confidence = 1.0
     row.signals = signals
-    if reading.evidence is not None and reading.verdict is not Verdict.not_stated:
-        start, end = reading.evidence
-        if (start, end) != (row.evidence_start, row.evidence_end):
-            row.evidence_start, row.evidence_end = start, end
-            row.quote = text[start:end]
-            row.alignment = "exact"
     return value, warnings
 
 

@@ -1,16 +1,19 @@
 """The Label Studio labeling config of a report type, generated from its schema.
 
-One project per report type. Every task is one field; the config is the same for all of them
-and is filled from ``review/<report type>/``: ``review.json`` (title, instructions, the verdict
-labels, the per-kind input hints) and ``label_config.xml.j2`` (the layout). From the schema
-come the field kinds (integer, number, date, choice, text, lines) that decide how an
-annotator's input is read back, the Chinese labels, and the choices of enum fields; whether
-the config needs the enum choice control at all depends on the schema having enums.
+One project per report type. A task holds the fields of one report to check (split per
+section only past ``max_fields_per_task``): a form with one card, one verdict and one value
+input per field, repeated over the task's ``fields`` list (Label Studio's ``Repeater``:
+controls ``verdict_<i>`` and ``value_<i>`` for the field in slot i), beside the report's
+text with every field's evidence highlighted. The config is filled from
+``review/<report type>/``: ``review.json`` (title, instructions, the verdict labels, the
+per-kind input hints, section names, the words for why a field was flagged) and
+``label_config.xml.j2`` (the layout). From the schema come the field kinds (integer, number,
+date, choice, text, lines) that decide how an annotator's input is read back, the Chinese
+labels, and the choices of enum fields.
 
-Label Studio cannot show a control depending on task data, so the corrected value has one
-input for every kind: a TextArea (pre-filled with the proposed value; lists one item per line)
-with a per-field type hint above it, plus a Choices control whose options come from the task
-(``$options``), which is empty, so invisible, for fields that are not enums.
+Label Studio cannot show a control depending on task data, so the value has one input for
+every kind: a TextArea pre-filled with the proposed value (lists one item per line) under a
+per-field hint (for enums, the choices).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import re
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from functools import cache
 from pathlib import Path
@@ -38,12 +41,20 @@ REVIEW_DIR = REPO_ROOT / "review"
 CONFIG_FILE = "review.json"
 TEMPLATE_FILE = "label_config.xml.j2"
 
-# Control names in the generated config; pull reads annotations by them.
-VERDICT = "verdict"
-VALUE_TEXT = "value"
-VALUE_CHOICE = "value_choice"
-EVIDENCE = "evidence"
-TEXT = "text"
+# Control names in the generated config (``<prefix><slot>``); pull reads annotations by them.
+VERDICT = "verdict_"
+VALUE_TEXT = "value_"
+CARD = "card_"
+REPORT = "report"
+DEFAULT_MAX_FIELDS = 25  # a screenful of cards
+
+
+def verdict_control(slot: int) -> str:
+    return f"{VERDICT}{slot}"
+
+
+def value_control(slot: int) -> str:
+    return f"{VALUE_TEXT}{slot}"
 
 
 class FieldKind(StrEnum):
@@ -85,6 +96,21 @@ class ReviewConfig:
     hints: dict[FieldKind, str]
     kind_names: dict[FieldKind, str]
     directory: Path
+    sections: dict[str, str] = field(default_factory=dict)  # top-level path key -> shown name
+    reasons: dict[str, str] = field(default_factory=dict)  # why a field is flagged, in words
+    max_fields_per_task: int = DEFAULT_MAX_FIELDS
+    body_path: str | None = None  # the record path of the issuing body (task list column)
+    year_path: str | None = None
+
+    def section_of(self, path: str) -> str:
+        return path.split(".", 1)[0]
+
+    def section_name(self, section: str) -> str:
+        return self.sections.get(section, section)
+
+    def section_rank(self, section: str) -> int:
+        order = list(self.sections)
+        return order.index(section) if section in order else len(order)
 
     def verdict_of(self, label: str) -> Verdict | None:
         for verdict, shown in self.verdicts.items():
@@ -113,6 +139,11 @@ def load_review_config(report_type: str, root: Path = REVIEW_DIR) -> ReviewConfi
             hints={FieldKind(k): str(v) for k, v in raw["hints"].items()},
             kind_names={FieldKind(k): str(v) for k, v in raw.get("kind_names", {}).items()},
             directory=directory,
+            sections={str(k): str(v) for k, v in raw.get("sections", {}).items()},
+            reasons={str(k): str(v) for k, v in raw.get("reasons", {}).items()},
+            max_fields_per_task=int(raw.get("max_fields_per_task", DEFAULT_MAX_FIELDS)),
+            body_path=raw.get("body_path"),
+            year_path=raw.get("year_path"),
         )
     except FileNotFoundError:
         raise ReviewConfigError(
@@ -211,14 +242,12 @@ def label_config(rtype: ReportType, config: ReviewConfig) -> str:
     kinds = {f.kind for f in fields.values()}
     return env.get_template(TEMPLATE_FILE).render(
         verdicts=[config.verdicts[v] for v in Verdict],
-        corrected_label=config.verdicts[Verdict.corrected],
-        verdict_question="模型的值对吗？",
-        with_choices=FieldKind.choice in kinds,
-        choice_control=VALUE_CHOICE,
-        text_control=VALUE_TEXT,
-        evidence_control=EVIDENCE,
+        card_prefix=CARD,
+        verdict_prefix=VERDICT,
+        value_prefix=VALUE_TEXT,
+        report_object=REPORT,
         evidence_label=config.evidence_label,
-        rows=4 if FieldKind.lines in kinds else 1,
+        rows=3 if FieldKind.lines in kinds else 1,
     )
 
 
@@ -229,9 +258,8 @@ def config_version(xml: str) -> str:
 
 
 __all__ = [
-    "EVIDENCE",
-    "TEXT",
-    "VALUE_CHOICE",
+    "CARD",
+    "REPORT",
     "VALUE_TEXT",
     "VERDICT",
     "FieldKind",
@@ -244,4 +272,6 @@ __all__ = [
     "label_config",
     "load_review_config",
     "review_fields",
+    "value_control",
+    "verdict_control",
 ]

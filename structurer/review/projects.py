@@ -1,5 +1,5 @@
-"""The Label Studio project of a report type: created once, its config kept current, and the
-webhook that `structurer review listen` asked for."""
+"""The Label Studio project of a report type: created once, its config kept current, its task
+list made readable, and the webhook that `structurer review listen` asked for."""
 
 from __future__ import annotations
 
@@ -13,6 +13,28 @@ from structurer.store.models import utcnow
 from structurer.store.review_models import ReviewProject
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
+TASK_LIST = "复核任务"  # the tab of the task list
+# Task data that is markup or bookkeeping, and Label Studio's own columns that say nothing to
+# an annotator: hidden from the task list, which keeps the task id, whether and by whom it was
+# annotated, and document, body, year, n_fields, lowest_confidence, audit.
+HIDDEN_DATA = ("report", "fields", "structurer")
+HIDDEN_BUILTIN = (
+    "inner_id",
+    "cancelled_annotations",
+    "total_predictions",
+    "annotations_results",
+    "annotations_ids",
+    "predictions_score",
+    "predictions_model_versions",
+    "predictions_results",
+    "file_upload",
+    "storage_filename",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "avg_lead_time",
+    "draft_exists",
+)
 SECRET_HEADER = "X-Structurer-Secret"
 
 
@@ -57,15 +79,26 @@ def ensure_project(
         session.commit()
         return row
     if row.config_version != version:
-        with remote.calling(f"updating the labeling config of project {row.project_id}"):
-            client.projects.update(
-                id=row.project_id,
-                title=config.title,
-                description=config.description,
-                label_config=xml,
-                expert_instruction=config.instructions,
-                model_version=version,
-            )
+        try:
+            with remote.calling(f"updating the labeling config of project {row.project_id}"):
+                client.projects.update(
+                    id=row.project_id,
+                    title=config.title,
+                    description=config.description,
+                    label_config=xml,
+                    expert_instruction=config.instructions,
+                    model_version=version,
+                )
+        except ReviewServerError as exc:
+            if "HTTP 400" not in str(exc):
+                raise
+            raise ReviewServerError(
+                f"{exc}: Label Studio refuses a new review form while the project holds "
+                "annotations made with the old one (e.g. the one-field-per-task form of "
+                "earlier versions). Pull them with the version that pushed them, then delete "
+                f"project {row.project_id} in Label Studio and its row in review_projects, "
+                "and push again"
+            ) from None
         row.config_version = version
         row.updated_at = utcnow()
         session.add(row)
@@ -79,6 +112,36 @@ def ensure_project(
                 expert_instruction=config.instructions,
             )
     return row
+
+
+def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
+    """A task list tab without the markup columns, least confident first. True if created or
+    changed. (Label Studio keeps tabs per user: this is the pushing user's; others can hide the
+    same columns in theirs.)"""
+    hidden = [f"tasks:data.{key}" for key in HIDDEN_DATA] + [
+        f"tasks:{key}" for key in HIDDEN_BUILTIN
+    ]
+    data = {
+        "title": TASK_LIST,
+        "hiddenColumns": {"explore": hidden, "labeling": hidden},
+        "ordering": ["tasks:data.lowest_confidence"],
+    }
+    http = remote.client._client_wrapper.httpx_client
+    with remote.calling(f"listing the task list tabs of project {project.project_id}"):
+        answer = http.request("api/dm/views/", method="GET", params={"project": project.project_id})
+        answer.raise_for_status()
+        views = answer.json()
+    ours = [v for v in views if (v.get("data") or {}).get("title") == TASK_LIST]
+    if ours and (ours[0].get("data") or {}).get("hiddenColumns") == data["hiddenColumns"]:
+        return False
+    with remote.calling(f"writing the task list tab of project {project.project_id}"):
+        body = {"project": project.project_id, "data": data}
+        if ours:
+            answer = http.request(f"api/dm/views/{ours[0]['id']}/", method="PATCH", json=body)
+        else:
+            answer = http.request("api/dm/views/", method="POST", json=body)
+        answer.raise_for_status()
+    return True
 
 
 def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
@@ -102,4 +165,11 @@ def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
     return True
 
 
-__all__ = ["SECRET_HEADER", "ensure_project", "ensure_webhook", "find_project"]
+__all__ = [
+    "SECRET_HEADER",
+    "TASK_LIST",
+    "ensure_project",
+    "ensure_task_list",
+    "ensure_webhook",
+    "find_project",
+]

@@ -1,12 +1,16 @@
 """`structurer review pull`: read submitted annotations back, check them, store them.
 
-Polling: one listing of the project's tasks with their annotations. Every new version of an
-annotation (id + updated_at) is stored in ``review_corrections`` exactly as submitted, valid or
-not, with annotator, time, verdict and the raw input; a valid one is applied to the field and
-the record (structurer/review/corrections.py). Versions are applied oldest first, so the newest
-valid annotation of a task wins; a task whose newest annotation is invalid is ``rejected`` and
-its field keeps what it had. Skipped (cancelled) annotations are ignored. One pull at a time
-per data dir (a file lock), so the listener and a manual pull do not race.
+Polling: one listing of the project's tasks with their annotations. A task holds the fields of
+one report; every new version of an annotation (id + updated_at) is read field by field and
+each field's reading is stored in ``review_corrections`` exactly as submitted, valid or not,
+with annotator, time, verdict and the raw input; a valid one is applied to the field and the
+record (structurer/review/corrections.py). Versions are read oldest first, so an annotator's
+newest valid answer wins over their older ones. Two annotators whose answers for a field differ
+are a *conflict*: the later answer is stored but not applied, the field's review is marked
+``conflict`` and `review stats` lists it until the answers agree. A task whose newest
+annotation is invalid for a field is ``rejected`` for that field, which keeps what it had.
+Skipped (cancelled) annotations are ignored. One pull at a time per data dir (a file lock), so
+the listener and a manual pull do not race.
 """
 
 from __future__ import annotations
@@ -19,11 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from structurer.core.report_type import ReportType, load_report_type
 from structurer.review.corrections import apply_reading, read_annotation
-from structurer.review.labeling import ReviewConfig, load_review_config, review_fields
+from structurer.review.labeling import (
+    ReviewConfig,
+    Verdict,
+    load_review_config,
+    review_fields,
+    value_control,
+    verdict_control,
+)
 from structurer.review.projects import find_project
 from structurer.review.remote import Remote, open_remote
 from structurer.review.server import ReviewServerError
@@ -46,9 +57,12 @@ class PulledCorrection:
     raw_input: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    conflict: bool = False
 
     def describe(self) -> str:
         where = f"task {self.task_id} ({self.document} {self.path})"
+        if self.conflict:
+            return f"conflict {where}: {self.error}; not applied: {self.value!r}"
         if not self.accepted:
             return f"rejected {where}: {self.error}; kept as typed: {self.raw_input!r}"
         return f"{self.verdict} {where}: {self.value!r}"
@@ -67,7 +81,11 @@ class PullResult:
 
     @property
     def rejected(self) -> list[PulledCorrection]:
-        return [c for c in self.corrections if not c.accepted]
+        return [c for c in self.corrections if not c.accepted and not c.conflict]
+
+    @property
+    def conflicts(self) -> list[PulledCorrection]:
+        return [c for c in self.corrections if c.conflict]
 
 
 @contextlib.contextmanager
@@ -106,36 +124,62 @@ class _Context:
     users: Callable[[], dict[int, str]]
 
 
-def _handle_version(
-    ctx: _Context, task: ReviewTask, annotation: Mapping[str, Any]
+def _others(session: Session, task: ReviewTask, annotation_id: int) -> dict[int, ReviewCorrection]:
+    """The newest valid reading of this field in every other annotation of its task."""
+    newest: dict[int, ReviewCorrection] = {}
+    for c in session.exec(
+        select(ReviewCorrection)
+        .where(ReviewCorrection.review_task_id == task.id)
+        .order_by(col(ReviewCorrection.id))
+    ).all():
+        if c.annotation_id != annotation_id:
+            newest[c.annotation_id] = c
+    return {a: c for a, c in newest.items() if c.accepted or c.conflict}
+
+
+def _answer(correction: ReviewCorrection) -> tuple[bool, Any]:
+    return (correction.verdict == Verdict.not_stated.value, correction.value)
+
+
+def _handle_field(
+    ctx: _Context,
+    task: ReviewTask,
+    annotation: Mapping[str, Any],
+    annotator: str | None,
+    document: Document | None,
 ) -> PulledCorrection:
     session = ctx.session
     result = annotation.get("result") or []
+    annotation_id = int(annotation.get("id") or 0)
     row = session.get(FieldValue, task.field_value_id)
     extraction = session.get(Extraction, task.extraction_id)
-    document = session.get(Document, extraction.document_id) if extraction else None
-    text = document.text if document else ""
     fields = review_fields(ctx.rtype)
-    reading = read_annotation(result, fields.get(task.path), task.proposed, ctx.config, text)
-    annotator = _annotator(annotation, ctx.users)
+    reading = read_annotation(result, task.slot, fields.get(task.path), task.proposed, ctx.config)
     error = reading.error
-    value: Any = None
+    value: Any = reading.value if error is None else None
     warnings = list(reading.warnings)
+    conflict = False
+    if error is None:
+        disagree = [
+            c
+            for c in _others(session, task, annotation_id).values()
+            if _answer(c) != reading.answer()
+        ]
+        if disagree:
+            conflict = True
+            error = "; ".join(
+                f"{c.annotator or 'another annotator'} answered {c.verdict} {c.value!r}"
+                for c in disagree
+            )
     if error is None and (row is None or extraction is None or extraction.record is None):
         error = "the field's extraction no longer exists (re-extracted?)"
     if error is None and row is not None and extraction is not None:
         try:
             value, warnings = apply_reading(
-                ctx.rtype,
-                extraction,
-                row,
-                reading,
-                annotator=annotator,
-                task_id=task.task_id,
-                text=text,
+                ctx.rtype, extraction, row, reading, annotator=annotator, task_id=task.task_id
             )
         except ValueError as exc:
-            error = str(exc)
+            error, value = str(exc), None
         else:
             session.add(extraction)
             session.add(row)
@@ -144,23 +188,23 @@ def _handle_version(
         ReviewCorrection(
             review_task_id=task.id or 0,
             task_id=task.task_id,
-            annotation_id=int(annotation.get("id") or 0),
-            revision=str(annotation.get("updated_at") or annotation.get("created_at") or ""),
+            annotation_id=annotation_id,
+            revision=_revision(annotation),
             annotator=annotator,
             annotated_at=_when(annotation.get("updated_at") or annotation.get("created_at")),
             verdict=reading.verdict.value if reading.verdict else None,
             raw_input=reading.raw_input,
-            raw_result=list(result),
-            value=value if accepted else None,
+            raw_result=[r for r in result if r.get("from_name") in _controls(task.slot)],
+            value=value if (accepted or conflict) else None,
             accepted=accepted,
             error=error,
             warnings=warnings,
+            conflict=conflict,
         )
     )
-    task.state = "corrected" if accepted else "rejected"
+    task.state = "corrected" if accepted else "conflict" if conflict else "rejected"
     task.pulled_at = utcnow()
     session.add(task)
-    session.commit()  # one annotation version at a time: a later failure loses nothing before it
     return PulledCorrection(
         task_id=task.task_id,
         document=document.name if document else "?",
@@ -171,13 +215,34 @@ def _handle_version(
         raw_input=reading.raw_input,
         error=error,
         warnings=warnings,
+        conflict=conflict,
     )
 
 
-def _known_versions(session: Session, task: ReviewTask) -> set[tuple[int, str]]:
+def _controls(slot: int) -> tuple[str, str]:
+    return (verdict_control(slot), value_control(slot))
+
+
+def _revision(annotation: Mapping[str, Any]) -> str:
+    return str(annotation.get("updated_at") or annotation.get("created_at") or "")
+
+
+def _handle_version(
+    ctx: _Context, fields: list[ReviewTask], annotation: Mapping[str, Any]
+) -> list[PulledCorrection]:
+    """Every field of one annotation version, committed together."""
+    annotator = _annotator(annotation, ctx.users)
+    extraction = ctx.session.get(Extraction, fields[0].extraction_id)
+    document = ctx.session.get(Document, extraction.document_id) if extraction else None
+    out = [_handle_field(ctx, task, annotation, annotator, document) for task in fields]
+    ctx.session.commit()  # one annotation version at a time: a later failure loses nothing
+    return out
+
+
+def _known_versions(session: Session, task_id: int) -> set[tuple[int, str]]:
     rows = session.exec(
         select(ReviewCorrection.annotation_id, ReviewCorrection.revision).where(
-            ReviewCorrection.review_task_id == task.id
+            ReviewCorrection.task_id == task_id
         )
     ).all()
     return {(a, r) for a, r in rows}
@@ -200,12 +265,13 @@ def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
     with _pull_lock(settings), session_scope(settings) as session:
         project = _project(session, remote, rtype.name)
         result = PullResult(project.project_id, remote.server)
-        ours = {
-            t.task_id: t
-            for t in session.exec(
-                select(ReviewTask).where(ReviewTask.review_project_id == project.id)
-            ).all()
-        }
+        ours: dict[int, list[ReviewTask]] = {}
+        for t in session.exec(
+            select(ReviewTask)
+            .where(ReviewTask.review_project_id == project.id)
+            .order_by(col(ReviewTask.slot))
+        ).all():
+            ours.setdefault(t.task_id, []).append(t)
         server_tasks = remote.tasks(project.project_id, with_annotations=True)
         cache: dict[int, str] = {}
 
@@ -219,8 +285,8 @@ def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
 
         ctx = _Context(remote, session, rtype, config, users)
         for server_task in server_tasks:
-            task = ours.get(int(server_task.id or 0))
-            if task is None:
+            fields = ours.get(int(server_task.id or 0))
+            if not fields:
                 continue
             result.tasks_seen += 1
             annotations = [
@@ -229,18 +295,14 @@ def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
                 if isinstance(a, Mapping) and not a.get("was_cancelled")
             ]
             annotations.sort(key=lambda a: (str(a.get("updated_at") or ""), int(a.get("id") or 0)))
-            known = _known_versions(session, task)
+            known = _known_versions(session, fields[0].task_id)
             for annotation in annotations:
-                version = (
-                    int(annotation.get("id") or 0),
-                    str(annotation.get("updated_at") or annotation.get("created_at") or ""),
-                )
-                if version in known:
+                if (int(annotation.get("id") or 0), _revision(annotation)) in known:
                     continue
-                pulled = _handle_version(ctx, task, annotation)
-                result.corrections.append(pulled)
-                if echo:
-                    echo(pulled.describe())
+                for pulled in _handle_version(ctx, fields, annotation):
+                    result.corrections.append(pulled)
+                    if echo:
+                        echo(pulled.describe())
     return result
 
 

@@ -1,79 +1,100 @@
-"""One field to review -> one Label Studio task: its data and the prediction that pre-fills it.
+"""The fields of one report to review -> one Label Studio task: its data and the prediction
+that pre-fills it (every field's verdict set to confirmed, its value in the input).
 
-Offsets: ours are Python str indices (code points); Label Studio counts UTF-16 code units in
-the browser, so characters outside the BMP count twice there. ``utf16_index`` and
-``str_index`` convert.
+The report is shown as HTML built here (escaped text, evidence marked), so evidence offsets
+stay Python str indices: no conversion to the browser's UTF-16 offsets is needed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from html import escape
 from typing import Any
 
 from structurer.review.labeling import (
-    EVIDENCE,
-    TEXT,
-    VALUE_CHOICE,
-    VALUE_TEXT,
-    FieldKind,
+    REPORT,
     ReviewConfig,
     ReviewField,
+    Verdict,
+    value_control,
+    verdict_control,
 )
 from structurer.review.values import input_text, shown_value
 
 KEY_PREFIX = "fv-"
-MAX_MARKED = 400  # characters of the evidence shown in the card
+MAX_MARKED = 400  # characters of the evidence shown in a card
 
 
-def utf16_index(text: str, index: int) -> int:
-    """A Python index into ``text`` as a UTF-16 offset."""
-    return index + sum(1 for ch in text[:index] if ord(ch) > 0xFFFF)
-
-
-def str_index(text: str, offset: int) -> int:
-    """A UTF-16 offset into ``text`` as a Python index."""
-    units = 0
-    for i, ch in enumerate(text):
-        if units >= offset:
-            return i
-        units += 2 if ord(ch) > 0xFFFF else 1
-    return len(text)
-
-
-def task_key(field_value_id: int) -> str:
+def field_key(field_value_id: int) -> str:
     return f"{KEY_PREFIX}{field_value_id}"
+
+
+def task_key(extraction_id: int, field_value_ids: Sequence[int]) -> str:
+    """A task's key: its report's extraction and its first field. Deterministic, so a push
+    that died before its commit finds the task it created instead of importing it twice."""
+    return f"ex-{extraction_id}-{field_key(min(field_value_ids))}"
 
 
 @dataclass(frozen=True)
 class FieldToReview:
-    """What a task is made of (plain values, no database session needed)."""
+    """One field of a task (plain values, no database session needed)."""
 
     field_value_id: int
-    extraction_id: int
-    run_id: str
-    document: str
-    text: str
     field: ReviewField
     value: Any
     confidence: float | None
     evidence_start: int | None
     evidence_end: int | None
+    section: str
+    why: str  # in words
+    reasons: tuple[str, ...] = ()
+    audit: bool = False
+    features: dict[str, float] = dc_field(default_factory=dict)
 
-    @property
-    def has_evidence(self) -> bool:
+    def has_evidence(self, text: str) -> bool:
         return (
             self.evidence_start is not None
             and self.evidence_end is not None
-            and 0 <= self.evidence_start < self.evidence_end <= len(self.text)
+            and 0 <= self.evidence_start < self.evidence_end <= len(text)
         )
 
 
-def snippet_html(item: FieldToReview, radius: int) -> str:
-    if not item.has_evidence:
-        return "原文：<i>没有找到证据位置，请在下方全文中查找</i>"
+@dataclass
+class ReportTask:
+    """The fields of one report (or of some of its sections) to check, in form order."""
+
+    extraction_id: int
+    run_id: str
+    document: str
+    text: str
+    items: list[FieldToReview]
+    body: str | None = None
+    year: int | str | None = None
+
+    @property
+    def key(self) -> str:
+        return task_key(self.extraction_id, [i.field_value_id for i in self.items])
+
+    @property
+    def lowest_confidence(self) -> float | None:
+        known = [i.confidence for i in self.items if i.confidence is not None]
+        return min(known) if known else None
+
+    @property
+    def n_audit(self) -> int:
+        return sum(i.audit for i in self.items)
+
+    def anchor(self, slot: int) -> str:
+        return f"{self.key}-ev-{slot}"
+
+
+def snippet_html(item: FieldToReview, text: str, radius: int) -> str:
+    if not item.has_evidence(text):
+        return "原文：<i>没有找到证据位置，请在右侧全文中查找</i>"
     assert item.evidence_start is not None and item.evidence_end is not None
-    start, end, text = item.evidence_start, item.evidence_end, item.text
+    start, end = item.evidence_start, item.evidence_end
     before = text[max(0, start - radius) : start]
     marked = text[start:end]
     if len(marked) > MAX_MARKED:
@@ -87,101 +108,144 @@ def snippet_html(item: FieldToReview, radius: int) -> str:
     )
 
 
-def card_html(item: FieldToReview, config: ReviewConfig) -> str:
-    field = item.field
+def _short_label(label: str) -> tuple[str, str]:
+    """``名称：说明`` -> (名称, 说明)."""
+    name, sep, about = label.partition("：")
+    return (name, about) if sep and len(name) <= 30 else (label, "")
+
+
+def card_html(task: ReportTask, slot: int, config: ReviewConfig) -> str:
+    item = task.items[slot]
+    name, about = _short_label(item.field.label)
     confidence = "—" if item.confidence is None else f"{item.confidence:.2f}"
-    kind = config.kind_names.get(field.kind, field.kind.value)
+    hint = config.hints.get(item.field.kind, "")
+    if item.field.options:
+        hint += "：" + " / ".join(shown for _, shown in item.field.options)
+    heading = ""
+    if slot == 0 or task.items[slot - 1].section != item.section:
+        heading = (
+            f'<div class="structurer-section">{escape(config.section_name(item.section))}</div>'
+        )
+    # Label Studio swallows link clicks and strips scripts from task HTML; a label focuses
+    # its control, and focusing scrolls the report to it: the control is at the evidence.
+    jump = (
+        f'　<label class="jump" for="{task.anchor(slot)}">在原文中查看 ↗</label>'
+        if item.has_evidence(task.text)
+        else ""
+    )
     return (
-        '<div class="structurer-card">'
-        f'<div class="label">{escape(field.label)}</div>'
-        f'<div class="path">{escape(field.path)} · {escape(item.document)} · run {escape(item.run_id)}</div>'
-        f'<div>模型的值：<span class="proposed">{escape(shown_value(field, item.value))}</span>'
-        f"　置信度 {confidence}　类型：{escape(kind)}</div>"
-        f'<div class="snippet">{snippet_html(item, config.snippet_chars)}</div>'
+        f'{heading}<div class="structurer-card" data-path="{escape(item.field.path)}">'
+        f'<div class="label">{slot + 1}. {escape(name)}</div>'
+        + (f'<div class="about">{escape(about)}</div>' if about else "")
+        + f'<div>模型的值：<span class="proposed">{escape(shown_value(item.field, item.value))}</span>'
+        f'　置信度 <span class="confidence">{confidence}</span></div>'
+        f'<div class="why">需要核对：{escape(item.why)}</div>'
+        f'<div class="snippet">{snippet_html(item, task.text, config.snippet_chars)}{jump}</div>'
+        f'<div class="about">{escape(hint)}</div>'
         "</div>"
     )
 
 
-def task_data(item: FieldToReview, config: ReviewConfig) -> dict[str, Any]:
-    field = item.field
-    kind = config.kind_names.get(field.kind, field.kind.value)
+def report_html(task: ReportTask) -> str:
+    """The report's text with every field's evidence marked and, where it starts, the
+    (invisible) control a card's jump label focuses."""
+    text = task.text
+    spans = [
+        (i.evidence_start or 0, i.evidence_end or 0, slot)
+        for slot, i in enumerate(task.items)
+        if i.has_evidence(text)
+    ]
+    cuts = sorted({0, len(text), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
+    starts: dict[int, list[int]] = {}
+    for start, _, slot in spans:
+        starts.setdefault(start, []).append(slot)
+    out = ['<div class="report">']
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        out.extend(
+            f'<input class="jump-target" id="{task.anchor(slot)}" type="checkbox" tabindex="-1">'
+            for slot in starts.get(a, [])
+        )
+        covering = [slot for s, e, slot in spans if s <= a and b <= e]
+        piece = escape(text[a:b])
+        if covering:
+            numbers = " ".join(str(slot + 1) for slot in covering)
+            out.append(f'<mark data-fields="{numbers}">{piece}</mark>')
+        else:
+            out.append(piece)
+    out.append("</div>")
+    return "".join(out)
+
+
+def task_data(task: ReportTask, config: ReviewConfig) -> dict[str, Any]:
+    """The task's data. The first six keys are the columns of the task list."""
+    lowest = task.lowest_confidence
     return {
-        TEXT: item.text,
-        "card": card_html(item, config),
-        "hint": f"更正后的值 · {config.hints.get(field.kind, kind)}",
-        "options": [{"value": value, "html": escape(shown)} for value, shown in field.options],
+        "document": task.document,
+        "body": task.body or "",
+        "year": task.year if task.year is not None else "",
+        "n_fields": len(task.items),
+        "lowest_confidence": None if lowest is None else round(lowest, 2),
+        "audit": "是" if task.n_audit else "否",
+        REPORT: report_html(task),
+        "fields": [
+            {"card": card_html(task, slot, config), "path": item.field.path}
+            for slot, item in enumerate(task.items)
+        ],
         "structurer": {
-            "key": task_key(item.field_value_id),
-            "field_value_id": item.field_value_id,
-            "extraction_id": item.extraction_id,
-            "run_id": item.run_id,
-            "document": item.document,
-            "path": field.path,
-            "kind": field.kind.value,
-            "proposed": item.value,
-            "confidence": item.confidence,
+            "key": task.key,
+            "extraction_id": task.extraction_id,
+            "run_id": task.run_id,
+            "field_value_ids": [i.field_value_id for i in task.items],
         },
     }
 
 
-def prediction(item: FieldToReview, config: ReviewConfig, model_version: str) -> dict[str, Any]:
-    """Pre-fills the evidence region and the corrected-value input with the model's answer."""
+def prediction(task: ReportTask, config: ReviewConfig, model_version: str) -> dict[str, Any]:
+    """Every field confirmed, its value in the input: agreeing with all is one submit."""
     result: list[dict[str, Any]] = []
-    if item.has_evidence:
-        assert item.evidence_start is not None and item.evidence_end is not None
+    for slot, item in enumerate(task.items):
         result.append(
             {
-                "id": "evidence",
-                "from_name": EVIDENCE,
-                "to_name": TEXT,
-                "type": "labels",
+                "id": f"v{slot}",
+                "from_name": verdict_control(slot),
+                "to_name": REPORT,
+                "type": "choices",
                 "origin": "prediction",
-                "value": {
-                    "start": utf16_index(item.text, item.evidence_start),
-                    "end": utf16_index(item.text, item.evidence_end),
-                    "text": item.text[item.evidence_start : item.evidence_end],
-                    "labels": [config.evidence_label],
-                },
+                "value": {"choices": [config.verdicts[Verdict.confirmed]]},
             }
         )
-    if item.value is not None and item.value != []:
-        result.append(
-            {
-                "id": "value",
-                "from_name": VALUE_TEXT,
-                "to_name": TEXT,
-                "type": "textarea",
-                "origin": "prediction",
-                "value": {"text": [input_text(item.field, item.value)]},
-            }
-        )
-        if item.field.kind is FieldKind.choice:
+        if item.value is not None and item.value != []:
             result.append(
                 {
-                    "id": "value_choice",
-                    "from_name": VALUE_CHOICE,
-                    "to_name": TEXT,
-                    "type": "choices",
+                    "id": f"t{slot}",
+                    "from_name": value_control(slot),
+                    "to_name": REPORT,
+                    "type": "textarea",
                     "origin": "prediction",
-                    "value": {"choices": [input_text(item.field, item.value)]},
+                    "value": {"text": [input_text(item.field, item.value)]},
                 }
             )
-    return {"model_version": model_version, "score": item.confidence or 0.0, "result": result}
+    return {
+        "model_version": model_version,
+        "score": task.lowest_confidence or 0.0,
+        "result": result,
+    }
 
 
-def task_payload(item: FieldToReview, config: ReviewConfig, model_version: str) -> dict[str, Any]:
+def task_payload(task: ReportTask, config: ReviewConfig, model_version: str) -> dict[str, Any]:
     """A task for ``POST /api/projects/{id}/import``: data plus its prediction."""
     return {
-        "data": task_data(item, config),
-        "predictions": [prediction(item, config, model_version)],
+        "data": task_data(task, config),
+        "predictions": [prediction(task, config, model_version)],
     }
 
 
 __all__ = [
     "FieldToReview",
-    "str_index",
+    "ReportTask",
+    "field_key",
+    "prediction",
     "task_data",
     "task_key",
     "task_payload",
-    "utf16_index",
 ]

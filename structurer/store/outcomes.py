@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -207,6 +209,20 @@ def run_extractions(session: Session, run_id: str | None) -> list[tuple[Document
     ).all():
         latest[d.id or 0] = (d, e)
     return sorted(latest.values(), key=lambda pair: pair[0].name)
+
+
+def run_field_rows(session: Session, run_id: str | None) -> list[FieldValue]:
+    """Every field row of a run's extractions (None: the newest extraction of each document)."""
+    return [
+        fv for _, ex in run_extractions(session, run_id) for fv in field_rows(session, ex.id or 0)
+    ]
+
+
+def save_field_rows(session: Session, rows: Sequence[FieldValue]) -> None:
+    """Write changed field rows (confidence, status) back, in one commit."""
+    for row in rows:
+        session.add(row)
+    session.commit()
 
 
 def extraction_of(session: Session, run_id: str, document_id: int) -> Extraction | None:

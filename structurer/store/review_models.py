@@ -1,5 +1,7 @@
-"""The review tables: Label Studio projects, the task of every field sent to review, and every
-annotation read back (kept raw, valid or not: nothing an annotator typed is lost).
+"""The review tables: Label Studio projects, every field sent to review (one Label Studio task
+holds the fields of one report, or of some of its sections), the audit samples drawn from
+auto-accepted fields, and every annotation read back per field (kept raw, valid or not:
+nothing an annotator typed is lost).
 
 No foreign keys to ``field_values``/``extractions``: re-extracting a document replaces its
 rows, and the review history must outlive that.
@@ -35,8 +37,25 @@ class ReviewProject(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class ReviewAudit(SQLModel, table=True):
+    """One random sample of auto-accepted fields added to review (`review push --audit`)."""
+
+    __tablename__ = "review_audits"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str | None = None  # None: the newest extraction of every document
+    rate: float
+    seed: int
+    population: int  # auto-accepted fields the sample was drawn from
+    sampled: int
+    field_value_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))
+    extraction_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))  # audited once
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
 class ReviewTask(SQLModel, table=True):
-    """One field sent to review: one Label Studio task."""
+    """One field sent to review, in slot ``slot`` of Label Studio task ``task_id`` (the
+    fields of one report share a task)."""
 
     __tablename__ = "review_tasks"
     __table_args__ = (
@@ -53,7 +72,16 @@ class ReviewTask(SQLModel, table=True):
     path: str
     proposed: Any = Field(default=None, sa_column=Column(JSON))
     confidence: float | None = None
-    state: str = "open"  # open | corrected | rejected (the newest annotation was invalid)
+    # open | corrected | rejected (the newest annotation was invalid) | conflict (annotators disagree)
+    state: str = "open"
+    task_key: str | None = Field(default=None, max_length=64)  # the task's key in its data
+    slot: int = 0  # position in the task's form: controls verdict_<slot>, value_<slot>
+    section: str | None = None
+    audit_id: int | None = Field(default=None, foreign_key="review_audits.id", index=True)
+    # the field's calibration features when pushed: reviewed fields stay labelled examples
+    # after the extraction they came from is replaced
+    features: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     pushed_at: dt.datetime = Field(default_factory=utcnow)
     pulled_at: dt.datetime | None = None
 
@@ -83,6 +111,7 @@ class ReviewCorrection(SQLModel, table=True):
     accepted: bool = False
     error: str | None = Field(default=None, sa_column=Column(Text))
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    conflict: bool = False  # valid, but another annotator's answer for this field differs
 
 
-__all__ = ["ReviewCorrection", "ReviewProject", "ReviewTask"]
+__all__ = ["ReviewAudit", "ReviewCorrection", "ReviewProject", "ReviewTask"]

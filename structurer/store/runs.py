@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from structurer.core.types import DocStatus, RunStatus
-from structurer.store.models import Extraction, Run, utcnow
+from structurer.store.models import Extraction, LLMCall, Run, utcnow
 
 
 def create_run(
@@ -76,3 +77,31 @@ def stored_counts(session: Session, run_id: str) -> tuple[int, int]:
     """(documents, failed documents) a run holds."""
     stored = session.exec(select(Extraction.status).where(Extraction.run_id == run_id)).all()
     return len(stored), sum(1 for s in stored if s == DocStatus.failed)
+
+
+def extraction_totals(session: Session, run_id: str) -> dict[str, tuple[int, int, int]]:
+    """status -> (extractions, tokens in, tokens out) of a run."""
+    rows = session.exec(
+        select(
+            Extraction.status,
+            func.count(),
+            func.sum(Extraction.tokens_in),
+            func.sum(Extraction.tokens_out),
+        )
+        .where(Extraction.run_id == run_id)
+        .group_by(Extraction.status)
+    ).all()
+    return {status: (int(n), int(tin or 0), int(tout or 0)) for status, n, tin, tout in rows}
+
+
+def call_counts(session: Session, run_id: str) -> tuple[int, int]:
+    """(model calls, of them answered from the cache) of a run."""
+    calls = session.exec(
+        select(func.count()).select_from(LLMCall).where(LLMCall.run_id == run_id)
+    ).one()
+    cached = session.exec(
+        select(func.count())
+        .select_from(LLMCall)
+        .where(LLMCall.run_id == run_id, col(LLMCall.cached).is_(True))
+    ).one()
+    return int(calls), int(cached)

@@ -6,7 +6,8 @@ the reasons), and once more on the reply that is kept.
 
 Two tiers, per field:
 - *rejected* (the value is not in the report): a number, date or string the text does not
-  contain anywhere (digits, full-width or Chinese numerals, 元 <-> 万元 for money, printed
+  contain anywhere (digits, full-width or Chinese numerals, a float in any of the report
+  type's `float_scales`, printed
   dates; strings up to whitespace and punctuation), a list item the text does not contain
   (nearly: a partial-ratio of `value_check.STRING_MIN_SCORE`, items are trimmed sentences), or
   a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero). The model is
@@ -74,6 +75,7 @@ def problem(
     kind: str,
     text: str,
     windows: Sequence[tuple[int, int]] = (),
+    scales: Sequence[float] = (1.0,),
 ) -> tuple[str, bool] | None:
     """Why `value` is not grounded in `text`: (a key of REASONS, whether it is rejected), or
     None when it is grounded or not checkable."""
@@ -82,7 +84,7 @@ def problem(
     if kind == "list":
         return None if all(string_in_text(str(v), text) for v in value) else ("not_in_text", True)
     zero = kind in ("int", "float") and value == 0
-    if not zero and not _in_text(value, kind, text):
+    if not zero and not _in_text(value, kind, text, scales):
         return "not_in_text", True
     if not quote or not quote.strip():
         return "no_quote", zero
@@ -94,16 +96,16 @@ def problem(
     span = text[found.start : found.end]
     if zero:
         return None if states_zero(span) else ("value_not_in_quote", True)
-    if kind != "str" and value_in_text(value, span, kind) == 0.0:
+    if kind != "str" and value_in_text(value, span, kind, scales=scales) == 0.0:
         return "value_not_in_quote", False
     return None
 
 
-def _in_text(value: Any, kind: str, text: str) -> bool:
+def _in_text(value: Any, kind: str, text: str, scales: Sequence[float]) -> bool:
     if kind == "str":  # verbatim up to whitespace and punctuation, as the eval counts it
         norm = normalize_text(str(value))
         return bool(norm) and norm in normalize_text(text)
-    return value_in_text(value, text, kind) != 0.0
+    return value_in_text(value, text, kind, scales=scales) != 0.0
 
 
 _NUMERAL = "一二三四五六七八九十百千万亿"
@@ -132,12 +134,13 @@ def check_part(
     text: str,
     windows: Sequence[tuple[int, int]] = (),
     messages: Mapping[str, str] | None = None,
+    scales: Sequence[float] = (1.0,),
 ) -> list[Rejection]:
     """Every field of one reply that is not grounded. `values`: path -> (value, quote)."""
     out: list[Rejection] = []
     for f in fields:
         value, quote = values.get(f.path, (None, None))
-        found = problem(value, quote, f.kind, text, windows)
+        found = problem(value, quote, f.kind, text, windows, scales)
         if found is None:
             continue
         why, rejected = found

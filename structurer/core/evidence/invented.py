@@ -3,7 +3,7 @@
 A pure function of (value, kind, text) for the `invented_values` metrics: a value a
 reader could not have copied from the text is invented, whatever gold says. Only values that
 are printed are checked: non-zero numbers (as digits, full-width or Chinese numerals, and
-money in 元 or 万元), dates (any printed form, Chinese numerals included), strings after the
+a float in any of the report type's `float_scales`), dates (any printed form, Chinese numerals included), strings after the
 scorer's normalisation, and list items (nearly contained: a partial ratio of at least
 `value_check.STRING_MIN_SCORE`, the same test grounding applies). Zeros (often stated in words), enums
 (judgements such as admin_level) and nulls are not checkable: None.
@@ -12,6 +12,7 @@ scorer's normalisation, and list items (nearly contained: a partial ratio of at 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from structurer.core.evidence.value_check import (
@@ -23,14 +24,16 @@ from structurer.core.evidence.value_check import (
 from structurer.core.kinds import FieldKind, normalize_text
 
 
-def is_invented(value: Any, kind: FieldKind, text: str) -> bool | None:
+def is_invented(
+    value: Any, kind: FieldKind, text: str, scales: Sequence[float] = (1.0,)
+) -> bool | None:
     """True when `text` does not contain `value`, False when it does, None when unchecked."""
     if value is None or isinstance(value, bool):
         return None
     if kind in ("int", "float"):
         if not isinstance(value, int | float) or value == 0 or math.isnan(value):
             return None
-        return not number_in_text(float(value), text, allow_units=kind == "float")
+        return not number_in_text(float(value), text, scales=scales if kind == "float" else (1.0,))
     if kind == "date":
         date = _as_date(value)
         return None if date is None else date not in dates_in(text)

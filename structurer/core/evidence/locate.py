@@ -136,8 +136,10 @@ def locate_evidence(
     *,
     kind: str,
     label: str | None = None,
+    scales: Sequence[float] = (1.0,),
 ) -> Located:
-    """Evidence for an LLM value and whether it states the value (see `Located`)."""
+    """Evidence for an LLM value and whether it states the value (see `Located`); `scales` as
+    in `value_in_text`."""
     if value is None or value == []:
         return Located(None, "none", None)
     if kind == "list":
@@ -155,7 +157,7 @@ def locate_evidence(
     labelled: float | None = None
     if evidence.start is not None and evidence.end is not None:
         span = text[evidence.start : evidence.end]
-        in_span = value_in_text(value, span, kind)
+        in_span = value_in_text(value, span, kind, scales=scales)
         labelled = label_in_span(label, span)
         if in_span != 0.0:
             count = len(set(numbers_in(span))) if kind in ("int", "float") else None
@@ -172,7 +174,11 @@ def locate_evidence(
 
 
 def cell_signals(
-    value: Any, evidence: Evidence | None, note: str | None, kind: str
+    value: Any,
+    evidence: Evidence | None,
+    note: str | None,
+    kind: str,
+    scales: Sequence[float] = (1.0,),
 ) -> dict[str, Any]:
     """Signals of a value read by a deterministic reader from a printed cell.
 
@@ -182,5 +188,5 @@ def cell_signals(
         return {"blank_cell": 1.0}
     if evidence is None or evidence.quote is None:
         return {}
-    in_span = value_in_text(value, evidence.quote, kind)
+    in_span = value_in_text(value, evidence.quote, kind, scales=scales)
     return {} if in_span is None else {"value_in_span": in_span}

@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 import warnings
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -24,8 +25,6 @@ from structurer.core.kinds import normalize_text
 STRING_MIN_SCORE = 90.0
 # Words that state zero without a digit: "没有收到申请", "未发生行政复议", "无".
 ZERO_WORDS = ("没有", "未", "无", "零", "不存在", "尚无", "均无")
-# Money fields may be printed in 元 and stored in 万元 (or the reverse).
-UNIT_FACTORS = (1.0, 10_000.0, 1 / 10_000.0)
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _DATE = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})")
 
@@ -73,9 +72,11 @@ def dates_in(text: str) -> list[dt.date]:
     return out
 
 
-def number_in_text(value: float, text: str, *, allow_units: bool = False) -> bool:
-    """Is `value` stated in `text`? Zero also counts when stated in words ("没有", "未")."""
-    factors = UNIT_FACTORS if allow_units else (1.0,)
+def number_in_text(value: float, text: str, *, scales: Sequence[float] = (1.0,)) -> bool:
+    """Is `value` stated in `text`, as printed or times one of `scales` (a unit the report
+    type stores in, e.g. printed in 元, stored in 万元)? Zero also counts when stated in words
+    ("没有", "未")."""
+    factors = scales or (1.0,)
     for n in numbers_in(text):
         if any(math.isclose(n * f, value, rel_tol=1e-6, abs_tol=1e-9) for f in factors):
             return True
@@ -105,19 +106,23 @@ def _as_date(value: Any) -> dt.date | None:
     return None
 
 
-def value_in_text(value: Any, text: str | None, kind: str) -> float | None:
+def value_in_text(
+    value: Any, text: str | None, kind: str, *, scales: Sequence[float] = (1.0,)
+) -> float | None:
     """1.0 when `text` states `value`, 0.0 when it does not, None when not checkable.
 
     `kind` is the scoring kind of the field (int, float, date, str, enum, list). Enums are
     judgements (admin level, format), not printed values: not checkable. Lists score the share
-    of their items found in the text.
+    of their items found in the text. A float may be printed in another unit: `scales` are the
+    report type's factors from printed to stored (`ReportType.float_scales`).
     """
     if value is None or value == [] or text is None:
         return None
     if kind in ("int", "float"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return 0.0
-        return float(number_in_text(float(value), text, allow_units=kind == "float"))
+        factors = scales if kind == "float" else (1.0,)
+        return float(number_in_text(float(value), text, scales=factors))
     if kind == "date":
         date = _as_date(value)
         if date is None:
