@@ -46,7 +46,7 @@ from structurer.core.pipeline import extract_document  # noqa: E402
 from structurer.core.prompts import PromptSet  # noqa: E402
 from structurer.core.report_type import load_report_type  # noqa: E402
 from structurer.core.types import LoadedDocument  # noqa: E402
-from structurer.eval.runs import run_eval  # noqa: E402
+from structurer.eval.run import run_eval  # noqa: E402
 from structurer.llm.client import LLMClient  # noqa: E402
 from structurer.llm.embedded import server  # noqa: E402
 from structurer.llm.fake import FakeChatModel  # noqa: E402

@@ -6,6 +6,11 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# the table converter corpus (bench/tables/converters): pdftotext/pdftoppm, OCR, a CJK font
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ -d /usr/share/poppler/cMap ] || need+=(poppler-data)  # CID fonts (reportlab STSong-Light)
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+[ -f /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata ] || need+=(tesseract-ocr-chi-sim)
 # CJK glyphs for the headless browser: without them the review screenshots show boxes
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then

@@ -27,7 +27,7 @@ from structurer.review.push import push
 from structurer.review.values import shown_value
 from structurer.settings import Settings
 from structurer.store.session import session_scope
-from tests.review_helpers import SAMPLE, extract, review_rows, review_settings, rows
+from tests.review_helpers import CONFIG, SAMPLE, extract, review_rows, review_settings, rows
 from tests.test_review_loop import FIELDS, budget
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -190,15 +190,22 @@ def test_a_person_reviews_a_whole_report(
 
     # the report's task: every field in one form, grouped by section, beside the report
     browser.get(f"{url}/projects/{pushed.project_id}/data?task={task_id}")
-    cards = wait_for(browser, f"const c = {CARDS}; return c.length >= {len(fields)} && c;")
-    assert [c.get_attribute("data-path") for c in cards] == [t.path for t in fields]
+    # Read the cards in one script call: Label Studio re-renders the form while it settles, so
+    # element handles kept across calls can go stale on a loaded machine.
+    cards = wait_for(
+        browser,
+        f"const c = {CARDS}; return c.length >= {len(fields)} && c.map(e => ({{"
+        "path: e.dataset.path, text: e.innerText,"
+        " proposed: (e.querySelector('.proposed') || {innerText: null}).innerText}));",
+    )
+    assert [c["path"] for c in cards] == [t.path for t in fields]
     page = browser.execute_script("return document.body.innerText")
     assert "本年主动公开政府信息总数" in page and "需要核对" in page
     assert "主动公开" in page and "依申请公开" in page
     for card, task in zip(cards, fields, strict=True):
-        proposed = card.find_element(By.CSS_SELECTOR, ".proposed").text
-        assert proposed == shown_value(FIELDS[task.path], flagged[task.path].value)
-        assert f"{flagged[task.path].confidence:.2f}" in card.text
+        empty = CONFIG.word("value.empty")
+        assert card["proposed"] == shown_value(FIELDS[task.path], flagged[task.path].value, empty)
+        assert f"{flagged[task.path].confidence:.2f}" in card["text"]
     marks = browser.find_elements(By.CSS_SELECTOR, ".structurer-report mark[data-fields]")
     assert marks and all(m.is_displayed() for m in marks[:3])
     time.sleep(2)

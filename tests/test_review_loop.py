@@ -17,7 +17,7 @@ from gov_disclosure import REPORT_TYPE
 from structurer.batch.export import write_jsonl
 from structurer.confidence.rescore import rescore_run
 from structurer.review.labeling import (
-    FieldKind,
+    InputKind,
     config_version,
     label_config,
     review_fields,
@@ -79,12 +79,12 @@ def test_config_is_one_form_over_the_fields_of_a_task() -> None:
     assert any(el.get("name") == "report" for el in root.iter("HyperText"))
     assert config_version(xml) == config_version(label_config(REPORT_TYPE, CONFIG))
     kinds = {path: f.kind for path, f in FIELDS.items()}
-    assert kinds["proactive.total_items"] is FieldKind.integer
-    assert kinds["proactive.fees.amount_10k_yuan"] is FieldKind.number
-    assert kinds["meta.publish_date"] is FieldKind.date
-    assert kinds["meta.admin_level"] is FieldKind.choice
-    assert kinds["meta.title"] is FieldKind.text
-    assert kinds["narrative.problems"] is FieldKind.lines
+    assert kinds["proactive.total_items"] is InputKind.integer
+    assert kinds["proactive.fees.amount_10k_yuan"] is InputKind.number
+    assert kinds["meta.publish_date"] is InputKind.date
+    assert kinds["meta.admin_level"] is InputKind.choice
+    assert kinds["meta.title"] is InputKind.text
+    assert kinds["narrative.problems"] is InputKind.lines
     assert set(FIELDS) == set(REPORT_TYPE.labels)
     assert set(CONFIG.sections) == {p.split(".")[0] for p in FIELDS}
 
@@ -288,7 +288,7 @@ def test_the_whole_loop(label_studio: tuple[str, str], settings: Settings, tmp_p
     assert len(server_tasks(http, first.project_id)) == 1
 
     # one annotator: confirms most, corrects, says not stated, types nonsense
-    extra = [p for p in paths if FIELDS[p].kind is FieldKind.integer and p not in CORRUPT]
+    extra = [p for p in paths if FIELDS[p].kind is InputKind.integer and p not in CORRUPT]
     answers: dict[str, tuple[str, str | None]] = {
         "proactive.total_items": ("confirmed", "57"),  # edited only: a correction is one edit
         "requests.new_received.total": ("corrected", "3"),

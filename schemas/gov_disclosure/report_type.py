@@ -1,7 +1,9 @@
-"""The gov_disclosure report type: which parts are extracted from which sections."""
+"""The gov_disclosure report type: which parts are extracted from which sections, and the
+words of its review UI (``review/gov_disclosure/review.json``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from gov_disclosure.identities import check_identities
@@ -9,6 +11,9 @@ from gov_disclosure.record import Report
 from structurer.core.records import iter_leaf_fields
 from structurer.core.report_type import PartSpec, ReportType
 from structurer.core.response_models import field_descriptions
+from structurer.settings import REPO_ROOT
+
+REVIEW_UI = REPO_ROOT / "review" / "gov_disclosure" / "review.json"
 
 LEGACY_TEXT_REQUESTS = (
     "requests.new_received.total",
@@ -98,6 +103,19 @@ def _labels() -> dict[str, str]:
     return {path: out.get(path, path) for path, _, _ in iter_leaf_fields(Report)}
 
 
+def _review_ui() -> dict[str, str]:
+    """review.json's groups (``{"verdicts": {"confirmed": ...}}``) as flat ``ui`` keys
+    (``verdicts.confirmed``)."""
+    raw = json.loads(REVIEW_UI.read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": str(v) for k, v in value.items()})
+        else:
+            out[key] = str(value)
+    return out
+
+
 def _read_tables(text: str) -> Any:
     from gov_disclosure.tables import read_tables
 
@@ -131,6 +149,8 @@ def _check_value(path: str, value: Any, text: str) -> str | None:
 
 
 def build() -> ReportType:
+    from gov_disclosure.crossyear import body_and_year, cross_year_breaks
+    from gov_disclosure.reread import reread_tables
     from gov_disclosure.sections import SECTIONS, not_a_report
 
     return ReportType(
@@ -148,7 +168,10 @@ def build() -> ReportType:
         format_without_tables="legacy",
         quote_description="原文中支持该取值的一句话，逐字照录；未提及则为null",
         value_description="取值；原文未提及则为null",
-        ui=GROUNDING_UI,
         # Money fields are stored in 万元 and may be printed in 元 (or the reverse).
         float_scales=(1.0, 10_000.0, 1 / 10_000.0),
+        ui={**_review_ui(), **GROUNDING_UI},
+        reread_tables=reread_tables,
+        body_and_year=body_and_year,
+        cross_year=cross_year_breaks,
     )

@@ -14,17 +14,26 @@ from structurer.tables import (
     CellUnit,
     ColumnSpec,
     Identity,
-    Prepared,
     RowSpec,
     TableReadout,
     TableSpec,
-    prepare,
+    TableText,
+    prepare_text,
     read_with_specs,
 )
 
 # ---- table 二 主动公开政府信息情况 -------------------------------------------------
 
 _C = ColumnSpec
+# money in the fee and procurement columns is in 万元; a cell may print 元 instead
+_WAN_YUAN = (("万元", 1.0), ("元", 0.0001))
+UNITS = tuple(unit for unit, _ in _WAN_YUAN)
+
+
+def _money(key: str, prior: float) -> ColumnSpec:
+    return _C(key, prior, CellUnit.amount, unit_factors=_WAN_YUAN)
+
+
 _DOCS_2021 = (_C("issued", 0.4), _C("repealed", 0.2), _C("in_force", 0.6))
 _DOCS_2019 = (_C("issued", 0.4), _C("published", 0.4), _C("total_published", 0.6))
 _DECISIONS_2021 = (_C("decisions", 0.6),)
@@ -48,7 +57,7 @@ PROACTIVE_2021 = TableSpec(
         RowSpec(
             "proactive.fees",
             ("行政事业性收费",),
-            (_C("amount_10k_yuan", 0.4, CellUnit.ten_thousand_yuan),),
+            (_money("amount_10k_yuan", 0.4),),
         ),
     ),
 )
@@ -70,7 +79,7 @@ PROACTIVE_2019 = TableSpec(
         RowSpec(
             "proactive.procurement",
             ("政府集中采购",),
-            (_C("projects", 0.5), _C("amount_10k_yuan", 0.5, CellUnit.ten_thousand_yuan)),
+            (_C("projects", 0.5), _money("amount_10k_yuan", 0.5)),
         ),
     ),
 )
@@ -220,7 +229,7 @@ MIN_ROWS_FOR_TABLES = 4
 FOUND = 0.8  # similarity at which a printed header or label counts as present
 
 
-def detect_format(doc: Prepared) -> str | None:
+def detect_format(doc: TableText) -> str | None:
     """ "2021" / "2019" from table 二's column headers, else from the rows only one format
     prints; None when nothing decides it."""
     n2021 = sum(doc.best_similarity(h) >= FOUND for h in _HEADERS_2021)
@@ -238,7 +247,7 @@ def detect_format(doc: Prepared) -> str | None:
 
 def read_tables(text: str) -> TableReadout:
     """Read tables 二, 三 and 四 of a report's text. Evidence offsets index `text` as given."""
-    doc = prepare(text)
+    doc = prepare_text(text, UNITS)
     fmt = detect_format(doc)
     proactive = PROACTIVE_2019 if fmt == "2019" else PROACTIVE_2021
     readout = read_with_specs(doc, (proactive, REQUESTS, APPEALS))

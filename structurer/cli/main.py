@@ -19,6 +19,7 @@ from rich.table import Table
 
 from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
 from structurer.cli.settings_cli import load_settings
+from structurer.settings import Settings
 
 app = typer.Typer(
     help="Structure government information-disclosure annual reports into validated records.",
@@ -202,6 +203,7 @@ def extract(
     ):
         totals.add_row(label, value)
     console.print(totals)
+    _cross_report_after_run(settings, summary.run_id)
     if summary.failed:
         failures = Table(title=f"{len(summary.failed)} failed document(s)")
         failures.add_column("document")
@@ -285,6 +287,15 @@ def show(
         )
     for table in sections.values():
         console.print(table)
+    for key, what in (
+        ("doubt", "field(s) the table reader doubts"),
+        ("cross_report", "field(s) breaking a check with the body's report of another year"),
+    ):
+        marked = {p: fv.signals[key] for p, fv in rows.items() if (fv.signals or {}).get(key)}
+        if marked:
+            console.print(f"[yellow]{len(marked)} {what}[/yellow]")
+            for path, why in marked.items():
+                console.print(f"  {path}: {why}")
     if extraction.identity_breaks:
         console.print(f"[yellow]{len(extraction.identity_breaks)} table identity break(s)[/yellow]")
         for b in extraction.identity_breaks:
@@ -326,6 +337,48 @@ def _write_show_html(
     except OSError as exc:
         err.print(f"[red]cannot write {out}: {exc.strerror or exc}[/red]")
         raise typer.Exit(1) from None
+
+
+def _cross_report_after_run(settings: Settings, run_id: str) -> None:
+    """The run's reports against their bodies' reports of other years (see `check`)."""
+    from structurer.confidence.cross_report import check_reports
+    from structurer.core.report_type import load_report_type
+    from structurer.store.session import session_scope
+
+    with session_scope(settings) as session:
+        breaks = check_reports(session, load_report_type(settings.report_type), run_id)
+    if breaks:
+        err.print(
+            f"[yellow]{len(breaks)} break(s) with the same bodies' reports of other years: "
+            f"fields sent to review; `structurer check {run_id}` lists them[/yellow]"
+        )
+
+
+@app.command()
+def check(
+    run: Annotated[
+        str | None, typer.Argument(help="run id (default: the newest extraction of every document)")
+    ] = None,
+) -> None:
+    """Cross-report checks: each body's report against its report of the year before (e.g.
+    上年结转 = last year's 结转下年度). Lists every break and sends the fields involved, on both
+    records, to review. Exit 1 when there is a break."""
+    from structurer.confidence.cross_report import check_reports
+    from structurer.core.report_type import load_report_type
+    from structurer.store.session import session_scope
+
+    settings = load_settings()
+    rtype = load_report_type(settings.report_type)
+    with session_scope(settings) as session:
+        breaks = check_reports(session, rtype, run)
+    for b in breaks:
+        console.print(
+            f"{b.body} {b.previous_year}→{b.current_year}: {b.name}: {b.reason} "
+            f"[{b.previous} → {b.current}]"
+        )
+    console.print(f"{len(breaks)} cross-report break(s)")
+    if breaks:
+        raise typer.Exit(1)
 
 
 @app.command()

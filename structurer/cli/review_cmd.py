@@ -183,7 +183,7 @@ def stats_cmd() -> None:
     settings = load_settings()
     try:
         rtype = load_report_type(settings.report_type)
-        config = load_review_config(rtype.name)
+        config = load_review_config(rtype)
     except ReviewConfigError as exc:
         raise _fail(exc) from None
     with session_scope(settings) as session:

@@ -25,6 +25,7 @@ WEIGHTS: dict[str, float] = {
     "found_near_label": 0.5,
     "table_reader": 1.5,
     "blank_cell": -0.3,
+    "table_doubt": -3.0,
     "readers_agree": 1.0,
     "readers_disagree": -2.0,
     "identity_break": -2.0,

@@ -13,6 +13,16 @@ from structurer.core.types import FieldRow, FieldStatus
 from structurer.settings import Settings
 
 DEFAULT_THRESHOLD = 0.8
+# A field a check doubts (signals["doubt"]: a table self-check; signals["cross_report"]: a
+# break with last year's report; both in words) is never auto-accepted, whatever the calibration says: its confidence is capped here and it
+# goes to review at any threshold.
+DOUBTED_CONFIDENCE = 0.25
+
+
+def doubted(signals: Mapping[str, Any]) -> bool:
+    """A check failed on this field: the table reader's self-checks, or a break between two
+    years' reports of one body (confidence/cross_report.py)."""
+    return bool(signals.get("doubt") or signals.get("cross_report"))
 
 
 def mark_identity_breaks(
@@ -38,6 +48,8 @@ def field_confidence(
         confidence = default_confidence(reader, alignment, signals, value)
     else:
         confidence = artifact.predict(features(reader, alignment, signals, value))
+    if doubted(signals):
+        confidence = min(confidence, DOUBTED_CONFIDENCE)
     return round(confidence, 4)
 
 
@@ -71,5 +83,10 @@ def route_rows(
         if row.status == FieldStatus.corrected:
             continue
         # a proposal grounding rejected is shown to a person whatever its confidence
-        low = row.confidence is None or row.confidence < cut or "rejected_reason" in row.signals
+        low = (
+            row.confidence is None
+            or row.confidence < cut
+            or "rejected_reason" in row.signals
+            or doubted(row.signals)
+        )
         row.status = FieldStatus.needs_review if low else FieldStatus.auto

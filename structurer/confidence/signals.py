@@ -12,7 +12,8 @@ Signals are collected along the way and stored with every field row (`FieldValue
 - `retries`: validation re-asks of the LLM call;
 - `sample_agreement`: share of the k-1 extra sampled extractions giving the same value;
 - `value_logprob` / `value_logprob_min`: token logprobs of the value;
-- `blank_cell`: a blank table cell read as 0; `kind`: the field's scoring kind.
+- `blank_cell`: a blank table cell read as 0; `kind`: the field's scoring kind;
+- `doubt`: why the table reader doubts the cell (a failed self-check, in words).
 
 `features()` maps them to numbers with a fixed name list (`FEATURES`): missing signals
 map to 0 with a companion "missing" feature where absence itself is informative.
@@ -37,6 +38,7 @@ FEATURES: tuple[str, ...] = (
     "found_near_label",
     "table_reader",
     "blank_cell",
+    "table_doubt",
     "readers_agree",
     "readers_disagree",
     "identity_break",
@@ -80,6 +82,7 @@ def features(
     f["found_near_label"] = float(signals.get("evidence_via") == "label")
     f["table_reader"] = float(table)
     f["blank_cell"] = float(bool(signals.get("blank_cell")))
+    f["table_doubt"] = float(bool(signals.get("doubt")))
     agree = _num(signals, "readers_agree")
     if agree is not None:
         f["readers_agree"] = agree

@@ -258,6 +258,8 @@ def _table_readings(
         signals: dict[str, Any] = {}
         if cell.note:
             signals["note"] = cell.note
+        if getattr(cell, "doubt", None):
+            signals["doubt"] = cell.doubt  # a failed self-check, in words
         readings.setdefault(cell.path, []).append(
             Candidate(
                 value=cell.value,
@@ -318,6 +320,54 @@ def _ask_less(
     return out
 
 
+def _second_reading(
+    doc: LoadedDocument,
+    rtype: ReportType,
+    llm: Model,
+    prompts: PromptSet,
+    candidates: dict[str, list[Candidate]],
+) -> list[CallRecord]:
+    """Tables with a doubted cell are read again by the model alone; its values join the
+    candidates (reader "llm"), so reconciliation compares the two readings: agreement
+    settles the doubt, disagreement keeps the cell in review with the other value.
+    Tables without doubt cost no call."""
+    assert rtype.reread_tables is not None
+    cells = {p: rs[0] for p, rs in candidates.items() if rs and rs[0].reader == "table"}
+    if not any(c.signals.get("doubt") for c in cells.values()):
+        return []
+    calls = []
+    for rr in rtype.reread_tables(doc.text, cells, llm):
+        schema = rr.response_model.model_json_schema()
+        r = rr.result
+        calls.append(
+            CallRecord(
+                part=rr.part,
+                model=llm.model,
+                prompt_version=prompts.fingerprint,
+                request_hash=request_hash(llm.model, rr.messages, schema, llm.mode_name),
+                request={
+                    "messages": rr.messages,
+                    "response_model": rr.response_model.__name__,
+                    "mode": llm.mode_name,
+                },
+                response=r.raw,
+                tokens_in=r.tokens_in,
+                tokens_out=r.tokens_out,
+                latency_ms=int(r.latency_s * 1000),
+                retries=r.retries,
+                error=r.error,
+                cached=r.cached,
+                timings=r.timings,
+            )
+        )
+        for path, value in rr.values.items():
+            if path in candidates and value is not None:
+                candidates[path].append(
+                    Candidate(value=value, reader="llm", signals={"second_reading": 1.0})
+                )
+    return calls
+
+
 def extract_document(
     doc: LoadedDocument,
     rtype: ReportType,
@@ -361,6 +411,8 @@ def extract_document(
 
     calls: list[CallRecord] = []
     errors: list[str] = []
+    if table_ran and settings.table_reader == "table" and rtype.reread_tables is not None:
+        calls.extend(_second_reading(doc, rtype, llm, prompts, candidates))
     todo = [
         part
         for part in rtype.parts
@@ -408,6 +460,15 @@ def extract_document(
                     )
                 )
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)
+    for picked in chosen_by_path.values():
+        if picked.signals.get("doubt") and picked.signals.get("readers_agree") == 1.0:
+            # the model, reading the table alone, found the same value: the doubt is settled
+            picked.signals["doubt_settled"] = picked.signals.pop("doubt")
+        elif picked.signals.get("second_reading") and picked.signals.get("readers_agree") == 0.0:
+            picked.signals["doubt"] = (
+                f"the model's second reading of the table, {picked.value}, was kept by the "
+                f"identities; the table reader read {picked.signals.get('other_value')}"
+            )
     for path, annotation, _ in iter_leaf_fields(rtype.record_model):
         empty: Any = [] if typing.get_origin(annotation) is list else None
         chosen = chosen_by_path.get(path)

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from structurer.core.types import CellReading
+from structurer.core.model import LLMResult, Model
+from structurer.core.types import Candidate, CellReading
 
 
 class TablesRead(Protocol):
@@ -57,6 +58,17 @@ class PartSpec:
     skip_with_tables: bool = False
 
 
+@dataclass
+class Reread:
+    """A second reading of one table by the model (a table that failed its checks)."""
+
+    part: str  # e.g. "reread:requests"
+    messages: list[dict[str, Any]]
+    response_model: type[BaseModel]
+    result: LLMResult
+    values: dict[str, Any]  # cell path -> the value the model read (absent: not read)
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per type
 class ReportType:
     """Everything the engine needs to know about one kind of report.
@@ -67,7 +79,8 @@ class ReportType:
     `format_path`: the leaf the table reader decides (the detected format), with
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
-    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI.
+    leaf's `quote` and `value` are, in the report's language. `ui`: strings of the review UI
+    (keys and their English defaults: structurer/review/ui.py).
     `float_scales`: factors from a printed number to a float field's stored value, when the
     report may print it in another unit (e.g. 元 printed, 万元 stored: 1/10000); evidence
     checks accept any of them.
@@ -95,6 +108,14 @@ class ReportType:
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
     float_scales: tuple[float, ...] = (1.0,)
+    # the model reads again, alone, each table with a cell the table reader doubts:
+    # (text, table cells by path, model) -> one Reread per table read again
+    reread_tables: Callable[[str, Mapping[str, Candidate], Model], list[Reread]] | None = None
+    # checks between two reports of one body: (record -> (body key, year)), and
+    # (last year's record, this year's) -> breaks (name, previous_paths, current_paths,
+    # expected, actual, reason)
+    body_and_year: Callable[[Mapping[str, Any]], tuple[str, int] | None] | None = None
+    cross_year: Callable[[Mapping[str, Any], Mapping[str, Any]], list[dict[str, Any]]] | None = None
 
     def validate(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The record as the record model validates it (JSON types), and its identity breaks.

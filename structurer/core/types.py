@@ -87,6 +87,9 @@ class CellReading:
     value: int | float | str | None  # str: rule readings (names, ISO dates)
     evidence: Evidence
     note: str | None = None  # e.g. "blank cell read as 0", "remark stripped"
+    # why the reader doubts this cell (a self-check failed), in words for show and review;
+    # a doubted cell's confidence is capped below any review threshold
+    doubt: str | None = None
 
 
 @dataclass

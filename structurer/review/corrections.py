@@ -1,13 +1,13 @@
 """One annotation -> a checked correction per field, and a correction -> the stored record.
 
-A task's form has, for the field in slot i, a verdict (``verdict_<i>``, labels in
-``review/<type>/review.json``) pre-set to 正确 and a value input (``value_<i>``) pre-filled
-with the model's value:
+A task's form has, for the field in slot i, a verdict (``verdict_<i>``, labelled in the
+report type's words: ``ui`` keys ``verdicts.*``) pre-set to confirmed and a value input
+(``value_<i>``) pre-filled with the model's value:
 
-- the value left as it was: confirmed (正确), the model's value stands;
-- the value edited: corrected (错误，已更正): the typed value replaces it (read by the field's
-  kind), whichever verdict is ticked: a correction is one edit;
-- 原文未提及 (not_stated): the value becomes null (an empty list for list fields).
+- the value left as it was: confirmed, the model's value stands;
+- the value edited: corrected: the typed value replaces it (read by the field's input kind),
+  whichever verdict is ticked: a correction is one edit;
+- not_stated: the value becomes null (an empty list for list fields).
 
 Every accepted verdict sets the field's status to ``corrected``: the export's status enum
 (auto | needs_review | corrected) has no "confirmed", and ``corrected`` is what says a person
@@ -31,8 +31,9 @@ from pydantic import ValidationError
 
 from structurer.core.records import flatten, unflatten
 from structurer.core.report_type import ReportType
+from structurer.core.types import FieldStatus
 from structurer.review.labeling import (
-    FieldKind,
+    InputKind,
     ReviewConfig,
     ReviewField,
     Verdict,
@@ -44,7 +45,7 @@ from structurer.store.models import Extraction, FieldValue
 
 
 @dataclass
-class Reading:
+class FieldAnswer:
     """What an annotation says about one field, before it touches the record."""
 
     verdict: Verdict | None
@@ -57,9 +58,9 @@ class Reading:
     def ok(self) -> bool:
         return self.error is None and self.verdict is not None
 
-    def answer(self) -> tuple[bool, Any]:
-        """What the reading says the value is (not stated, value): two annotators agree on a
-        field when their answers are equal, whether they ticked 正确 or typed the same value."""
+    def outcome(self) -> tuple[bool, Any]:
+        """What the answer says the value is (not stated, value): two annotators agree on a
+        field when their answers are equal, whether they confirmed or typed the same value."""
         return (self.verdict is Verdict.not_stated, self.value)
 
 
@@ -82,10 +83,10 @@ def _choices(result: Sequence[Mapping[str, Any]], name: str) -> list[str]:
     return out
 
 
-def _typed_value(field_: ReviewField, texts: list[str]) -> Any:
-    if field_.kind is not FieldKind.lines and len([t for t in texts if t.strip()]) > 1:
+def _typed_value(field_: ReviewField, texts: list[str], not_stated: str) -> Any:
+    if field_.kind is not InputKind.lines and len([t for t in texts if t.strip()]) > 1:
         raise InvalidValue("several values given; give one")
-    return parse_value(field_, "\n".join(texts).strip())
+    return parse_value(field_, "\n".join(texts).strip(), not_stated)
 
 
 def read_annotation(
@@ -94,37 +95,37 @@ def read_annotation(
     field_: ReviewField | None,
     proposed: Any,
     config: ReviewConfig,
-) -> Reading:
+) -> FieldAnswer:
     """Verdict, raw input and typed value of the field in ``slot`` of one annotation."""
     verdicts = _choices(result, verdict_control(slot))
     texts = _texts(result, value_control(slot))
     raw_input = "\n".join(texts) if texts else None
     if len(verdicts) > 1:
-        return Reading(None, raw_input, error=f"{len(verdicts)} verdicts: choose one")
+        return FieldAnswer(None, raw_input, error=f"{len(verdicts)} verdicts: choose one")
     ticked = config.verdict_of(verdicts[0]) if verdicts else None
     if verdicts and ticked is None:
-        return Reading(None, raw_input, error=f"unknown verdict {verdicts[0]!r}")
+        return FieldAnswer(None, raw_input, error=f"unknown verdict {verdicts[0]!r}")
     if field_ is None:
-        return Reading(ticked, raw_input, error="the schema has no such field any more")
+        return FieldAnswer(ticked, raw_input, error="the schema has no such field any more")
     if ticked is Verdict.not_stated:
-        return Reading(ticked, raw_input, [] if field_.kind is FieldKind.lines else None)
+        return FieldAnswer(ticked, raw_input, [] if field_.kind is InputKind.lines else None)
     before = input_text(field_, proposed).strip()
     typed = "\n".join(texts).strip()
     if typed == before:  # left as it was
         if ticked is None:
             choose = ", ".join(config.verdicts.values())
-            return Reading(None, raw_input, error=f"no verdict: choose one of {choose}")
-        reading = Reading(Verdict.confirmed, raw_input, proposed)
+            return FieldAnswer(None, raw_input, error=f"no verdict: choose one of {choose}")
+        answer = FieldAnswer(Verdict.confirmed, raw_input, proposed)
         if ticked is Verdict.corrected:
-            reading.warnings.append("the corrected value equals the model's value")
-        return reading
+            answer.warnings.append("the corrected value equals the model's value")
+        return answer
     try:
-        value = _typed_value(field_, texts)
+        value = _typed_value(field_, texts, config.verdicts[Verdict.not_stated])
     except InvalidValue as exc:
-        return Reading(Verdict.corrected, raw_input, error=f"{field_.path}: {exc}")
+        return FieldAnswer(Verdict.corrected, raw_input, error=f"{field_.path}: {exc}")
     if value == proposed:  # the same value written another way
-        return Reading(Verdict.confirmed, raw_input, proposed)
-    return Reading(Verdict.corrected, raw_input, value)
+        return FieldAnswer(Verdict.confirmed, raw_input, proposed)
+    return FieldAnswer(Verdict.corrected, raw_input, value)
 
 
 def _break_names(breaks: Sequence[Any]) -> set[str]:
@@ -139,25 +140,25 @@ def _validation_message(path: str, exc: ValidationError) -> str:
     return f"{path}: the record does not validate ({where}: {errors[0]['msg']})"
 
 
-def apply_reading(
+def apply_answer(
     rtype: ReportType,
     extraction: Extraction,
     row: FieldValue,
-    reading: Reading,
+    answer: FieldAnswer,
     *,
     annotator: str | None,
     task_id: int,
 ) -> tuple[Any, list[str]]:
-    """Validate the record with the reading applied; on success update ``extraction`` and
+    """Validate the record with the answer applied; on success update ``extraction`` and
     ``row`` (not committed) and return (stored value, warnings). ValueError when invalid."""
     flat = flatten(extraction.record or {})
-    flat[row.path] = reading.value
+    flat[row.path] = answer.value
     try:
         record, breaks = rtype.validate(unflatten(flat))
     except ValidationError as exc:
         raise ValueError(_validation_message(row.path, exc)) from None
     before = _break_names(extraction.identity_breaks or [])
-    warnings = list(reading.warnings)
+    warnings = list(answer.warnings)
     for b in breaks:
         if b["name"] not in before and row.path in b.get("paths", []):
             warnings.append(
@@ -165,7 +166,7 @@ def apply_reading(
             )
     value = flatten(record).get(row.path)
     review = {
-        "verdict": reading.verdict.value if reading.verdict else None,
+        "verdict": answer.verdict.value if answer.verdict else None,
         "task_id": task_id,
         "annotator": annotator,
         "model_value": row.signals.get("review", {}).get("model_value", row.value)
@@ -176,17 +177,17 @@ def apply_reading(
         else row.confidence,
     }
     signals = {**row.signals, "review": review}
-    if reading.verdict is Verdict.confirmed:
+    if answer.verdict is Verdict.confirmed:
         signals["confirmed"] = True
     else:
         signals.pop("confirmed", None)
     extraction.record = record
     extraction.identity_breaks = breaks
     row.value = value
-    row.status = "corrected"
+    row.status = FieldStatus.corrected
     row.confidence = 1.0
     row.signals = signals
     return value, warnings
 
 
-__all__ = ["Reading", "apply_reading", "read_annotation"]
+__all__ = ["FieldAnswer", "apply_answer", "read_annotation"]

@@ -4,12 +4,12 @@ One project per report type. A task holds the fields of one report to check (spl
 section only past ``max_fields_per_task``): a form with one card, one verdict and one value
 input per field, repeated over the task's ``fields`` list (Label Studio's ``Repeater``:
 controls ``verdict_<i>`` and ``value_<i>`` for the field in slot i), beside the report's
-text with every field's evidence highlighted. The config is filled from
-``review/<report type>/``: ``review.json`` (title, instructions, the verdict labels, the
-per-kind input hints, section names, the words for why a field was flagged) and
-``label_config.xml.j2`` (the layout). From the schema come the field kinds (integer, number,
-date, choice, text, lines) that decide how an annotator's input is read back, the Chinese
-labels, and the choices of enum fields.
+text with every field's evidence highlighted. The layout is ``label_config.xml.j2`` beside
+this module; its words (title, instructions, the verdict labels, the per-kind input hints,
+section names, the words for why a field was flagged) are the report type's ``ui`` over the
+English defaults of ``structurer/review/ui.py``. From the schema come the input kinds
+(integer, number, date, choice, text, lines) that decide how an annotator's input is read
+back, the report type's labels, and the choices of enum fields.
 
 Label Studio cannot show a control depending on task data, so the value has one input for
 every kind: a TextArea pre-filled with the proposed value (lists one item per line) under a
@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from functools import cache
 from pathlib import Path
@@ -34,11 +33,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import BaseModel
 
 from structurer.core.records import iter_leaf_fields
-from structurer.core.report_type import ReportType
-from structurer.settings import REPO_ROOT
+from structurer.core.report_type import ReportType, load_report_type
+from structurer.review.ui import merged, unknown_keys
 
-REVIEW_DIR = REPO_ROOT / "review"
-CONFIG_FILE = "review.json"
+TEMPLATE_DIR = Path(__file__).resolve().parent
 TEMPLATE_FILE = "label_config.xml.j2"
 
 # Control names in the generated config (``<prefix><slot>``); pull reads annotations by them.
@@ -46,7 +44,6 @@ VERDICT = "verdict_"
 VALUE_TEXT = "value_"
 CARD = "card_"
 REPORT = "report"
-DEFAULT_MAX_FIELDS = 25  # a screenful of cards
 
 
 def verdict_control(slot: int) -> str:
@@ -57,7 +54,9 @@ def value_control(slot: int) -> str:
     return f"{VALUE_TEXT}{slot}"
 
 
-class FieldKind(StrEnum):
+class InputKind(StrEnum):
+    """How an annotator's input is read back (not the scoring kind: core.kinds.InputKind)."""
+
     integer = "integer"
     number = "number"
     date = "date"
@@ -67,9 +66,9 @@ class FieldKind(StrEnum):
 
 
 class Verdict(StrEnum):
-    confirmed = "confirmed"  # 正确
-    corrected = "corrected"  # 错误，已更正
-    not_stated = "not_stated"  # 原文未提及
+    confirmed = "confirmed"
+    corrected = "corrected"
+    not_stated = "not_stated"
 
 
 @dataclass(frozen=True)
@@ -78,29 +77,39 @@ class ReviewField:
 
     path: str
     label: str
-    kind: FieldKind
+    kind: InputKind
     options: tuple[tuple[str, str], ...] = ()  # (value, shown) for enums
 
 
 @dataclass(frozen=True)
 class ReviewConfig:
-    """``review/<report type>/review.json``: the report-specific texts of the review UI."""
+    """The review UI of a report type: its ``ui`` strings over the English defaults."""
 
     report_type: str
-    title: str
-    description: str
-    instructions: str
+    ui: dict[str, str]
     verdicts: dict[Verdict, str]
-    evidence_label: str
+    hints: dict[InputKind, str]
+    sections: dict[str, str]  # top-level path key -> shown name, in form order
+    reasons: dict[str, str]  # why a field is flagged, in words
     snippet_chars: int
-    hints: dict[FieldKind, str]
-    kind_names: dict[FieldKind, str]
-    directory: Path
-    sections: dict[str, str] = field(default_factory=dict)  # top-level path key -> shown name
-    reasons: dict[str, str] = field(default_factory=dict)  # why a field is flagged, in words
-    max_fields_per_task: int = DEFAULT_MAX_FIELDS
+    max_fields_per_task: int
     body_path: str | None = None  # the record path of the issuing body (task list column)
     year_path: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.ui["title"]
+
+    @property
+    def description(self) -> str:
+        return self.ui["description"]
+
+    @property
+    def instructions(self) -> str:
+        return self.ui["instructions"]
+
+    def word(self, key: str) -> str:
+        return self.ui[key]
 
     def section_of(self, path: str) -> str:
         return path.split(".", 1)[0]
@@ -120,37 +129,55 @@ class ReviewConfig:
 
 
 class ReviewConfigError(ValueError):
-    """The report type's review directory is missing or malformed."""
+    """The report type's review strings are malformed."""
 
 
-def load_review_config(report_type: str, root: Path = REVIEW_DIR) -> ReviewConfig:
-    directory = root / report_type
-    path = directory / CONFIG_FILE
+def _group(ui: dict[str, str], prefix: str) -> dict[str, str]:
+    return {k[len(prefix) :]: v for k, v in ui.items() if k.startswith(prefix)}
+
+
+def _sections(rtype: ReportType, ui: dict[str, str]) -> dict[str, str]:
+    """The record's top-level fields, in the order the report type names them (then the
+    record model's), shown by the report type's name, else the field's title, else its key."""
+    model_fields = rtype.record_model.model_fields
+    named = _group(ui, "sections.")
+    stray = sorted(set(named) - set(model_fields))
+    if stray:
+        raise ReviewConfigError(f"{rtype.name}: ui names sections the record lacks: {stray}")
+    order = [*named, *(k for k in model_fields if k not in named)]
+    return {k: named.get(k) or model_fields[k].title or k for k in order}
+
+
+def load_review_config(report_type: str | ReportType) -> ReviewConfig:
+    """The review UI of a report type (by name or object)."""
+    rtype = load_report_type(report_type) if isinstance(report_type, str) else report_type
+    where = f"the review ui of report type {rtype.name!r}"
+    unknown = unknown_keys(rtype.ui)
+    if unknown:
+        raise ReviewConfigError(f"{where}: unknown keys {unknown}")
+    ui = merged(rtype.ui)
+    verdicts = {v: ui[f"verdicts.{v.value}"] for v in Verdict}
+    if len(set(verdicts.values())) != len(verdicts) or not all(verdicts.values()):
+        raise ReviewConfigError(f"{where}: the verdict labels must be distinct and non-empty")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return ReviewConfig(
-            report_type=report_type,
-            title=str(raw["title"]),
-            description=str(raw.get("description", "")),
-            instructions=str(raw.get("instructions", "")),
-            verdicts={Verdict(k): str(v) for k, v in raw["verdicts"].items()},
-            evidence_label=str(raw.get("evidence_label", "evidence")),
-            snippet_chars=int(raw.get("snippet_chars", 60)),
-            hints={FieldKind(k): str(v) for k, v in raw["hints"].items()},
-            kind_names={FieldKind(k): str(v) for k, v in raw.get("kind_names", {}).items()},
-            directory=directory,
-            sections={str(k): str(v) for k, v in raw.get("sections", {}).items()},
-            reasons={str(k): str(v) for k, v in raw.get("reasons", {}).items()},
-            max_fields_per_task=int(raw.get("max_fields_per_task", DEFAULT_MAX_FIELDS)),
-            body_path=raw.get("body_path"),
-            year_path=raw.get("year_path"),
-        )
-    except FileNotFoundError:
-        raise ReviewConfigError(
-            f"no review config for report type {report_type!r}: {path}"
-        ) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ReviewConfigError(f"malformed {path}: {type(exc).__name__}: {exc}") from None
+        snippet_chars = int(ui["snippet_chars"])
+        max_fields = int(ui["max_fields_per_task"])
+    except ValueError as exc:
+        raise ReviewConfigError(f"{where}: {exc}") from None
+    if max_fields < 1:
+        raise ReviewConfigError(f"{where}: max_fields_per_task must be at least 1")
+    return ReviewConfig(
+        report_type=rtype.name,
+        ui=ui,
+        verdicts=verdicts,
+        hints={k: ui[f"hints.{k.value}"] for k in InputKind},
+        sections=_sections(rtype, ui),
+        reasons=_group(ui, "reasons."),
+        snippet_chars=snippet_chars,
+        max_fields_per_task=max_fields,
+        body_path=ui.get("body_path"),
+        year_path=ui.get("year_path"),
+    )
 
 
 # --- the schema's fields ------------------------------------------------------------------
@@ -164,37 +191,39 @@ def _unwrap_optional(annotation: Any) -> Any:
     return annotation
 
 
-def kind_of(annotation: Any) -> FieldKind:
+def kind_of(annotation: Any) -> InputKind:
     """The input kind of a leaf annotation (``int | None`` -> integer, ``list[str]`` -> lines)."""
     inner = _unwrap_optional(annotation)
     if typing.get_origin(inner) is list:
-        return FieldKind.lines
+        return InputKind.lines
     if isinstance(inner, type):
         if issubclass(inner, Enum):
-            return FieldKind.choice
+            return InputKind.choice
         if issubclass(inner, bool):
-            return FieldKind.choice
+            return InputKind.choice
         if issubclass(inner, int):
-            return FieldKind.integer
+            return InputKind.integer
         if issubclass(inner, float):
-            return FieldKind.number
+            return InputKind.number
         if issubclass(inner, dt.date):
-            return FieldKind.date
-    return FieldKind.text
+            return InputKind.date
+    return InputKind.text
 
 
 def _option_notes(description: str | None) -> dict[str, str]:
-    """``provincial=省/自治区/直辖市；municipal=...`` in a field description -> notes per value."""
+    """``low=a small one; high=...`` in a field description -> notes per value."""
     notes: dict[str, str] = {}
     for match in re.finditer(r"([A-Za-z0-9_]+)=([^；;，,。]+)", description or ""):
         notes.setdefault(match.group(1), match.group(2).strip())
     return notes
 
 
-def _options(annotation: Any, description: str | None) -> tuple[tuple[str, str], ...]:
+def _options(
+    annotation: Any, description: str | None, yes_no: tuple[str, str]
+) -> tuple[tuple[str, str], ...]:
     inner = _unwrap_optional(annotation)
     if isinstance(inner, type) and issubclass(inner, bool):
-        return (("true", "是 true"), ("false", "否 false"))
+        return (("true", yes_no[0]), ("false", yes_no[1]))
     if not (isinstance(inner, type) and issubclass(inner, Enum)):
         return ()
     notes = _option_notes(description)
@@ -208,12 +237,14 @@ def _options(annotation: Any, description: str | None) -> tuple[tuple[str, str],
 
 def review_fields(rtype: ReportType) -> dict[str, ReviewField]:
     """Every leaf path of the report type's record, with its label, kind and choices."""
-    return _review_fields(rtype.record_model, tuple(sorted(rtype.labels.items())))
+    ui = merged(rtype.ui)
+    yes_no = (ui["choice.true"], ui["choice.false"])
+    return _review_fields(rtype.record_model, tuple(sorted(rtype.labels.items())), yes_no)
 
 
 @cache
 def _review_fields(
-    model: type[BaseModel], labels: tuple[tuple[str, str], ...]
+    model: type[BaseModel], labels: tuple[tuple[str, str], ...], yes_no: tuple[str, str]
 ) -> dict[str, ReviewField]:
     shown = dict(labels)
     out: dict[str, ReviewField] = {}
@@ -222,7 +253,7 @@ def _review_fields(
             path=path,
             label=shown.get(path) or info.description or path,
             kind=kind_of(annotation),
-            options=_options(annotation, info.description),
+            options=_options(annotation, info.description, yes_no),
         )
     return out
 
@@ -233,7 +264,7 @@ def _review_fields(
 def label_config(rtype: ReportType, config: ReviewConfig) -> str:
     """The Label Studio XML of the report type's project."""
     env = Environment(
-        loader=FileSystemLoader(str(config.directory)),
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -246,8 +277,9 @@ def label_config(rtype: ReportType, config: ReviewConfig) -> str:
         verdict_prefix=VERDICT,
         value_prefix=VALUE_TEXT,
         report_object=REPORT,
-        evidence_label=config.evidence_label,
-        rows=3 if FieldKind.lines in kinds else 1,
+        value_placeholder=config.word("form.value_placeholder"),
+        report_header=config.word("form.report_header"),
+        rows=3 if InputKind.lines in kinds else 1,
     )
 
 
@@ -262,7 +294,7 @@ __all__ = [
     "REPORT",
     "VALUE_TEXT",
     "VERDICT",
-    "FieldKind",
+    "InputKind",
     "ReviewConfig",
     "ReviewConfigError",
     "ReviewField",

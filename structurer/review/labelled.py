@@ -1,6 +1,6 @@
 """Reviewed fields as labelled examples for calibration (`structurer calibrate --from-review`).
 
-Every field a person settled (confirmed, corrected, 原文未提及) says whether the model's value
+Every field a person settled (confirmed, corrected, not stated) says whether the model's value
 was right: right when the settled answer is the model's value. Its features are those stored
 when it was pushed (``review_tasks.features``), so the example survives a re-extraction of
 its document; tasks pushed before features were stored fall back on the field row.
@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from structurer.confidence.calibrate import Sample
 from structurer.confidence.signals import features
 from structurer.review.stats import is_wrong, settled
-from structurer.store.models import Document, Extraction, FieldValue
-from structurer.store.review_models import ReviewProject, ReviewTask
+from structurer.store.review import document_of, field_row, report_type_tasks
+from structurer.store.review_models import ReviewTask
 
 
 @dataclass
@@ -32,7 +32,7 @@ class ReviewedSet:
 def _features(session: Session, task: ReviewTask) -> dict[str, float] | None:
     if task.features:
         return dict(task.features)
-    row = session.get(FieldValue, task.field_value_id)
+    row = field_row(session, task.field_value_id)
     if row is None:
         return None
     return features(row.reader, row.alignment, row.signals or {}, task.proposed)
@@ -42,19 +42,7 @@ def reviewed_samples(
     session: Session, report_type: str, exclude_docs: Collection[str] = ()
 ) -> ReviewedSet:
     """One labelled sample per settled reviewed field (documents in ``exclude_docs`` skipped)."""
-    projects = [
-        p.id
-        for p in session.exec(
-            select(ReviewProject).where(ReviewProject.report_type == report_type)
-        ).all()
-    ]
-    tasks = list(
-        session.exec(
-            select(ReviewTask)
-            .where(col(ReviewTask.review_project_id).in_(projects))
-            .order_by(col(ReviewTask.id))
-        ).all()
-    )
+    tasks = report_type_tasks(session, report_type)
     answers = settled(session, tasks)
     out = ReviewedSet()
     names: dict[int, str] = {}
@@ -63,8 +51,7 @@ def reviewed_samples(
         if answer is None:
             continue
         if task.extraction_id not in names:
-            extraction = session.get(Extraction, task.extraction_id)
-            document = session.get(Document, extraction.document_id) if extraction else None
+            document = document_of(session, task.extraction_id)
             names[task.extraction_id] = (
                 document.name if document else f"extraction-{task.extraction_id}"
             )

@@ -31,7 +31,7 @@ from structurer.review.pull import PullResult, pull
 from structurer.review.remote import open_remote
 from structurer.review.server import ReviewServerError
 from structurer.settings import Settings
-from structurer.store.models import utcnow
+from structurer.store.review import set_webhook
 from structurer.store.session import session_scope
 
 DEFAULT_LISTEN_PORT = 8090
@@ -47,16 +47,12 @@ def _stderr(message: str) -> None:
 def register(settings: Settings, url: str) -> str:
     """Record the listener's URL on the project and register the webhook. Returns the secret."""
     rtype = load_report_type(settings.report_type)
-    config = load_review_config(rtype.name)
+    config = load_review_config(rtype)
     remote = open_remote(settings)
     with session_scope(settings) as session:
         project = ensure_project(remote, session, rtype, config)
         if project.webhook_url != url or not project.webhook_secret:
-            project.webhook_url = url
-            project.webhook_secret = secrets.token_urlsafe(24)
-            project.updated_at = utcnow()
-            session.add(project)
-            session.commit()
+            set_webhook(session, project, url, secrets.token_urlsafe(24))
             with remote.calling(f"listing the webhooks of project {project.project_id}"):
                 stale = [
                     h

@@ -3,17 +3,16 @@ list made readable, and the webhook that `structurer review listen` asked for.""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from structurer.core.report_type import ReportType
 from structurer.review.labeling import ReviewConfig, config_version, label_config
 from structurer.review.remote import Remote
 from structurer.review.server import ReviewServerError
-from structurer.store.models import utcnow
+from structurer.store.review import create_project, find_project, set_config_version
 from structurer.store.review_models import ReviewProject
 
 WEBHOOK_ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED"]
-TASK_LIST = "复核任务"  # the tab of the task list
 # Task data that is markup or bookkeeping, and Label Studio's own columns that say nothing to
 # an annotator: hidden from the task list, which keeps the task id, whether and by whom it was
 # annotated, and document, body, year, n_fields, lowest_confidence, audit.
@@ -36,14 +35,6 @@ HIDDEN_BUILTIN = (
     "draft_exists",
 )
 SECRET_HEADER = "X-Structurer-Secret"
-
-
-def find_project(session: Session, server: str, report_type: str) -> ReviewProject | None:
-    return session.exec(
-        select(ReviewProject).where(
-            ReviewProject.server == server, ReviewProject.report_type == report_type
-        )
-    ).first()
 
 
 def ensure_project(
@@ -69,15 +60,7 @@ def ensure_project(
             )
         if project.id is None:
             raise ReviewServerError(f"Label Studio at {remote.server} created a project without id")
-        row = ReviewProject(
-            server=remote.server,
-            report_type=rtype.name,
-            project_id=project.id,
-            config_version=version,
-        )
-        session.add(row)
-        session.commit()
-        return row
+        return create_project(session, remote.server, rtype.name, project.id, version)
     if row.config_version != version:
         try:
             with remote.calling(f"updating the labeling config of project {row.project_id}"):
@@ -99,10 +82,7 @@ def ensure_project(
                 f"project {row.project_id} in Label Studio and its row in review_projects, "
                 "and push again"
             ) from None
-        row.config_version = version
-        row.updated_at = utcnow()
-        session.add(row)
-        session.commit()
+        set_config_version(session, row, version)
     else:  # the texts may have changed without the config; this also proves the project exists
         with remote.calling(f"updating review project {row.project_id} ({rtype.name})"):
             client.projects.update(
@@ -114,15 +94,15 @@ def ensure_project(
     return row
 
 
-def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
-    """A task list tab without the markup columns, least confident first. True if created or
-    changed. (Label Studio keeps tabs per user: this is the pushing user's; others can hide the
+def ensure_task_list(remote: Remote, project: ReviewProject, title: str) -> bool:
+    """A task list tab (named ``title``) without the markup columns, least confident first.
+    True if created or changed. (Label Studio keeps tabs per user: this is the pushing user's; others can hide the
     same columns in theirs.)"""
     hidden = [f"tasks:data.{key}" for key in HIDDEN_DATA] + [
         f"tasks:{key}" for key in HIDDEN_BUILTIN
     ]
     data = {
-        "title": TASK_LIST,
+        "title": title,
         "hiddenColumns": {"explore": hidden, "labeling": hidden},
         "ordering": ["tasks:data.lowest_confidence"],
     }
@@ -131,7 +111,7 @@ def ensure_task_list(remote: Remote, project: ReviewProject) -> bool:
         answer = http.request("api/dm/views/", method="GET", params={"project": project.project_id})
         answer.raise_for_status()
         views = answer.json()
-    ours = [v for v in views if (v.get("data") or {}).get("title") == TASK_LIST]
+    ours = [v for v in views if (v.get("data") or {}).get("title") == title]
     if ours and (ours[0].get("data") or {}).get("hiddenColumns") == data["hiddenColumns"]:
         return False
     with remote.calling(f"writing the task list tab of project {project.project_id}"):
@@ -167,9 +147,7 @@ def ensure_webhook(remote: Remote, project: ReviewProject) -> bool:
 
 __all__ = [
     "SECRET_HEADER",
-    "TASK_LIST",
     "ensure_project",
     "ensure_task_list",
     "ensure_webhook",
-    "find_project",
 ]

@@ -2,7 +2,7 @@
 
 Polling: one listing of the project's tasks with their annotations. A task holds the fields of
 one report; every new version of an annotation (id + updated_at) is read field by field and
-each field's reading is stored in ``review_corrections`` exactly as submitted, valid or not,
+each field's answer is stored in ``review_corrections`` exactly as submitted, valid or not,
 with annotator, time, verdict and the raw input; a valid one is applied to the field and the
 record (structurer/review/corrections.py). Versions are read oldest first, so an annotator's
 newest valid answer wins over their older ones. Two annotators whose answers for a field differ
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from structurer.core.report_type import ReportType, load_report_type
-from structurer.review.corrections import apply_reading, read_annotation
+from structurer.review.corrections import apply_answer, read_annotation
 from structurer.review.labeling import (
     ReviewConfig,
     Verdict,
@@ -35,11 +35,21 @@ from structurer.review.labeling import (
     value_control,
     verdict_control,
 )
-from structurer.review.projects import find_project
 from structurer.review.remote import Remote, open_remote
 from structurer.review.server import ReviewServerError
 from structurer.settings import Settings
-from structurer.store.models import Document, Extraction, FieldValue, utcnow
+from structurer.store.models import Document
+from structurer.store.review import (
+    PulledAnswer,
+    document_of,
+    extraction_row,
+    field_row,
+    find_project,
+    known_versions,
+    project_tasks,
+    save_answers,
+    task_corrections,
+)
 from structurer.store.review_models import ReviewCorrection, ReviewProject, ReviewTask
 from structurer.store.session import session_scope
 
@@ -125,19 +135,15 @@ class _Context:
 
 
 def _others(session: Session, task: ReviewTask, annotation_id: int) -> dict[int, ReviewCorrection]:
-    """The newest valid reading of this field in every other annotation of its task."""
+    """The newest valid answer of this field in every other annotation of its task."""
     newest: dict[int, ReviewCorrection] = {}
-    for c in session.exec(
-        select(ReviewCorrection)
-        .where(ReviewCorrection.review_task_id == task.id)
-        .order_by(col(ReviewCorrection.id))
-    ).all():
+    for c in task_corrections(session, task.id):
         if c.annotation_id != annotation_id:
             newest[c.annotation_id] = c
     return {a: c for a, c in newest.items() if c.accepted or c.conflict}
 
 
-def _answer(correction: ReviewCorrection) -> tuple[bool, Any]:
+def _outcome(correction: ReviewCorrection) -> tuple[bool, Any]:
     return (correction.verdict == Verdict.not_stated.value, correction.value)
 
 
@@ -147,23 +153,24 @@ def _handle_field(
     annotation: Mapping[str, Any],
     annotator: str | None,
     document: Document | None,
-) -> PulledCorrection:
+) -> tuple[PulledCorrection, PulledAnswer]:
+    """What one annotation version says about one field, and the rows to store for it."""
     session = ctx.session
     result = annotation.get("result") or []
     annotation_id = int(annotation.get("id") or 0)
-    row = session.get(FieldValue, task.field_value_id)
-    extraction = session.get(Extraction, task.extraction_id)
+    row = field_row(session, task.field_value_id)
+    extraction = extraction_row(session, task.extraction_id)
     fields = review_fields(ctx.rtype)
-    reading = read_annotation(result, task.slot, fields.get(task.path), task.proposed, ctx.config)
-    error = reading.error
-    value: Any = reading.value if error is None else None
-    warnings = list(reading.warnings)
+    answer = read_annotation(result, task.slot, fields.get(task.path), task.proposed, ctx.config)
+    error = answer.error
+    value: Any = answer.value if error is None else None
+    warnings = list(answer.warnings)
     conflict = False
     if error is None:
         disagree = [
             c
             for c in _others(session, task, annotation_id).values()
-            if _answer(c) != reading.answer()
+            if _outcome(c) != answer.outcome()
         ]
         if disagree:
             conflict = True
@@ -173,50 +180,48 @@ def _handle_field(
             )
     if error is None and (row is None or extraction is None or extraction.record is None):
         error = "the field's extraction no longer exists (re-extracted?)"
+    applied = None
     if error is None and row is not None and extraction is not None:
         try:
-            value, warnings = apply_reading(
-                ctx.rtype, extraction, row, reading, annotator=annotator, task_id=task.task_id
+            value, warnings = apply_answer(
+                ctx.rtype, extraction, row, answer, annotator=annotator, task_id=task.task_id
             )
         except ValueError as exc:
             error, value = str(exc), None
         else:
-            session.add(extraction)
-            session.add(row)
+            applied = (extraction, row)
     accepted = error is None
-    session.add(
-        ReviewCorrection(
-            review_task_id=task.id or 0,
-            task_id=task.task_id,
-            annotation_id=annotation_id,
-            revision=_revision(annotation),
-            annotator=annotator,
-            annotated_at=_when(annotation.get("updated_at") or annotation.get("created_at")),
-            verdict=reading.verdict.value if reading.verdict else None,
-            raw_input=reading.raw_input,
-            raw_result=[r for r in result if r.get("from_name") in _controls(task.slot)],
-            value=value if (accepted or conflict) else None,
-            accepted=accepted,
-            error=error,
-            warnings=warnings,
-            conflict=conflict,
-        )
-    )
-    task.state = "corrected" if accepted else "conflict" if conflict else "rejected"
-    task.pulled_at = utcnow()
-    session.add(task)
-    return PulledCorrection(
+    correction = ReviewCorrection(
+        review_task_id=task.id or 0,
         task_id=task.task_id,
-        document=document.name if document else "?",
-        path=task.path,
-        verdict=reading.verdict.value if reading.verdict else None,
+        annotation_id=annotation_id,
+        revision=_revision(annotation),
+        annotator=annotator,
+        annotated_at=_when(annotation.get("updated_at") or annotation.get("created_at")),
+        verdict=answer.verdict.value if answer.verdict else None,
+        raw_input=answer.raw_input,
+        raw_result=[r for r in result if r.get("from_name") in _controls(task.slot)],
+        value=value if (accepted or conflict) else None,
         accepted=accepted,
-        value=value,
-        raw_input=reading.raw_input,
         error=error,
         warnings=warnings,
         conflict=conflict,
     )
+    task.state = "corrected" if accepted else "conflict" if conflict else "rejected"
+    task.pulled_at = correction.pulled_at
+    pulled = PulledCorrection(
+        task_id=task.task_id,
+        document=document.name if document else "?",
+        path=task.path,
+        verdict=answer.verdict.value if answer.verdict else None,
+        accepted=accepted,
+        value=value,
+        raw_input=answer.raw_input,
+        error=error,
+        warnings=warnings,
+        conflict=conflict,
+    )
+    return pulled, (task, correction, applied)
 
 
 def _controls(slot: int) -> tuple[str, str]:
@@ -232,20 +237,11 @@ def _handle_version(
 ) -> list[PulledCorrection]:
     """Every field of one annotation version, committed together."""
     annotator = _annotator(annotation, ctx.users)
-    extraction = ctx.session.get(Extraction, fields[0].extraction_id)
-    document = ctx.session.get(Document, extraction.document_id) if extraction else None
-    out = [_handle_field(ctx, task, annotation, annotator, document) for task in fields]
-    ctx.session.commit()  # one annotation version at a time: a later failure loses nothing
-    return out
-
-
-def _known_versions(session: Session, task_id: int) -> set[tuple[int, str]]:
-    rows = session.exec(
-        select(ReviewCorrection.annotation_id, ReviewCorrection.revision).where(
-            ReviewCorrection.task_id == task_id
-        )
-    ).all()
-    return {(a, r) for a, r in rows}
+    document = document_of(ctx.session, fields[0].extraction_id)
+    handled = [_handle_field(ctx, task, annotation, annotator, document) for task in fields]
+    # one annotation version at a time: a later failure loses nothing
+    save_answers(ctx.session, [rows for _, rows in handled])
+    return [pulled for pulled, _ in handled]
 
 
 def _project(session: Session, remote: Remote, report_type: str) -> ReviewProject:
@@ -260,17 +256,13 @@ def _project(session: Session, remote: Remote, report_type: str) -> ReviewProjec
 def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
     """Read every new annotation of the report type's project and apply the valid ones."""
     rtype = load_report_type(settings.report_type)
-    config = load_review_config(rtype.name)
+    config = load_review_config(rtype)
     remote = open_remote(settings)
     with _pull_lock(settings), session_scope(settings) as session:
         project = _project(session, remote, rtype.name)
         result = PullResult(project.project_id, remote.server)
         ours: dict[int, list[ReviewTask]] = {}
-        for t in session.exec(
-            select(ReviewTask)
-            .where(ReviewTask.review_project_id == project.id)
-            .order_by(col(ReviewTask.slot))
-        ).all():
+        for t in project_tasks(session, project):
             ours.setdefault(t.task_id, []).append(t)
         server_tasks = remote.tasks(project.project_id, with_annotations=True)
         cache: dict[int, str] = {}
@@ -295,7 +287,7 @@ def pull(settings: Settings, echo: Echo | None = None) -> PullResult:
                 if isinstance(a, Mapping) and not a.get("was_cancelled")
             ]
             annotations.sort(key=lambda a: (str(a.get("updated_at") or ""), int(a.get("id") or 0)))
-            known = _known_versions(session, fields[0].task_id)
+            known = known_versions(session, fields[0].task_id)
             for annotation in annotations:
                 if (int(annotation.get("id") or 0), _revision(annotation)) in known:
                     continue

@@ -22,19 +22,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from structurer.confidence.signals import features
 from structurer.core.records import flatten
 from structurer.core.report_type import load_report_type
+from structurer.core.types import FieldStatus
 from structurer.review.labeling import ReviewConfig, ReviewField, load_review_config, review_fields
 from structurer.review.projects import ensure_project, ensure_task_list, ensure_webhook
 from structurer.review.reasons import reason_keys, reason_words
 from structurer.review.remote import Remote, open_remote
 from structurer.review.tasks import FieldToReview, ReportTask, task_payload
 from structurer.settings import Settings
-from structurer.store.models import Document, Extraction, FieldValue, Run
-from structurer.store.outcomes import run_extractions
+from structurer.store.models import Document, Extraction, FieldValue
+from structurer.store.review import (
+    add_audit,
+    add_tasks,
+    audited_extractions,
+    audits,
+    field_in_context,
+    report_extractions,
+    rows_with_status,
+    tasked_field_ids,
+)
 from structurer.store.review_models import ReviewAudit, ReviewProject, ReviewTask
 from structurer.store.session import session_scope
 
@@ -74,41 +84,21 @@ class PushResult:
 
 
 @dataclass(frozen=True)
-class Candidate:
+class PickedField:
+    """A field row picked for review (flagged, or drawn into the audit), with its report."""
+
     document: Document
     extraction: Extraction
     row: FieldValue
     audit: bool = False
 
 
-def _report_extractions(
-    session: Session, report_type: str, run_id: str | None
-) -> list[tuple[Document, Extraction]]:
-    out = []
-    for document, extraction in run_extractions(session, run_id):
-        run = session.get(Run, extraction.run_id)
-        if run is None or run.report_type != report_type or extraction.record is None:
-            continue
-        out.append((document, extraction))
-    return out
-
-
-def _rows(session: Session, extraction: Extraction, status: str) -> list[FieldValue]:
-    return list(
-        session.exec(
-            select(FieldValue)
-            .where(FieldValue.extraction_id == extraction.id, FieldValue.status == status)
-            .order_by(col(FieldValue.id))
-        ).all()
-    )
-
-
-def needs_review(session: Session, report_type: str, run_id: str | None) -> list[Candidate]:
+def needs_review(session: Session, report_type: str, run_id: str | None) -> list[PickedField]:
     """`needs_review` rows of the run's extractions (default: newest extraction per document)."""
     return [
-        Candidate(document, extraction, row)
-        for document, extraction in _report_extractions(session, report_type, run_id)
-        for row in _rows(session, extraction, "needs_review")
+        PickedField(document, extraction, row)
+        for document, extraction in report_extractions(session, report_type, run_id)
+        for row in rows_with_status(session, extraction.id or 0, FieldStatus.needs_review)
     ]
 
 
@@ -119,20 +109,20 @@ def draw_audit(
     rate: float,
     seed: int | None,
     tasked: set[int],
-) -> tuple[ReviewAudit | None, list[Candidate]]:
+) -> tuple[ReviewAudit | None, list[PickedField]]:
     """A random ``rate`` share of the auto-accepted fields of extractions not audited before."""
     if not 0 < rate <= 1:
         raise ValueError(f"the audit rate must be in (0, 1], got {rate}")
-    audited = {e for a in session.exec(select(ReviewAudit)).all() for e in (a.extraction_ids or [])}
-    population: list[Candidate] = []
+    audited = audited_extractions(session)
+    population: list[PickedField] = []
     extraction_ids: list[int] = []
-    for document, extraction in _report_extractions(session, report_type, run_id):
+    for document, extraction in report_extractions(session, report_type, run_id):
         if extraction.id in audited:
             continue
         extraction_ids.append(extraction.id or 0)
         population.extend(
-            Candidate(document, extraction, row, audit=True)
-            for row in _rows(session, extraction, "auto")
+            PickedField(document, extraction, row, audit=True)
+            for row in rows_with_status(session, extraction.id or 0, FieldStatus.auto)
             if row.id not in tasked
         )
     if not extraction_ids:
@@ -141,38 +131,38 @@ def draw_audit(
     k = min(len(population), max(1, round(rate * len(population)))) if population else 0
     chosen = random.Random(seed).sample(population, k)
     chosen.sort(key=lambda c: c.row.id or 0)
-    audit = ReviewAudit(
-        run_id=run_id,
-        rate=rate,
-        seed=seed,
-        population=len(population),
-        sampled=k,
-        field_value_ids=[c.row.id or 0 for c in chosen],
-        extraction_ids=extraction_ids,
+    audit = add_audit(
+        session,
+        ReviewAudit(
+            run_id=run_id,
+            rate=rate,
+            seed=seed,
+            population=len(population),
+            sampled=k,
+            field_value_ids=[c.row.id or 0 for c in chosen],
+            extraction_ids=extraction_ids,
+        ),
     )
-    session.add(audit)
-    session.commit()
     return audit, chosen
 
 
-def _pending_audits(session: Session, tasked: set[int]) -> dict[int, tuple[int, Candidate]]:
+def _pending_audits(session: Session, tasked: set[int]) -> dict[int, tuple[int, PickedField]]:
     """Field row id -> (audit id, candidate) of every audited field not tasked yet whose row
     is still auto-accepted."""
-    out: dict[int, tuple[int, Candidate]] = {}
-    for audit in session.exec(select(ReviewAudit).order_by(col(ReviewAudit.id))).all():
+    out: dict[int, tuple[int, PickedField]] = {}
+    for audit in audits(session):
         for fv_id in audit.field_value_ids or []:
             if fv_id in tasked or fv_id in out:
                 continue
-            row = session.get(FieldValue, fv_id)
-            extraction = session.get(Extraction, row.extraction_id) if row else None
-            document = session.get(Document, extraction.document_id) if extraction else None
-            if row is None or extraction is None or document is None or row.status != "auto":
+            found = field_in_context(session, fv_id)
+            if found is None or found[0].status != FieldStatus.auto:
                 continue
-            out[fv_id] = (audit.id or 0, Candidate(document, extraction, row, audit=True))
+            row, extraction, document = found
+            out[fv_id] = (audit.id or 0, PickedField(document, extraction, row, audit=True))
     return out
 
 
-def _item(candidate: Candidate, field_: ReviewField, config: ReviewConfig) -> FieldToReview:
+def _item(candidate: PickedField, field_: ReviewField, config: ReviewConfig) -> FieldToReview:
     row = candidate.row
     signals = row.signals or {}
     keys = reason_keys(row.alignment, signals, flagged=not candidate.audit)
@@ -184,7 +174,7 @@ def _item(candidate: Candidate, field_: ReviewField, config: ReviewConfig) -> Fi
         evidence_start=row.evidence_start,
         evidence_end=row.evidence_end,
         section=config.section_of(row.path),
-        why=reason_words(keys, config.reasons, signals),
+        why=reason_words(keys, config.reasons, signals, config.word("card.reasons_separator")),
         reasons=tuple(keys),
         audit=candidate.audit,
         features=features(row.reader, row.alignment, signals, row.value),
@@ -214,12 +204,12 @@ def _chunks(items: list[FieldToReview], limit: int) -> list[list[FieldToReview]]
 
 
 def report_tasks(
-    candidates: Sequence[Candidate], fields: dict[str, ReviewField], config: ReviewConfig
+    candidates: Sequence[PickedField], fields: dict[str, ReviewField], config: ReviewConfig
 ) -> tuple[list[ReportTask], int]:
     """The tasks of these fields, one per report (or per group of its sections), and the
     number of fields whose path the schema no longer has."""
     order = {path: i for i, path in enumerate(fields)}
-    by_extraction: dict[int, list[Candidate]] = {}
+    by_extraction: dict[int, list[PickedField]] = {}
     unknown = 0
     for c in candidates:
         if c.row.path not in fields:
@@ -265,14 +255,13 @@ def _record(
     task: ReportTask,
     task_id: int,
     slots: Sequence[int],
-    audits: dict[int, int],
+    audit_ids: dict[int, int],
 ) -> None:
     """The task's fields, each in its slot (``slots``: the field row ids in slot order)."""
     where = {fv: slot for slot, fv in enumerate(slots)}
-    for item in task.items:
-        if item.field_value_id not in where:
-            continue  # not in the task found on the server: tasked by a later push
-        session.add(
+    add_tasks(
+        session,
+        (
             ReviewTask(
                 review_project_id=project.id or 0,
                 task_id=task_id,
@@ -284,11 +273,15 @@ def _record(
                 task_key=task.key,
                 slot=where[item.field_value_id],
                 section=item.section,
-                audit_id=audits.get(item.field_value_id) if item.audit else None,
+                audit_id=audit_ids.get(item.field_value_id) if item.audit else None,
                 features=item.features,
                 reasons=list(item.reasons),
             )
-        )
+            for item in task.items
+            # a field not in the task found on the server was tasked by a later push
+            if item.field_value_id in where
+        ),
+    )
 
 
 def _import(
@@ -297,7 +290,7 @@ def _import(
     project: ReviewProject,
     config: ReviewConfig,
     batch: Sequence[ReportTask],
-    audits: dict[int, int],
+    audit_ids: dict[int, int],
 ) -> list[int]:
     payload: Any = [task_payload(t, config, project.config_version) for t in batch]
     with remote.calling(f"importing {len(payload)} task(s) into project {project.project_id}"):
@@ -311,8 +304,7 @@ def _import(
         on_server = _server_tasks(remote, project.project_id)
         ids = [on_server[t.key][0] for t in batch]
     for task, task_id in zip(batch, ids, strict=True):
-        _record(session, project, task, task_id, [i.field_value_id for i in task.items], audits)
-    session.commit()
+        _record(session, project, task, task_id, [i.field_value_id for i in task.items], audit_ids)
     return ids
 
 
@@ -327,19 +319,15 @@ def push(
     """Send every `needs_review` field not yet tasked (and, with ``audit``, a random share of
     the auto-accepted ones) to the report type's project, one task per report."""
     rtype = load_report_type(settings.report_type)
-    config = load_review_config(rtype.name)
+    config = load_review_config(rtype)
     fields = review_fields(rtype)
     remote = open_remote(settings)  # a clear error before anything is written
     with session_scope(settings) as session:
         project = ensure_project(remote, session, rtype, config)
-        ensure_task_list(remote, project)
+        ensure_task_list(remote, project, config.word("task_list.title"))
         result = PushResult(project.project_id, remote.server)
         result.webhook_registered = ensure_webhook(remote, project)
-        tasked = set(
-            session.exec(
-                select(ReviewTask.field_value_id).where(ReviewTask.review_project_id == project.id)
-            ).all()
-        )
+        tasked = tasked_field_ids(session, project)
         candidates = []
         for candidate in needs_review(session, rtype.name, run_id):
             if candidate.row.id in tasked:
@@ -348,12 +336,12 @@ def push(
                 candidates.append(candidate)
         if audit:
             result.audit, _ = draw_audit(session, rtype.name, run_id, audit, seed, tasked)
-        audits = _pending_audits(session, tasked)  # also those of a push that died
-        candidates.extend(c for _, c in audits.values())
+        pending = _pending_audits(session, tasked)  # also those of a push that died
+        candidates.extend(c for _, c in pending.values())
         tasks, result.unknown_paths = report_tasks(candidates, fields, config)
         if not tasks:
             return result
-        audit_ids = {fv: a for fv, (a, _) in audits.items()}
+        audit_ids = {fv: a for fv, (a, _) in pending.items()}
         on_server = _server_tasks(remote, project.project_id)
         fresh: list[ReportTask] = []
         for task in tasks:
@@ -363,7 +351,6 @@ def push(
             else:
                 _record(session, project, task, known[0], known[1], audit_ids)
                 result.adopted += 1
-        session.commit()
         for start in range(0, len(fresh), BATCH):
             batch = fresh[start : start + BATCH]
             ids = _import(remote, session, project, config, batch, audit_ids)
@@ -379,4 +366,4 @@ def push(
     return result
 
 
-__all__ = ["Candidate", "CreatedTask", "PushResult", "draw_audit", "needs_review", "push"]
+__all__ = ["PickedField", "CreatedTask", "PushResult", "draw_audit", "needs_review", "push"]

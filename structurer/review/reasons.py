@@ -1,7 +1,7 @@
 """Why a field was sent to review, in words: read from the signals stored with the field.
 
-The keys are fixed here; the words are the report type's (``reasons`` in
-``review/<type>/review.json``). A field with no telling signal (only its fused confidence
+The keys are fixed here; the words are the report type's (its ``ui`` keys ``reasons.<key>``,
+English defaults in ``structurer/review/ui.py``). A field with no telling signal (only its fused confidence
 is low) says so; an audited field with nothing telling asks to be checked, like any other.
 """
 
@@ -16,6 +16,10 @@ LOW_LOGPROB = -1.0  # mean token log-probability of the value below which the mo
 def reason_keys(alignment: str | None, signals: Mapping[str, Any], *, flagged: bool) -> list[str]:
     """The reasons, most telling first."""
     out: list[str] = []
+    if signals.get("doubt"):
+        out.append("table_doubt")  # a table self-check failed (its words are in the signal)
+    if signals.get("cross_report"):
+        out.append("cross_report")  # breaks a check with the body's report of another year
     if alignment == "not_found":
         out.append("not_found")
     elif signals.get("value_in_span") in (0, 0.0, False):
@@ -45,7 +49,9 @@ def reason_keys(alignment: str | None, signals: Mapping[str, Any], *, flagged: b
     return out
 
 
-def reason_words(keys: list[str], words: Mapping[str, str], signals: Mapping[str, Any]) -> str:
+def reason_words(
+    keys: list[str], words: Mapping[str, str], signals: Mapping[str, Any], separator: str = "; "
+) -> str:
     """The reasons as one line for the annotator."""
     shown = []
     for key in keys:
@@ -54,8 +60,13 @@ def reason_words(keys: list[str], words: Mapping[str, str], signals: Mapping[str
             if template:
                 shown.append(template.format(other=signals["other_value"]))
                 continue
+        if key in ("table_doubt", "cross_report"):  # the check's own words follow
+            why = signals["doubt" if key == "table_doubt" else key]
+            template = words.get(f"{key}_with")
+            shown.append(template.format(why=why) if template else f"{words.get(key, key)}: {why}")
+            continue
         shown.append(words.get(key, key))
-    return "；".join(shown)
+    return separator.join(shown)
 
 
 __all__ = ["reason_keys", "reason_words"]

@@ -11,7 +11,7 @@
 - **Conflicts**: fields two annotators answered differently.
 
 A reviewed field is *wrong* when its settled answer (the newest applied one) differs from the
-model's value: corrected to another value, or 原文未提及 where the model gave one.
+model's value: corrected to another value, or not stated where the model gave one.
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scipy.stats import binomtest
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from structurer.review.labeling import ReviewConfig, Verdict
-from structurer.store.models import Document, Extraction
-from structurer.store.review_models import (
-    ReviewAudit,
-    ReviewCorrection,
-    ReviewProject,
-    ReviewTask,
+from structurer.store.review import (
+    accepted_corrections,
+    audits,
+    document_of,
+    report_type_tasks,
+    task_corrections,
 )
+from structurer.store.review_models import ReviewCorrection, ReviewTask
 
 CONFIDENCE = 0.95
 
@@ -107,11 +108,7 @@ def settled(session: Session, tasks: Sequence[ReviewTask]) -> dict[int, ReviewCo
     """Review task id -> its newest applied correction (the field's settled answer)."""
     ids = [t.id for t in tasks if t.id is not None]
     out: dict[int, ReviewCorrection] = {}
-    for c in session.exec(
-        select(ReviewCorrection)
-        .where(col(ReviewCorrection.review_task_id).in_(ids), col(ReviewCorrection.accepted))
-        .order_by(col(ReviewCorrection.id))
-    ).all():
+    for c in accepted_corrections(session, ids):
         out[c.review_task_id] = c
     return out
 
@@ -139,14 +136,9 @@ def _conflicts(session: Session, tasks: Sequence[ReviewTask]) -> list[Conflict]:
         if task.state != "conflict":
             continue
         newest: dict[int, ReviewCorrection] = {}
-        for c in session.exec(
-            select(ReviewCorrection)
-            .where(ReviewCorrection.review_task_id == task.id)
-            .order_by(col(ReviewCorrection.id))
-        ).all():
+        for c in task_corrections(session, task.id):
             newest[c.annotation_id] = c
-        extraction = session.get(Extraction, task.extraction_id)
-        document = session.get(Document, extraction.document_id) if extraction else None
+        document = document_of(session, task.extraction_id)
         answers = [
             (c.annotator or "?", c.verdict, c.value)
             for c in newest.values()
@@ -157,19 +149,7 @@ def _conflicts(session: Session, tasks: Sequence[ReviewTask]) -> list[Conflict]:
 
 
 def review_stats(session: Session, report_type: str, config: ReviewConfig) -> ReviewStats:
-    projects = [
-        p.id
-        for p in session.exec(
-            select(ReviewProject).where(ReviewProject.report_type == report_type)
-        ).all()
-    ]
-    tasks = list(
-        session.exec(
-            select(ReviewTask)
-            .where(col(ReviewTask.review_project_id).in_(projects))
-            .order_by(col(ReviewTask.id))
-        ).all()
-    )
+    tasks = report_type_tasks(session, report_type)
     answers = settled(session, tasks)
     audited: list[tuple[str, bool]] = []
     flagged: list[tuple[str, bool]] = []
@@ -181,16 +161,16 @@ def review_stats(session: Session, report_type: str, config: ReviewConfig) -> Re
         (audited if task.audit_id is not None else flagged).append(outcome)
     audit, audit_sections = _estimates("auto-accepted fields (audit)", audited, config)
     flag, flag_sections = _estimates("fields flagged for review", flagged, config)
-    audits = session.exec(select(ReviewAudit).order_by(col(ReviewAudit.id))).all()
+    drawn = audits(session)
     return ReviewStats(
         audit=audit,
         audit_sections=audit_sections,
         flagged=flag,
         flagged_sections=flag_sections,
-        audited_population=sum(a.population for a in audits),
-        audit_sampled=sum(a.sampled for a in audits),
-        audit_seeds=[a.seed for a in audits],
-        audit_rates=sorted({a.rate for a in audits}),
+        audited_population=sum(a.population for a in drawn),
+        audit_sampled=sum(a.sampled for a in drawn),
+        audit_seeds=[a.seed for a in drawn],
+        audit_rates=sorted({a.rate for a in drawn}),
         pending=sum(1 for t in tasks if (t.id or 0) not in answers),
         conflicts=_conflicts(session, tasks),
     )

@@ -90,9 +90,11 @@ class ReportTask:
         return f"{self.key}-ev-{slot}"
 
 
-def snippet_html(item: FieldToReview, text: str, radius: int) -> str:
+def snippet_html(item: FieldToReview, text: str, config: ReviewConfig) -> str:
+    source = escape(config.word("card.source"))
     if not item.has_evidence(text):
-        return "原文：<i>没有找到证据位置，请在右侧全文中查找</i>"
+        return f"{source}<i>{escape(config.word('card.no_evidence'))}</i>"
+    radius = config.snippet_chars
     assert item.evidence_start is not None and item.evidence_end is not None
     start, end = item.evidence_start, item.evidence_end
     before = text[max(0, start - radius) : start]
@@ -103,13 +105,13 @@ def snippet_html(item: FieldToReview, text: str, radius: int) -> str:
     lead = "…" if start > radius else ""
     tail = "…" if end + radius < len(text) else ""
     return (
-        f'原文：{lead}{escape(before)}<mark class="evidence">{escape(marked)}</mark>'
+        f'{source}{lead}{escape(before)}<mark class="evidence">{escape(marked)}</mark>'
         f"{escape(after)}{tail}"
     )
 
 
 def _short_label(label: str) -> tuple[str, str]:
-    """``名称：说明`` -> (名称, 说明)."""
+    """``name：about`` (a full-width colon, as report-type labels write it) -> (name, about)."""
     name, sep, about = label.partition("：")
     return (name, about) if sep and len(name) <= 30 else (label, "")
 
@@ -118,10 +120,14 @@ def card_html(task: ReportTask, slot: int, config: ReviewConfig) -> str:
     item = task.items[slot]
     name, about = _short_label(item.field.label)
     confidence = "—" if item.confidence is None else f"{item.confidence:.2f}"
+    proposed = shown_value(item.field, item.value, config.word("value.empty"))
     hint = config.hints.get(item.field.kind, "")
     if item.field.options:
-        hint += "：" + " / ".join(shown for _, shown in item.field.options)
+        hint += config.word("card.options_lead") + " / ".join(
+            shown for _, shown in item.field.options
+        )
     heading = ""
+    sep = config.word("card.separator")
     if slot == 0 or task.items[slot - 1].section != item.section:
         heading = (
             f'<div class="structurer-section">{escape(config.section_name(item.section))}</div>'
@@ -129,7 +135,8 @@ def card_html(task: ReportTask, slot: int, config: ReviewConfig) -> str:
     # Label Studio swallows link clicks and strips scripts from task HTML; a label focuses
     # its control, and focusing scrolls the report to it: the control is at the evidence.
     jump = (
-        f'　<label class="jump" for="{task.anchor(slot)}">在原文中查看 ↗</label>'
+        f'{escape(sep)}<label class="jump" for="{task.anchor(slot)}">'
+        f"{escape(config.word('card.jump'))}</label>"
         if item.has_evidence(task.text)
         else ""
     )
@@ -137,10 +144,12 @@ def card_html(task: ReportTask, slot: int, config: ReviewConfig) -> str:
         f'{heading}<div class="structurer-card" data-path="{escape(item.field.path)}">'
         f'<div class="label">{slot + 1}. {escape(name)}</div>'
         + (f'<div class="about">{escape(about)}</div>' if about else "")
-        + f'<div>模型的值：<span class="proposed">{escape(shown_value(item.field, item.value))}</span>'
-        f'　置信度 <span class="confidence">{confidence}</span></div>'
-        f'<div class="why">需要核对：{escape(item.why)}</div>'
-        f'<div class="snippet">{snippet_html(item, task.text, config.snippet_chars)}{jump}</div>'
+        + f"<div>{escape(config.word('card.model_value'))}"
+        f'<span class="proposed">{escape(proposed)}</span>'
+        f"{escape(sep)}{escape(config.word('card.confidence'))} "
+        f'<span class="confidence">{confidence}</span></div>'
+        f'<div class="why">{escape(config.word("card.why"))}{escape(item.why)}</div>'
+        f'<div class="snippet">{snippet_html(item, task.text, config)}{jump}</div>'
         f'<div class="about">{escape(hint)}</div>'
         "</div>"
     )
@@ -185,7 +194,7 @@ def task_data(task: ReportTask, config: ReviewConfig) -> dict[str, Any]:
         "year": task.year if task.year is not None else "",
         "n_fields": len(task.items),
         "lowest_confidence": None if lowest is None else round(lowest, 2),
-        "audit": "是" if task.n_audit else "否",
+        "audit": config.word("task_list.yes" if task.n_audit else "task_list.no"),
         REPORT: report_html(task),
         "fields": [
             {"card": card_html(task, slot, config), "path": item.field.path}

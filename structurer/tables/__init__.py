@@ -1,16 +1,21 @@
-"""A deterministic reader for printed tables, generic over row/column/identity specs."""
+"""A deterministic reader for printed tables, generic over row/column/identity specs, with
+self-checks that put a doubt in words on every cell they cannot vouch for (checks.py).
 
-from structurer.tables.reader import Prepared, TableReadout, prepare, read_with_specs
+It knows no report type: rows, columns, identities and units of measure (e.g. money and its
+factors) come from the report type's specs. Chinese counting units, numerals and full-width
+forms are handled as language support (textmap.py). Imports only structurer.core."""
+
+from structurer.tables.reader import TableReadout, TableText, prepare_text, read_with_specs
 from structurer.tables.spec import CellUnit, ColumnSpec, Identity, RowSpec, TableSpec
 
 __all__ = [
     "CellUnit",
     "ColumnSpec",
     "Identity",
-    "Prepared",
+    "TableText",
     "RowSpec",
     "TableReadout",
     "TableSpec",
-    "prepare",
+    "prepare_text",
     "read_with_specs",
 ]

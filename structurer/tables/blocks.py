@@ -4,7 +4,7 @@ numbers (table 四), labels lost to OCR, blocks with blank cells. Each function 
 
 from __future__ import annotations
 
-from structurer.tables.cells import Reading, Slot, readings
+from structurer.tables.cells import Placement, Slot, placements
 from structurer.tables.locate import LabelHit
 from structurer.tables.resolve import BLANK_TOTAL_CREDIT, IDENTITY_WEIGHT
 from structurer.tables.spec import Identity, RowSpec, TableSpec
@@ -76,7 +76,10 @@ def spread_blocks(
 
 
 def spread_short_blocks(
-    rows: list[tuple[TableSpec, RowSpec]], slots: list[list[Slot] | None], problems: list[str]
+    rows: list[tuple[TableSpec, RowSpec]],
+    slots: list[list[Slot] | None],
+    problems: list[str],
+    guessed: dict[int, str] | None = None,
 ) -> None:
     """Like _spread_blocks, when some cells of the block were left blank (fewer than m*k
     numbers): place them over the m rows as one long row, by the identities and priors."""
@@ -109,12 +112,21 @@ def spread_short_blocks(
         }
         local = [x for x in table.identities if all(ref in where for ref in (*x.lhs, *x.rhs))]
 
-        options = readings(cur, columns, limit=BLOCK_CANDIDATES)
+        options = placements(cur, columns, limit=BLOCK_CANDIDATES)
         if not options:
             continue
         best = max(options, key=lambda r: _block_score(r, local, where))
+        held = _held(best, local, where)
+        tie = any(
+            o.values() != best.values() and _held(o, local, where) >= held - 1e-9 for o in options
+        )
         for n, r in enumerate(window):
             slots[r] = [c if c is not None else Slot(None) for c in best.cells[n * k : (n + 1) * k]]
+            if tie and guessed is not None:
+                guessed[r] = (
+                    f"{len(cur)} numbers printed for the {len(window) * k} cells of "
+                    f"{len(window)} rows; where the blanks go is not decided by the identities"
+                )
         problems.append(
             f"{table.name}: cells of {len(window)} rows printed as one block with blanks"
         )
@@ -149,7 +161,13 @@ def recover_first_rows(
 
 
 def _block_score(
-    reading: Reading, identities: list[Identity], where: dict[tuple[str, str], int]
+    reading: Placement, identities: list[Identity], where: dict[tuple[str, str], int]
+) -> float:
+    return reading.prior + IDENTITY_WEIGHT * _held(reading, identities, where)
+
+
+def _held(
+    reading: Placement, identities: list[Identity], where: dict[tuple[str, str], int]
 ) -> float:
     vals = reading.values()
     held = 0.0
@@ -160,4 +178,4 @@ def _block_score(
             held += 1.0
         elif len(ident.lhs) == 1 and reading.cells[where[ident.lhs[0]]] is None:
             held += BLANK_TOTAL_CREDIT
-    return reading.prior + IDENTITY_WEIGHT * held
+    return held

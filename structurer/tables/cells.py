@@ -1,5 +1,5 @@
 """Cells of one row: the number tokens after its label, explicit blanks where the layout
-shows them (tab or pipe rows, one cell per line), and the candidate readings when the
+shows them (tab or pipe rows, one cell per line), and the candidate placements when the
 count does not match the columns.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from structurer.tables.spec import CellUnit, ColumnSpec
-from structurer.tables.textmap import Token, TokenKind
+from structurer.tables.textmap import COUNT_UNITS, Token, TokenKind
 
 MAX_CANDIDATES = 400
 UNFIT_PENALTY = 6.0
@@ -30,12 +30,13 @@ class Slot:
 
 
 @dataclass(frozen=True)
-class Reading:
+class Placement:
     """One way to place a row's slots into its columns; `cells[i]` is None for a cell
     inferred blank. `prior` is a log-score from column priors and dropped tokens."""
 
     cells: tuple[Slot | None, ...]
     prior: float
+    evidence: float = 0.0  # the part of `prior` from this document (positions, dropped numbers)
 
     def values(self) -> tuple[float, ...]:
         return tuple(0.0 if c is None else c.value for c in self.cells)
@@ -104,6 +105,9 @@ def _delimited_blanks(
     if delim is None:
         return
     opening = 1 if delim == "|" else 0  # "| a | b |": the first pipe opens the line
+    numbers = [n for n, i in enumerate(line) if tokens[i].kind != TokenKind.text]
+    if any(b == a + 1 and delim not in seps[b] for a, b in zip(numbers, numbers[1:], strict=False)):
+        return  # two numbers in one delimited cell: the delimiters do not show the cells
     for n, (i, sep) in enumerate(zip(line, seps, strict=True)):
         if tokens[i].kind == TokenKind.text:
             continue
@@ -116,12 +120,12 @@ def _delimited_blanks(
         after[last] = max(0, trailing.count(delim) - opening)
 
 
-def readings(
+def placements(
     slots: list[Slot],
     columns: tuple[ColumnSpec, ...],
     place: Callable[[Slot, int], float] | None = None,
     limit: int = MAX_CANDIDATES,
-) -> list[Reading]:
+) -> list[Placement]:
     """Every placement of `slots` into the columns (order kept), best prior first.
 
     `place(slot, column)` is an optional log-score of a slot sitting in a column (e.g.
@@ -131,23 +135,29 @@ def readings(
     if len(slots) > k and n_layout_blanks:
         slots = [s for s in slots if s.token is not None]  # layout blanks were spacing
     n = len(slots)
-    out: list[Reading] = []
+    out: list[Placement] = []
     if n == k:
-        out.append(Reading(tuple(slots), _prior(tuple(slots), columns)))
+        out.append(Placement(tuple(slots), _prior(tuple(slots), columns)))
     elif n < k:
         for filled in _limited(combinations(range(k), n), limit):
             cells: list[Slot | None] = [None] * k
             for pos, slot in zip(filled, slots, strict=True):
                 cells[pos] = slot
-            out.append(Reading(tuple(cells), _prior(tuple(cells), columns)))
+            out.append(Placement(tuple(cells), _prior(tuple(cells), columns)))
     else:
         for kept in _limited(combinations(range(n), k), limit):
             dropped = [i for i in range(n) if i not in kept]
             penalty = sum(0.5 if i >= k else 3.0 for i in dropped)
             cells_t = tuple(slots[i] for i in kept)
-            out.append(Reading(cells_t, _prior(cells_t, columns) - penalty))
+            out.append(Placement(cells_t, _prior(cells_t, columns) - penalty, -penalty))
     if place is not None:
-        out = [Reading(r.cells, r.prior + _placement(r.cells, place)) for r in out]
+        # positions guessed from the headers only (a placer that is not `strong`) order the
+        # placements but are no evidence against the others
+        strong = getattr(place, "strong", True)
+        out = [
+            Placement(r.cells, r.prior + (p := _placement(r.cells, place)), r.evidence + p * strong)
+            for r in out
+        ]
     out.sort(key=lambda r: -r.prior)
     return out
 
@@ -171,8 +181,9 @@ def _prior(cells: tuple[Slot | None, ...], columns: tuple[ColumnSpec, ...]) -> f
         p = min(max(col.nonzero_prior, 0.02), 0.98)
         nonzero = cell is not None and cell.value != 0
         score += math.log(p if nonzero else 1 - p)
-        if cell is not None and cell.token is not None and col.unit != CellUnit.ten_thousand_yuan:
-            if cell.value != int(cell.value) or cell.token.unit in ("元", "万元"):
+        if cell is not None and cell.token is not None and col.unit != CellUnit.amount:
+            unit = cell.token.unit
+            if cell.value != int(cell.value) or (unit is not None and unit not in COUNT_UNITS):
                 score -= UNFIT_PENALTY  # money or a fraction in a count column
             if cell.value < 0 and col.unit == CellUnit.integer:
                 score -= UNFIT_PENALTY

@@ -4,7 +4,7 @@ choice over all rows (rows appear in their official order), by dynamic programmi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -41,6 +41,8 @@ class LabelHit:
     score: float
     first_token: int
     last_token: int
+    sim: float = 1.0  # similarity of the printed label to the official one
+    moved: bool = False  # found out of the official row order (a block moved by conversion)
 
 
 def build_label_text(mapped: MappedText, tokens: list[Token]) -> LabelText:
@@ -138,12 +140,35 @@ def locate_rows(text: LabelText, row_labels: list[tuple[str, ...]]) -> list[Labe
             key = label_key(label)
             for s, e, sim in find_label(text, key):
                 score = sim * (0.5 + 0.5 * min(len(key), 12) / 12)
-                hit = LabelHit(r, s, e, score, text.token_of[s], text.token_of[e - 1])
+                hit = LabelHit(r, s, e, score, text.token_of[s], text.token_of[e - 1], sim)
                 same = [h for h in hits if h.start < e and s < h.end]
                 if all(h.score < score for h in same):
                     hits = [h for h in hits if h not in same] + [hit]
         cands.append(sorted(hits, key=lambda h: h.start))
-    return _align(cands, len(row_labels))
+    return _moved(cands, _align(cands, len(row_labels)))
+
+
+MOVED_SIM = 0.92  # a label found out of order only counts when printed (nearly) as official
+
+
+def _moved(cands: list[list[LabelHit]], chosen: list[LabelHit | None]) -> list[LabelHit | None]:
+    """Rows left out of the ordered choice whose label is printed elsewhere, clearly and
+    where no chosen label is: a block the conversion moved (e.g. to the section's end)."""
+    taken = [(h.start, h.end) for h in chosen if h is not None]
+    out = list(chosen)
+    for r, hit in enumerate(chosen):
+        if hit is not None:
+            continue
+        free = [
+            h
+            for h in cands[r]
+            if h.sim >= MOVED_SIM and all(h.end <= s or e <= h.start for s, e in taken)
+        ]
+        if free:
+            best = max(free, key=lambda h: h.score)
+            out[r] = replace(best, moved=True)
+            taken.append((best.start, best.end))
+    return out
 
 
 def _align(cands: list[list[LabelHit]], n_rows: int) -> list[LabelHit | None]:

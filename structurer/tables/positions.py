@@ -4,8 +4,6 @@ printed column headers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from structurer.tables.cells import Slot
 from structurer.tables.spec import ColumnSpec, RowSpec
 from structurer.tables.textmap import DisplayColumns, Token, TokenKind, label_key
@@ -17,31 +15,32 @@ def column_positions(
     columns: DisplayColumns,
     table_rows: list[tuple[RowSpec, list[Slot] | None]],
     header_region: list[Token],
-) -> dict[int, Callable[[Slot, int], float]]:
+) -> dict[int, Placer]:
     """For space-aligned layouts (pdftotext -layout): where each column sits on the line.
 
     Learnt from the table's own numbers when they form k clusters of right edges for k
     columns, else from the printed column headers (their centres). Returns, per column
-    count, a log-score of a slot sitting in a column."""
-    xs_by_k: dict[int, list[int]] = {}
+    count, how a slot sits in each column."""
+    rows_by_k: dict[int, list[list[int]]] = {}
     columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
     for row, row_slots_ in table_rows:
-        columns_by_k[len(row.columns)] = row.columns
-        for slot in row_slots_ or []:
-            tok = _aligned_number(slot)
-            if tok is not None:
-                xs_by_k.setdefault(len(row.columns), []).append(columns.number_end(tok))
-    out: dict[int, Callable[[Slot, int], float]] = {}
-    for k, xs in xs_by_k.items():
+        k = len(row.columns)
+        columns_by_k[k] = row.columns
+        rows_by_k.setdefault(k, [])
+        aligned = [t for s in row_slots_ or [] if (t := _aligned_number(s)) is not None]
+        if len(aligned) == k:  # only a full row shows where every column is
+            rows_by_k[k].append([columns.number_end(t) for t in aligned])
+    out: dict[int, Placer] = {}
+    for k, full_rows in rows_by_k.items():
         if k < 2:
             continue
-        centres = _clusters(sorted(xs))
-        if len(centres) == k:
-            out[k] = _placer(columns, centres, centred=False)
+        centres = _clusters(sorted(x for xs in full_rows for x in xs))
+        if len(centres) == k and all(_in_order(xs, centres) for xs in full_rows):
+            out[k] = Placer(columns, centres, centred=False, strong=True)
             continue
         header_x = _header_centres(columns, columns_by_k[k], header_region)
         if header_x is not None:
-            out[k] = _placer(columns, header_x, centred=True)
+            out[k] = Placer(columns, header_x, centred=True, strong=False)
     return out
 
 
@@ -52,18 +51,23 @@ def _aligned_number(slot: Slot) -> Token | None:
     return tok
 
 
-def _placer(
-    columns: DisplayColumns, centres: list[float], *, centred: bool
-) -> Callable[[Slot, int], float]:
-    def place(slot: Slot, col: int) -> float:
+class Placer:
+    """A log-score of a slot sitting in a column, from where its number is printed.
+    `strong`: learnt from the table's own full rows; else from the printed headers, whose
+    place in converted CJK text is only approximate (a hint, not evidence)."""
+
+    def __init__(
+        self, columns: DisplayColumns, centres: list[float], *, centred: bool, strong: bool
+    ) -> None:
+        self.columns, self.centres, self.centred, self.strong = columns, centres, centred, strong
+
+    def __call__(self, slot: Slot, col: int) -> float:
         tok = _aligned_number(slot)
         if tok is None:
             return 0.0
-        end = columns.number_end(tok)
-        x = (columns.at(tok.start) + end) / 2 if centred else end
-        return -PLACE_WEIGHT * min(abs(x - centres[col]), 10.0)
-
-    return place
+        end = self.columns.number_end(tok)
+        x = (self.columns.at(tok.start) + end) / 2 if self.centred else end
+        return -PLACE_WEIGHT * min(abs(x - self.centres[col]), 10.0)
 
 
 def _header_centres(
@@ -92,6 +96,13 @@ def _header_centres(
     if any(b <= a for a, b in zip(centres, centres[1:], strict=False)):
         return None
     return centres
+
+
+def _in_order(xs: list[int], centres: list[float]) -> bool:
+    """A full row's i-th number is nearest the i-th centre (the text is really aligned)."""
+    return all(
+        min(range(len(centres)), key=lambda c: abs(x - centres[c])) == i for i, x in enumerate(xs)
+    )
 
 
 def _clusters(xs: list[int], gap: int = 3) -> list[float]:

@@ -3,20 +3,30 @@
 Steps: normalise with an offset map and tokenise (textmap); find every row label, in
 official order (locate); take each row's cells up to the next row (cells); spread a
 block of numbers over rows whose labels came first (a layout that prints all labels,
-then all numbers); choose between readings of damaged rows by the identities (resolve).
+then all numbers); choose between placements of damaged rows by the identities (resolve).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
-from structurer.tables.cells import Reading, Slot, line_gap, readings, row_slots
+from structurer.tables.cells import Placement, Slot, line_gap, placements, row_slots
+from structurer.tables.checks import (
+    PLACE_MARGIN,
+    Doubts,
+    ambiguous_placement,
+    checksum_reason,
+    comma_or_point,
+    dropped_numbers,
+    owned_numbers,
+    year_like,
+)
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
-from structurer.tables.positions import column_positions
+from structurer.tables.positions import Placer, column_positions
 from structurer.tables.resolve import Resolver
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
@@ -33,7 +43,7 @@ HEADER_TOKENS = 80  # how far before a table's first row its column headers are 
 
 
 @dataclass(frozen=True)
-class Prepared:
+class TableText:
     """A document made ready for table reading (do it once, read many specs)."""
 
     mapped: MappedText
@@ -56,32 +66,41 @@ class TableReadout:
     problems: list[str] = field(default_factory=list)
 
 
-def prepare(text: str) -> Prepared:
+def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
+    """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
-    tokens = tokenize(mapped)
-    return Prepared(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
+    tokens = tokenize(mapped, units)
+    return TableText(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
 
 
-def read_with_specs(doc: Prepared, tables: Sequence[TableSpec]) -> TableReadout:
+def read_with_specs(doc: TableText, tables: Sequence[TableSpec]) -> TableReadout:
     rows = [(t, row) for t in tables for row in t.rows]
     hits = locate_rows(doc.labels, [row.labels for _, row in rows])
     out = TableReadout()
-    slots = _all_slots(doc, tables, rows, hits, out.problems)
+    regions: list[tuple[int, int, int]] = []
+    guessed: dict[int, str] = {}
+    slots = _all_slots(doc, tables, rows, hits, out.problems, regions, guessed)
     for table in tables:
-        _read_table(doc, table, rows, hits, slots, out)
+        _read_table(doc, table, rows, hits, slots, regions, guessed, out)
     return out
 
 
 def _all_slots(
-    doc: Prepared,
+    doc: TableText,
     tables: Sequence[TableSpec],
     rows: list[tuple[TableSpec, RowSpec]],
     hits: list[LabelHit | None],
     problems: list[str],
+    regions: list[tuple[int, int, int]],
+    guessed: dict[int, str],
 ) -> list[list[Slot] | None]:
+    """Each row's printed cells (None: row not found). Appends to `regions` the part of the
+    token stream each row was read from: (row index, first token, stop token); `guessed`
+    gets the rows whose cells were placed by a guess nothing confirms (row -> why)."""
     tokens = doc.tokens
     ends = _end_tokens(doc, tables)
-    found = [i for i, h in enumerate(hits) if h is not None]
+    # in printed order: a row moved out of the official order ends where the next label is
+    found = sorted((i for i, h in enumerate(hits) if h is not None), key=_first_token(hits))
     gap = line_gap(tokens)
     result: list[list[Slot] | None] = [None] * len(rows)
     for n, i in enumerate(found):
@@ -94,6 +113,7 @@ def _all_slots(
             stop = nxt.first_token
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
         stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
+        regions.append((i, hit.first_token, stop))
         lost = []
         j = i + 1
         while (
@@ -116,12 +136,67 @@ def _all_slots(
             )
             start = cut[1]
             result[r] = row_slots(tokens, start, stop, gap)
+            regions.append((r, cut[0], stop))
         if start == hit.first_token:
             result[i] = row_slots(tokens, hit.first_token, stop, gap)
+    grouped = _drop_empty_columns(rows, result)
+    for i, got in enumerate(result):
+        if got is not None and i not in grouped:
+            result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
-    spread_short_blocks(rows, result, problems)
+    spread_short_blocks(rows, result, problems, guessed)
     return result
+
+
+def _first_token(hits: list[LabelHit | None]) -> Callable[[int], int]:
+    def key(i: int) -> int:
+        hit = hits[i]
+        return hit.first_token if hit is not None else -1
+
+    return key
+
+
+def _drop_empty_columns(
+    rows: list[tuple[TableSpec, RowSpec]], result: list[list[Slot] | None]
+) -> set[int]:
+    """Rows of one table with the same number of delimited cells, more than their columns:
+    positions empty in every one of them are columns a converter added (a markdown table
+    with empty columns, a label spanning cells). Dropped when they are exactly the extra;
+    returns the rows of such groups (when not exactly, their blanks are not trusted)."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for i, got in enumerate(result):
+        k = len(rows[i][1].columns)
+        if got is not None and len(got) > k and any(s.token is None for s in got):
+            groups.setdefault((id(rows[i][0]), k, len(got)), []).append(i)
+    grouped: set[int] = set()
+    for (_, k, n), members in groups.items():
+        if len(members) < 2:
+            continue
+        grouped.update(members)
+        empty = [
+            p for p in range(n) if all((got := result[i]) and got[p].token is None for i in members)
+        ]
+        if len(empty) != n - k:
+            if empty[: n - k] != list(range(n - k)):
+                continue
+            empty = empty[: n - k]  # more empty than extra: the leading ones (a label's span)
+        for i in members:
+            got = result[i]
+            assert got is not None
+            result[i] = [slot for p, slot in enumerate(got) if p not in empty]
+    return grouped
+
+
+def _trim_span_blanks(slots: list[Slot], k: int) -> list[Slot]:
+    """Empty cells before or after a row's numbers beyond its column count: the row's label
+    spanning several columns, or empty columns a converter added (tab or pipe rows). A
+    whole multiple of the columns is kept: it may be a block of rows (table 四's one line)."""
+    while len(slots) > k and len(slots) % k and slots[0].token is None:
+        slots = slots[1:]
+    while len(slots) > k and len(slots) % k and slots[-1].token is None:
+        slots = slots[:-1]
+    return slots
 
 
 def _next_row_start(
@@ -145,7 +220,7 @@ def _next_row_start(
     return None
 
 
-def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
+def _end_tokens(doc: TableText, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
     ends: dict[str, list[int]] = {}
     for table in tables:
         pats = [re.compile(p) for p in table.end_markers]
@@ -158,11 +233,13 @@ def _end_tokens(doc: Prepared, tables: Sequence[TableSpec]) -> dict[str, list[in
 
 
 def _read_table(
-    doc: Prepared,
+    doc: TableText,
     table: TableSpec,
     rows: list[tuple[TableSpec, RowSpec]],
     hits: list[LabelHit | None],
     slots: list[list[Slot] | None],
+    regions: list[tuple[int, int, int]],
+    guessed: dict[int, str],
     out: TableReadout,
 ) -> None:
     idx = [i for i, (t, _) in enumerate(rows) if t is table]
@@ -173,7 +250,7 @@ def _read_table(
                     f"{rows[i][1].path}.{c.key}: table not found" for c in rows[i][1].columns
                 )
         return
-    options: dict[str, list[Reading]] = {}
+    options: dict[str, list[Placement]] = {}
     absent: set[str] = set()
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
     header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
@@ -196,7 +273,7 @@ def _read_table(
             else:
                 out.unread.extend(f"{row.path}.{c.key}: row label not found" for c in row.columns)
             continue
-        options[row.path] = readings(row_slots_, row.columns, columns_x.get(len(row.columns)))
+        options[row.path] = placements(row_slots_, row.columns, columns_x.get(len(row.columns)))
         if len(row_slots_) > len(row.columns):
             out.problems.append(
                 f"{row.path}: {len(row_slots_)} cells for {len(row.columns)} columns"
@@ -206,6 +283,10 @@ def _read_table(
     )
     choice, broken = resolver.solve()
     out.problems.extend(f"identity does not hold: {name}" for name in broken)
+    doubts = _check(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
+    for i in idx:
+        if i in guessed and rows[i][1].path in options:
+            doubts.row(rows[i][1], guessed[i])
     for i in idx:
         row = rows[i][1]
         if row.path not in options:
@@ -214,16 +295,162 @@ def _read_table(
         hit = hits[i]
         inferred = len(options[row.path]) > 1
         for col, cell in zip(row.columns, reading.cells, strict=True):
-            out.cells.append(_cell(doc, row, col, cell, hit, inferred))
+            out.cells.append(
+                _cell(doc, row, col, cell, hit, inferred, doubts.of(f"{row.path}.{col.key}"))
+            )
+
+
+def _check(
+    doc: TableText,
+    rows: list[tuple[TableSpec, RowSpec]],
+    idx: list[int],
+    hits: list[LabelHit | None],
+    slots: list[list[Slot] | None],
+    regions: list[tuple[int, int, int]],
+    options: dict[str, list[Placement]],
+    choice: dict[str, int],
+    resolver: Resolver,
+    columns_x: dict[int, Placer],
+) -> Doubts:
+    """Every self-check of one table read (see checks.py)."""
+    doubts = Doubts()
+    for (row_path, col), name in resolver.broken_cells(choice).items():
+        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold")
+    for row_a, i, row_b, j in resolver.swaps(choice, PLACE_MARGIN):
+        other = {**choice, row_a: i, row_b: j}
+        for path, value in _differing(rows, idx, options, choice, other):
+            doubts.cell(
+                path,
+                f"the identities hold as well with {value:g} here (the blanks of two rows "
+                "placed the other way): the printed text does not decide",
+            )
+    used: set[int] = set()
+    broken_table = sorted(
+        {resolver.identities[n].name for n in range(len(resolver.identities))}
+        - {
+            resolver.identities[n].name
+            for n in range(len(resolver.identities))
+            if resolver.holds(choice, n)
+        }
+    )
+    for i in idx:
+        row = rows[i][1]
+        if row.path not in options:
+            continue
+        opts = options[row.path]
+        reading = opts[choice[row.path]]
+        used.update(c.token.start for c in reading.cells if c is not None and c.token is not None)
+        hit = hits[i]
+        if hit is not None and hit.moved:
+            doubts.row(row, "the row is printed out of the official row order")
+        printed = any(c is not None and c.token is not None for c in reading.cells)
+        if hit is None and printed and not _identities_close(resolver, choice, row.path):
+            doubts.row(
+                row,
+                "the row's label was not found; its cells were placed by position and "
+                "the table identities do not confirm them",
+            )
+        broken_here = sorted(
+            {
+                resolver.identities[n].name
+                for n in resolver.by_row.get(row.path, [])
+                if not resolver.holds(choice, n)
+            }
+        )
+        if len(opts) > 1 and broken_here:
+            doubts.row(
+                row,
+                "the row's numbers were placed in its columns by the table identities, "
+                f"but {', '.join(broken_here)} does not hold",
+            )
+        if len(opts) > 1:
+            placer = columns_x.get(len(row.columns))
+            reason = ambiguous_placement(
+                row,
+                opts,
+                choice,
+                resolver,
+                placer if placer is not None and placer.strong else None,
+            )
+            if reason:
+                doubts.row(row, reason)
+        reason = dropped_numbers(row, slots[i] or [], reading)
+        if reason:
+            doubts.row(row, reason)
+        for column, placed in zip(row.columns, reading.cells, strict=True):
+            token = None if placed is None else placed.token
+            for reason in (year_like(token, column.unit), comma_or_point(token, column.unit)):
+                if reason:
+                    doubts.cell(f"{row.path}.{column.key}", reason)
+            if token is None and broken_table:
+                doubts.cell(
+                    f"{row.path}.{column.key}",
+                    "read as a blank 0 while the table identities do not hold "
+                    f"({', '.join(broken_table[:3])}): its number may be lost",
+                )
+    mine = [r for r in regions if r[0] in idx]
+    unaccounted: list[str] = []
+    for owner, in_region in owned_numbers(doc.tokens, mine).items():
+        missing = [t for t in in_region if t.start not in used]
+        row = rows[owner][1]
+        if not missing or row.path not in options:
+            continue
+        reading = options[row.path][choice[row.path]]
+        read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
+        printed_sum = sum(t.value or 0.0 for t in in_region)
+        doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
+        unaccounted.extend(t.text for t in missing if t.value)
+    if unaccounted:  # never a silent 0: a blank may be where one of them belongs
+        shown = ", ".join(unaccounted[:6]) + (" …" if len(unaccounted) > 6 else "")
+        for i in idx:
+            row = rows[i][1]
+            if row.path not in options:
+                continue
+            cells = options[row.path][choice[row.path]].cells
+            for column, placed in zip(row.columns, cells, strict=True):
+                if placed is None or placed.token is None:
+                    doubts.cell(
+                        f"{row.path}.{column.key}",
+                        f"read as a blank 0 while the table prints numbers no cell holds ({shown})",
+                    )
+    return doubts
+
+
+def _differing(
+    rows: list[tuple[TableSpec, RowSpec]],
+    idx: list[int],
+    options: dict[str, list[Placement]],
+    choice: dict[str, int],
+    other: dict[str, int],
+) -> list[tuple[str, float]]:
+    """(cell path, the other value) where two choices read differently."""
+    out = []
+    for i in idx:
+        row = rows[i][1]
+        if row.path not in options or choice[row.path] == other[row.path]:
+            continue
+        a = options[row.path][choice[row.path]].values()
+        b = options[row.path][other[row.path]].values()
+        for col, x, y in zip(row.columns, a, b, strict=True):
+            if x != y:
+                out.append((f"{row.path}.{col.key}", y))
+    return out
+
+
+def _identities_close(resolver: Resolver, choice: dict[str, int], row: str) -> bool:
+    """Every identity through `row` holds (a row placed by position, confirmed)."""
+    n = len(resolver.by_row.get(row, []))
+    return n > 0 and resolver.row_credit(choice, row) >= n - 1e-9
 
 
 def _cell(
-    doc: Prepared,
+    doc: TableText,
     row: RowSpec,
     col: ColumnSpec,
     cell: Slot | None,
     hit: LabelHit | None,
     inferred: bool,
+    doubt: str | None = None,
 ) -> CellReading:
     path = f"{row.path}.{col.key}"
     text = doc.mapped.original
@@ -240,9 +467,9 @@ def _cell(
         note = BLANK_NOTE + (
             "; its column was chosen by the table identities" if inferred and token is None else ""
         )
-        zero: int | float = 0.0 if col.unit == CellUnit.ten_thousand_yuan else 0
+        zero: int | float = 0.0 if col.unit == CellUnit.amount else 0
         return CellReading(
-            path, zero, Evidence(start, end, text[start:end], AlignmentStatus.exact), note
+            path, zero, Evidence(start, end, text[start:end], AlignmentStatus.exact), note, doubt
         )
     value, notes = _convert(token, col)
     if inferred:
@@ -250,7 +477,7 @@ def _cell(
     evidence = Evidence(
         token.start, token.end, text[token.start : token.end], AlignmentStatus.exact
     )
-    return CellReading(path, value, evidence, "; ".join(notes) or None)
+    return CellReading(path, value, evidence, "; ".join(notes) or None, doubt)
 
 
 def _convert(token: Token, col: ColumnSpec) -> tuple[int | float, list[str]]:
@@ -259,10 +486,12 @@ def _convert(token: Token, col: ColumnSpec) -> tuple[int | float, list[str]]:
     if token.remark:
         notes.append(f"remark {token.remark} not part of the value")
     value = token.value
-    if col.unit == CellUnit.ten_thousand_yuan:
-        if token.unit == "元":
-            notes.append("元 converted to 万元")
-            return round(value / 10000, 6), notes
+    if col.unit == CellUnit.amount:
+        factor = dict(col.unit_factors).get(token.unit or "", 1.0)
+        if factor != 1.0:
+            base = next((u for u, f in col.unit_factors if f == 1.0), "the field's unit")
+            notes.append(f"{token.unit} converted to {base} (x{factor:g})")
+            return round(value * factor, 6), notes
         return value, notes
     if value != int(value):
         notes.append(f"non-integer count {token.text} rounded")

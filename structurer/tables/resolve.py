@@ -1,6 +1,6 @@
 """Choose one reading per row so that the table's identities hold as far as possible.
 
-Objective: IDENTITY_WEIGHT per identity that holds (all its cells known) plus the readings'
+Objective: IDENTITY_WEIGHT per identity that holds (all its cells known) plus the placements'
 priors. Search: best priors, then "same blank column in every short row" patterns (a whole
 column left blank), then coordinate ascent row by row.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from structurer.tables.cells import Reading
+from structurer.tables.cells import Placement
 from structurer.tables.spec import Identity
 
 IDENTITY_WEIGHT = 6.0
@@ -21,7 +21,7 @@ class Resolver:
     def __init__(
         self,
         row_columns: dict[str, list[str]],
-        options: dict[str, list[Reading]],
+        options: dict[str, list[Placement]],
         absent_as_zero: set[str],
         identities: Sequence[Identity],
     ) -> None:
@@ -49,6 +49,9 @@ class Resolver:
         reading = self.options[row][choice[row]]
         return reading.values()[self.col_index[row][col]]
 
+    def holds(self, choice: dict[str, int], n: int) -> bool:
+        return self._holds(choice, n)
+
     def _holds(self, choice: dict[str, int], n: int) -> bool:
         ident = self.identities[n]
         lhs = sum(self._value(choice, r, c) for r, c in ident.lhs)
@@ -70,11 +73,59 @@ class Resolver:
             return False
         return self.options[row][choice[row]].cells[self.col_index[row][col]] is None
 
+    def swaps(self, choice: dict[str, int], margin: float) -> list[tuple[str, int, str, int]]:
+        """Pairs of rows whose cells can move between the same columns together, the
+        identities holding as well (e.g. a number read in column A of one row and column B
+        of the next, or the other way round): (row, option, row, option). An option whose
+        printed positions are worse by more than `margin` does not count."""
+        moved: dict[frozenset[int], list[tuple[str, int]]] = {}
+        for row, opts in self.options.items():
+            base = opts[choice[row]]
+            for i, alt in enumerate(opts):
+                if i == choice[row] or alt.evidence < base.evidence - margin:
+                    continue
+                diff = frozenset(
+                    n
+                    for n, (x, y) in enumerate(zip(base.values(), alt.values(), strict=True))
+                    if x != y
+                )
+                if diff:
+                    moved.setdefault(diff, []).append((row, i))
+        found: list[tuple[str, int, str, int]] = []
+        for group in moved.values():
+            for n, (row_a, i) in enumerate(group):
+                for row_b, j in group[n + 1 :]:
+                    if row_a == row_b:
+                        continue
+                    trial = dict(choice)
+                    trial[row_a], trial[row_b] = i, j
+                    touched = set(self.by_row.get(row_a, [])) | set(self.by_row.get(row_b, []))
+                    before = sum(self._credit(choice, k) for k in touched)
+                    if sum(self._credit(trial, k) for k in touched) >= before - 1e-9:
+                        found.append((row_a, i, row_b, j))
+        return found
+
     def score(self, choice: dict[str, int]) -> float:
         total = sum(self.options[r][i].prior for r, i in choice.items())
         return total + IDENTITY_WEIGHT * sum(
             self._credit(choice, n) for n in range(len(self.identities))
         )
+
+    def row_credit(self, choice: dict[str, int], row: str) -> float:
+        """How well the identities touching `row` hold under `choice`."""
+        return sum(self._credit(choice, n) for n in self.by_row.get(row, []))
+
+    def touches(self, row: str) -> bool:
+        return bool(self.by_row.get(row))
+
+    def broken_cells(self, choice: dict[str, int]) -> dict[tuple[str, str], str]:
+        """(row, column) of every cell in an identity that does not hold -> the identity."""
+        out: dict[tuple[str, str], str] = {}
+        for n, ident in enumerate(self.identities):
+            if not self._holds(choice, n):
+                for ref in (*ident.lhs, *ident.rhs):
+                    out.setdefault(ref, ident.name)
+        return out
 
     def _row_score(self, choice: dict[str, int], row: str) -> float:
         held = sum(self._credit(choice, n) for n in self.by_row.get(row, []))

@@ -13,9 +13,9 @@ from enum import StrEnum
 class CellUnit(StrEnum):
     """How a cell's printed number becomes the field's value."""
 
-    integer = "integer"  # an integer count; units such as 件/条 are dropped
-    signed_integer = "signed_integer"  # an integer that may be negative (e.g. 本年增/减)
-    ten_thousand_yuan = "ten_thousand_yuan"  # money in 万元; "251000元" -> 25.1
+    integer = "integer"  # an integer count; counting units such as 件/条 are dropped
+    signed_integer = "signed_integer"  # an integer that may be negative
+    amount = "amount"  # a quantity in the field's unit (e.g. money); see ColumnSpec.unit_factors
 
 
 @dataclass(frozen=True)
@@ -23,15 +23,18 @@ class ColumnSpec:
     """One printed column, in printed order.
 
     `key` is the last part of the field path. `nonzero_prior` is how often this column is
-    non-zero in real tables; it only breaks ties between readings that the table's
+    non-zero in real tables; it only breaks ties between placements that the table's
     identities cannot tell apart (e.g. which of 7 cells was left blank). `header`, when
     given, locates the column on the line in space-aligned (PDF layout) text.
+    `unit_factors` (amount columns): the units a cell may print after its number and the
+    factor that turns each into the field's unit, e.g. (("元", 0.0001),) for a field in 10k.
     """
 
     key: str
     nonzero_prior: float = 0.5
     unit: CellUnit = CellUnit.integer
     header: str = ""  # the printed column header, used to place numbers in layout text
+    unit_factors: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """Normalised view of a document text with a per-character map back to the original, and
 its tokens (numbers, blank marks, label text).
 
+Language support (not any report type): Chinese counting units after a number (件, 条 …),
+Chinese numerals, full-width forms. Units of measure such as money are declared by the
+report type's column specs (`ColumnSpec.unit_factors`) and passed to `tokenize`.
+
 Every offset that leaves this module indexes the ORIGINAL text.
 """
 
@@ -11,14 +15,26 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import cn2an
 
 _SPACE_LIKE = {"\u00a0", "\u3000", "\u2002", "\u2003", "\u200b", "\ufeff"}
-_UNITS = "万元|元|件|条|个|项|次|人|宗|家|份|起"
-_NUM_RE = re.compile(
-    rf"(?P<num>[+\-]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?)\s*(?P<unit>{_UNITS})?\s*(?P<remark>\(.*\))?"
-)
+COUNT_UNITS = ("件", "条", "个", "项", "次", "人", "宗", "家", "份", "起")
+
+
+@lru_cache(maxsize=16)
+def _number_re(units: tuple[str, ...]) -> re.Pattern[str]:
+    """A whole cell holding a number, an optional unit (longest first) and a remark."""
+    alternatives = "|".join(
+        re.escape(u) for u in sorted({*units, *COUNT_UNITS}, key=len, reverse=True)
+    )
+    return re.compile(
+        rf"(?P<num>[+\-]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?)\s*(?P<unit>{alternatives})?\s*(?P<remark>\(.*\))?"
+    )
+
+
+_NUM_RE = _number_re(())
 _BLANK_RE = re.compile(r"[-—–─~]{1,2}|/|\\|无|空|/")
 _RULE_RE = re.compile(r":?[-—–─=:]{3,}:?")
 _CN_NUMERAL_RE = re.compile(r"[零〇一二两三四五六七八九十百千]+")
@@ -29,6 +45,12 @@ _PAGE_DECORATED_RE = re.compile(
     r"(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[,，]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})"
 )
 _PAGE_BARE_RE = re.compile(r"\d{1,4}")
+# "- 7 -" set apart by wide spaces inside a line: a converter put the page number on the
+# line of the text next to it (a blank mark, a number and a blank mark in a row are
+# printed with the row's own wider spacing)
+_PAGE_INLINE_RE = re.compile(
+    r"(?:(?<=\n)|^|(?<=   ))[-—–] \d{1,4} [-—–](?=   |[ \t]*$|[ \t]*\f)", re.MULTILINE
+)
 _PAGE_LINE_RE = re.compile(
     r"^[ \t\f]*(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[,，]?\s*共\s*\d{1,4}\s*页)?)[ \t\f]*$",
     re.MULTILINE,
@@ -91,6 +113,7 @@ def _mask_page_numbers(norm: str) -> str:
     """Blank out page-number lines: decorated ones ("- 7 -", "第7页") anywhere, bare
     numbers only as the footer before a form feed."""
     norm = _PAGE_LINE_RE.sub(lambda m: re.sub(r"[^\n\f]", " ", m.group()), norm)
+    norm = _PAGE_INLINE_RE.sub(lambda m: " " * len(m.group()), norm)
     if "\f" not in norm:
         return norm
     lines: list[tuple[int, int]] = []
@@ -132,10 +155,13 @@ def _mask_page_numbers(norm: str) -> str:
     return "".join(out)
 
 
-def parse_number(text: str) -> tuple[float, str | None, str | None] | None:
-    """(value, unit, remark) when `text` is a whole cell holding one number, else None."""
+def parse_number(
+    text: str, units: tuple[str, ...] = ()
+) -> tuple[float, str | None, str | None] | None:
+    """(value, unit, remark) when `text` is a whole cell holding one number, else None.
+    `units`: units of measure the report type declares, besides the counting units."""
     text = "".join(_OCR_DIGITS.get(c, c) for c in text) if len(text) <= 2 else text
-    m = _NUM_RE.fullmatch(text)
+    m = _number_re(units).fullmatch(text)
     if m is not None:
         return float(m.group("num").replace(",", "")), m.group("unit"), m.group("remark")
     if _CN_NUMERAL_RE.fullmatch(text) and (len(text) > 1 or text in "零〇"):
@@ -146,7 +172,7 @@ def parse_number(text: str) -> tuple[float, str | None, str | None] | None:
     return None
 
 
-def tokenize(mapped: MappedText) -> list[Token]:
+def tokenize(mapped: MappedText, units: tuple[str, ...] = ()) -> list[Token]:
     norm = mapped.norm
     tokens: list[Token] = []
     prev_end = 0
@@ -157,7 +183,7 @@ def tokenize(mapped: MappedText) -> list[Token]:
         start, end = mapped.span(m.start(), m.end())
         if _RULE_RE.fullmatch(raw):
             continue
-        parsed = parse_number(raw)
+        parsed = parse_number(raw, units)
         if parsed is not None:
             value, unit, remark = parsed
             tokens.append(

@@ -27,6 +27,7 @@ STRING_MIN_SCORE = 90.0
 ZERO_WORDS = ("没有", "未", "无", "零", "不存在", "尚无", "均无")
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _DATE = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})")
+_DATE_ALONE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
 @lru_cache(maxsize=4096)
@@ -70,6 +71,13 @@ def dates_in(text: str) -> list[dt.date]:
         except ValueError:
             continue
     return out
+
+
+def date_parts(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a text that is one date in Arabic digits ("2022-01-05",
+    "2022年1月5日"), not checked for being a real day; None when it is not one."""
+    match = _DATE_ALONE.fullmatch(text.strip())
+    return None if match is None else (int(match[1]), int(match[2]), int(match[3]))
 
 
 def number_in_text(value: float, text: str, *, scales: Sequence[float] = (1.0,)) -> bool:

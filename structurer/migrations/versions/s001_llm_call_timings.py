@@ -2,7 +2,7 @@
 decode time, speculative draft tokens proposed and accepted)
 
 Revision ID: s001
-Revises: r001
+Revises: r002
 Create Date: 2026-12-04 15:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "s001"
-down_revision: str | Sequence[str] | None = "r001"
+down_revision: str | Sequence[str] | None = "r002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

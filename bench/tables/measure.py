@@ -1,0 +1,161 @@
+"""Per converter: how many table cells the pipeline gets right, and how many wrong cells it
+would auto-accept (confident errors).
+
+    .venv/bin/python bench/tables/measure.py --corpus /tmp/corpus --converted /tmp/converted
+
+Each converted text goes through the real pipeline (`extract_document`) with the table
+reader on (`table_reader="table"`); the other parts are answered by the in-process FAKE
+model (`structurer.llm.mock.MockModel`) with nulls: they hold no table cells. Confidence is `score_rows` with the default
+prior (no fitted calibration), routed at the default review threshold, as a fresh install
+does. Per converter:
+
+- cells right: gold table cells (二/三/四) read with the gold value;
+- non-zero right: the same over gold cells that are not 0;
+- confident errors: cells read wrong (or read where gold has none) at/above the threshold;
+- silent zeros: cells read 0 (at/above the threshold) whose gold is not 0;
+- unread: gold cells with no reading (they go to a person: not an error, not right);
+- docs read twice: documents with a table the model read again (a table with a doubted
+  cell; the FAKE answers it with nothing, so the figures above are the table reader's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gov_disclosure import REPORT_TYPE
+from structurer.confidence.route import route_rows, score_rows
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.core.types import FieldRow, FieldStatus, LoadedDocument
+from structurer.llm.mock import MockModel
+from structurer.settings import Settings
+
+TABLE_PREFIXES = ("proactive.", "requests.", "appeals.")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    llm: MockModel
+    prompts: PromptSet
+    last_rereads: list[Any] = field(default_factory=list)  # second-reading calls, last doc
+
+    @classmethod
+    def make(cls, data_dir: Path) -> Pipeline:
+        settings = Settings(
+            data_dir=data_dir,
+            openai_base_url="http://fake-endpoint/v1",
+            model="fake-model",
+            table_reader="table",
+        )
+        llm = MockModel()  # FAKE: the non-table parts answered with nulls
+        prompts = PromptSet(REPO / "prompts", settings.report_type, settings.prompt_version)
+        return cls(settings, llm, prompts)
+
+    def table_rows(self, name: str, text: str) -> list[FieldRow]:
+        doc = LoadedDocument(name, name, "-", text, "txt", "utf-8")
+        outcome = extract_document(doc, REPORT_TYPE, self.llm, self.prompts, self.settings)
+        self.last_rereads = [c for c in outcome.calls if c.part.startswith("reread:")]
+        score_rows(outcome.fields, outcome.identity_breaks, artifact=None)
+        route_rows(outcome.fields, self.settings.review_threshold)
+        return [r for r in outcome.fields if r.path.startswith(TABLE_PREFIXES)]
+
+
+def score(rows: list[FieldRow], gold: dict[str, Any]) -> dict[str, Any]:
+    pred = {r.path: r for r in rows}
+    s: dict[str, Any] = defaultdict(int)
+    errors: list[str] = []
+    for path in sorted(set(gold) | set(pred)):
+        g, row = gold.get(path), pred.get(path)
+        if g is None and row is None:
+            continue
+        s["cells"] += int(g is not None)
+        s["nonzero"] += int(g is not None and g != 0)
+        if row is None:
+            s["unread"] += 1
+            continue
+        right = g is not None and abs(float(row.value) - float(g)) < 1e-6
+        s["right"] += int(right)
+        s["nonzero_right"] += int(right and g != 0)
+        confident = row.status == FieldStatus.auto
+        if not right:
+            s["wrong"] += 1
+        if not right and confident:
+            s["confident_errors"] += 1
+            errors.append(f"{path}: read {row.value} gold {g} conf {row.confidence}")
+            if row.value == 0 and g:
+                s["silent_zeros"] += 1
+        if right and not confident:
+            s["right_to_review"] += 1
+    s["errors"] = errors
+    return s
+
+
+def measure(corpus: Path, converted: Path, verbose: bool = False) -> dict[str, dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe = Pipeline.make(Path(tmp))
+        out: dict[str, dict[str, Any]] = {}
+        for conv in sorted(p for p in converted.iterdir() if p.is_dir()):
+            total: dict[str, Any] = defaultdict(int)
+            errors: list[str] = []
+            started = time.perf_counter()
+            for txt in sorted(conv.glob("*.txt")):
+                gold = json.loads((corpus / f"{txt.stem}.json").read_text(encoding="utf-8"))
+                s = score(pipe.table_rows(txt.stem, txt.read_text(encoding="utf-8")), gold["gold"])
+                for key, val in s.items():
+                    if key == "errors":
+                        errors.extend(f"{txt.stem} {e}" for e in val)
+                    else:
+                        total[key] += val
+                total["docs"] += 1
+                total["reread_docs"] += int(bool(pipe.last_rereads))
+                total["reread_calls"] += len(pipe.last_rereads)
+            total["seconds"] = round(time.perf_counter() - started, 1)
+            total["errors"] = errors
+            out[conv.name] = total
+            if verbose:
+                for e in total["errors"]:
+                    print(f"  {conv.name} {e}", file=sys.stderr)
+    return out
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "| converter | docs | cells right | non-zero right | confident errors | silent 0s"
+        " | unread | right but sent to review | docs read twice |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, s in results.items():
+        lines.append(
+            f"| {name} | {s['docs']} | {s['right']}/{s['cells']} ({s['right'] / s['cells']:.2%})"
+            f" | {s['nonzero_right']}/{s['nonzero']} ({s['nonzero_right'] / s['nonzero']:.2%})"
+            f" | {s['confident_errors']} | {s['silent_zeros']} | {s['unread']}"
+            f" | {s['right_to_review']} | {s['reread_docs']} ({s['reread_calls']} calls) |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--converted", type=Path, required=True)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every confident error")
+    args = ap.parse_args()
+    results = measure(args.corpus, args.converted, args.verbose)
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

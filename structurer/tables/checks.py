@@ -1,0 +1,130 @@
+"""Self-checks of a table once read: each failure is a doubt, in words, on the cells it
+concerns. A doubted cell is never auto-accepted (its confidence is capped below the review
+threshold), so a misread turns into review work instead of a confident error, and a cell
+read 0 while its row prints a non-zero number nowhere accounted for is never silent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from structurer.tables.cells import Placement, Slot
+from structurer.tables.resolve import Resolver
+from structurer.tables.spec import CellUnit, RowSpec
+from structurer.tables.textmap import Token, TokenKind
+
+YEAR_LOW, YEAR_HIGH = 1990, 2100  # a count in this range may be a header's year
+PLACE_MARGIN = 2.0  # placement evidence (log-score) that makes one reading clearly better
+
+
+class Doubts:
+    """Reasons per cell path, in the order found."""
+
+    def __init__(self) -> None:
+        self.by_cell: dict[str, list[str]] = {}
+
+    def cell(self, path: str, reason: str) -> None:
+        reasons = self.by_cell.setdefault(path, [])
+        if reason not in reasons:
+            reasons.append(reason)
+
+    def row(self, row: RowSpec, reason: str) -> None:
+        for col in row.columns:
+            self.cell(f"{row.path}.{col.key}", reason)
+
+    def of(self, path: str) -> str | None:
+        return "; ".join(self.by_cell.get(path, [])) or None
+
+
+def ambiguous_placement(
+    row: RowSpec,
+    options: list[Placement],
+    choice: dict[str, int],
+    resolver: Resolver,
+    place: Callable[[Slot, int], float] | None,
+) -> str | None:
+    """A row with more or fewer numbers than columns whose placement nothing decides: another
+    placement gives other values, keeps the identities as well, and the printed positions
+    (when the layout has them) do not tell the two apart."""
+    current = choice[row.path]
+    chosen = options[current]
+    base = resolver.row_credit(choice, row.path)
+    where = _placement(chosen, place)
+    for j, alt in enumerate(options):
+        if j == current or alt.values() == chosen.values():
+            continue
+        trial = dict(choice)
+        trial[row.path] = j
+        if resolver.row_credit(trial, row.path) + 1e-9 < base:
+            continue
+        if place is not None and _placement(alt, place) < where - PLACE_MARGIN:
+            continue
+        printed = sum(1 for c in chosen.cells if c is not None and c.token is not None)
+        return (
+            f"the row prints {printed} numbers for {len(row.columns)} columns and which column "
+            "each belongs to is not decided by the layout or the table identities"
+        )
+    return None
+
+
+def _placement(reading: Placement, place: Callable[[Slot, int], float] | None) -> float:
+    if place is None:
+        return 0.0
+    return sum(place(c, i) for i, c in enumerate(reading.cells) if c is not None)
+
+
+def dropped_numbers(row: RowSpec, slots: list[Slot], reading: Placement) -> str | None:
+    printed = [s for s in slots if s.token is not None and s.token.kind == TokenKind.number]
+    kept = {id(c.token) for c in reading.cells if c is not None and c.token is not None}
+    left = [s.token.text for s in printed if s.token is not None and id(s.token) not in kept]
+    if not left:
+        return None
+    return (
+        f"the row prints {len(printed)} numbers for {len(row.columns)} columns; "
+        f"{', '.join(left)} left out"
+    )
+
+
+def year_like(token: Token | None, unit: CellUnit) -> str | None:
+    """A count cell holding what looks like a year (a header read as a row's number)."""
+    if token is None or token.value is None or unit == CellUnit.amount:
+        return None
+    if token.value == int(token.value) and YEAR_LOW <= token.value <= YEAR_HIGH:
+        return f"{token.text} looks like a year (a header), not a count"
+    return None
+
+
+def owned_numbers(
+    tokens: list[Token], regions: list[tuple[int, int, int]]
+) -> dict[int, list[Token]]:
+    """The number tokens printed in a table's rows' part of the text, per row (index into the
+    flat row list) that owns them: the row whose region starts last before the token.
+    `regions` are (row, first token, stop token)."""
+    out: dict[int, list[Token]] = {}
+    ordered = sorted(regions, key=lambda r: r[1])
+    covered = sorted({t for _, a, b in ordered for t in range(a, b)})
+    for t in covered:
+        if tokens[t].kind != TokenKind.number:
+            continue
+        owner = max((r for r in ordered if r[1] <= t), key=lambda r: r[1])[0]
+        out.setdefault(owner, []).append(tokens[t])
+    return out
+
+
+def checksum_reason(missing: list[Token], printed_sum: float, read_sum: float) -> str:
+    shown = ", ".join(t.text for t in missing[:6]) + (" …" if len(missing) > 6 else "")
+    return (
+        f"numbers printed in this row's part of the text sum to {printed_sum:g} but the cells "
+        f"read sum to {read_sum:g}: {shown} in no cell"
+    )
+
+
+def comma_or_point(token: Token | None, unit: CellUnit) -> str | None:
+    """Money printed with a comma before exactly three digits: a thousands separator, or a
+    decimal point misread (OCR) as a comma."""
+    if token is None or unit != CellUnit.amount:
+        return None
+    if re.fullmatch(r"\d{1,3},\d{3}", token.text.split("(")[0].strip()):
+        return f"{token.text} may be a decimal misread as a comma ({token.text.replace(',', '.')})"
+    return None

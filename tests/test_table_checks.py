@@ -1,0 +1,330 @@
+"""Tables that know when they are misread: the table reader's self-checks (doubts in words,
+confidence below review, never a silent 0), reading what is printed (a shattered pipe row,
+converter-added empty columns, a block moved by the conversion), and the converter corpus
+fixtures (bench/tables/corpus.py rendered to PDF/DOCX/HTML, read back by real converters)
+run through the real pipeline.
+
+Every number here is invented.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gov_disclosure.tables import read_tables
+from structurer.confidence.route import DOUBTED_CONFIDENCE
+from structurer.core.types import FieldStatus
+from structurer.tables.reader import TableReadout
+from tests.test_tables import NARRATIVE, TAB_2021, expected, values
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "tables" / "converters"
+CONVERTERS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+def _measure() -> Any:
+    """bench/tables/measure.py: the pipeline path the converter figures are measured on."""
+    path = REPO / "bench" / "tables" / "measure.py"
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location("bench_tables_measure", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def doubted(readout: TableReadout) -> dict[str, str]:
+    return {c.path: c.doubt for c in readout.cells if c.doubt}
+
+
+# ---- the converter corpus, through the pipeline ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    measure = _measure()
+    return measure, measure.Pipeline.make(tmp_path_factory.mktemp("data"))
+
+
+@pytest.mark.parametrize("converter", CONVERTERS)
+def test_converter_output_has_no_confident_error(converter: str, pipeline: Any) -> None:
+    """Every table cell the pipeline auto-accepts is right; a wrong cell goes to review."""
+    measure, pipe = pipeline
+    assert len(CONVERTERS) == 10
+    for txt in sorted((FIXTURES / converter).glob("*.txt")):
+        gold = json.loads((FIXTURES / f"{txt.stem}.json").read_text(encoding="utf-8"))["gold"]
+        rows = pipe.table_rows(txt.stem, txt.read_text(encoding="utf-8"))
+        s = measure.score(rows, gold)
+        assert s["confident_errors"] == 0, (converter, txt.stem, s["errors"])
+        assert s["silent_zeros"] == 0
+        floor = 0.75 if converter == "ocr" else 0.85  # the rest is doubted, sent to review
+        assert s["right"] / s["cells"] >= floor, (converter, txt.stem, s["right"], s["cells"])
+        for row in rows:
+            if row.signals.get("doubt"):
+                assert row.confidence is not None and row.confidence <= DOUBTED_CONFIDENCE
+                assert row.status == FieldStatus.needs_review
+
+
+def test_html_and_docx_conversions_are_read_whole(pipeline: Any) -> None:
+    measure, pipe = pipeline
+    for converter in ("structurer_html", "markitdown_html", "markitdown_docx"):
+        for txt in sorted((FIXTURES / converter).glob("*.txt")):
+            gold = json.loads((FIXTURES / f"{txt.stem}.json").read_text(encoding="utf-8"))
+            s = measure.score(
+                pipe.table_rows(txt.stem, txt.read_text(encoding="utf-8")), gold["gold"]
+            )
+            assert s["right"] == s["cells"], (converter, txt.stem, s["errors"])
+
+
+# ---- self-checks -------------------------------------------------------------------------
+
+HEADER_YEARS = NARRATIVE + TAB_2021.replace(
+    "信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n规章\t1\t0\t12",
+    "信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n规章\t2023\t2024",
+)
+
+
+def test_a_header_year_read_as_a_count_is_doubted() -> None:
+    readout = read_tables(HEADER_YEARS)
+    reasons = doubted(readout)
+    years = [c for c in readout.cells if c.value in (2023, 2024)]
+    assert len(years) == 2
+    assert all("looks like a year" in reasons[c.path] for c in years)
+
+
+def test_a_row_with_more_numbers_than_columns_is_doubted() -> None:
+    text = NARRATIVE + TAB_2021.replace("行政处罚\t87", "行政处罚\t87\t9")
+    readout = read_tables(text)
+    reason = doubted(readout)["proactive.penalties.decisions"]
+    assert "prints 2 numbers for 1 columns" in reason and "left out" in reason
+
+
+def test_numbers_in_a_rows_region_in_no_cell_are_doubted_and_no_zero_is_silent() -> None:
+    """The appeals line lost its delimiters and grew a number nothing explains: the
+    checksum of the region fails and every blank 0 of the table is doubted."""
+    text = NARRATIVE + TAB_2021.replace(
+        "1\t0\t0\t1\t2\t0\t0\t0\t0\t0\t0\t1\t0\t0\t1", "1 0 0 1 2 0 0 0 0 0 0 1 0 0 1 7"
+    )
+    readout = read_tables(text)
+    reasons = doubted(readout)
+    appeals = [c for c in readout.cells if c.path.startswith("appeals.")]
+    assert appeals and all(c.path in reasons for c in appeals)
+    assert any("sum to" in reasons[c.path] for c in appeals)
+
+
+def test_blank_zeros_of_a_table_whose_identities_break_are_doubted() -> None:
+    """OCR lost the numbers of a row: it reads blank, the column totals no longer close."""
+    text = NARRATIVE + TAB_2021.replace(
+        "\t\t4.保护第三方合法权益\t1\t0\t0\t0\t0\t0\t1", "\t\t4.保护第三方合法权益"
+    )
+    readout = read_tables(text)
+    reasons = doubted(readout)
+    for col in ("natural_person", "total"):
+        assert values(readout)[f"requests.withheld_third_party.{col}"] == 0
+        assert "identit" in reasons[f"requests.withheld_third_party.{col}"]
+
+
+def test_blanks_two_rows_could_swap_are_doubted() -> None:
+    """Two rows print one number each without their blanks; placing them the other way
+    keeps every identity: the text does not decide, so both are doubted."""
+    text = NARRATIVE + TAB_2021
+    rows = {
+        "二、上年结转政府信息公开申请数量\t1\t0\t0\t0\t0\t0\t1": (
+            "二、上年结转政府信息公开申请数量 1 1"
+        ),
+        "四、结转下年度继续办理\t1\t0\t0\t0\t0\t0\t1": "四、结转下年度继续办理 1 1",
+    }
+    for old, new in rows.items():
+        text = text.replace(old, new)
+    readout = read_tables(text)
+    reasons = doubted(readout)
+    assert any(p.startswith("requests.carried_over.") for p in reasons)
+    assert any(p.startswith("requests.carried_forward.") for p in reasons)
+
+
+def test_a_clean_table_has_no_doubt() -> None:
+    readout = read_tables(NARRATIVE + TAB_2021)
+    assert values(readout) == expected()
+    assert doubted(readout) == {}
+
+
+# ---- reading what is printed ---------------------------------------------------------------
+
+SHATTERED_APPEALS = """\
+四、政府信息公开行政复议、行政诉讼情况
+| 行政复议 结果 | 维持 结果 纠正 | 行政诉讼 | | 未经复议直接起诉 其他 | 复议后起诉 |
+|---|---|---|---|---|---|
+| 30 | 0 | 8 | 4 | 42 | 3 | 0 | 5 | 2 | 10 | 7 | 0 | 6 | 1 | 14 |
+五、存在的主要问题及改进情况
+"""
+
+
+def test_a_pipe_row_of_fifteen_numbers_under_a_shattered_header_is_read_by_position() -> None:
+    text = NARRATIVE + TAB_2021.split("四、政府信息公开行政复议")[0] + SHATTERED_APPEALS
+    got = values(read_tables(text))
+    assert [got[f"appeals.reconsideration.{p}"] for p in ("upheld", "corrected", "other")] == [
+        30,
+        0,
+        8,
+    ]
+    assert got["appeals.litigation_direct.total"] == 10
+    assert got["appeals.litigation_after_reconsideration.total"] == 14
+
+
+def test_empty_columns_a_converter_added_are_dropped() -> None:
+    """markdown with an empty column after every value column (a PDF table's cell grid)."""
+    text = NARRATIVE + TAB_2021.replace(
+        "规章\t1\t0\t12\n行政规范性文件\t5\t2\t48",
+        "| 规章 | 1 |  | 0 |  | 12 |  |\n| 行政规范性文件 |  |  | 2 |  | 48 |  |",
+    )
+    got = values(read_tables(text))
+    assert [got[f"proactive.regulations.{c}"] for c in ("issued", "repealed", "in_force")] == [
+        1,
+        0,
+        12,
+    ]
+    assert [
+        got[f"proactive.normative_documents.{c}"] for c in ("issued", "repealed", "in_force")
+    ] == [0, 2, 48]
+
+
+def test_a_block_moved_to_the_end_of_the_section_is_still_found() -> None:
+    block = "第二十条第（一）项\n信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n规章\t1\t0\t12\n行政规范性文件\t5\t2\t48\n"
+    moved = TAB_2021.replace(block, "").replace(
+        "行政事业性收费\t2.5\n", "行政事业性收费\t2.5\n" + block
+    )
+    assert moved != TAB_2021
+    readout = read_tables(NARRATIVE + moved)
+    got = values(readout)
+    assert got["proactive.regulations.in_force"] == 12
+    assert got["proactive.normative_documents.in_force"] == 48
+    assert got["proactive.licensing.decisions"] == 1320
+    assert "out of the official row order" in doubted(readout)["proactive.regulations.in_force"]
+
+
+# ---- the doubt reaches the stored field, `show` and the review card -------------------------
+
+
+def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmodel import select
+    from typer.testing import CliRunner
+
+    from gov_disclosure import REPORT_TYPE
+    from structurer.batch.run import run_extraction
+    from structurer.cli.main import app
+    from structurer.llm.mock import MockModel
+    from structurer.review.labeling import load_review_config, review_fields
+    from structurer.review.push import _item, needs_review
+    from structurer.store.models import FieldValue
+    from structurer.store.session import session_scope
+
+    doc = tmp_path / "doubtful.txt"
+    doc.write_text(HEADER_YEARS, encoding="utf-8")
+    s = settings.model_copy(update={"table_reader": "table"})
+    summary = run_extraction([str(doc)], s, llm=MockModel())
+    assert [r.status for r in summary.results] == ["ok"], summary.results
+    with session_scope(s) as session:
+        stored = {
+            fv.path: fv
+            for fv in session.exec(select(FieldValue)).all()
+            if fv.path.startswith("proactive.regulations.")
+        }
+        doubted_rows = [fv for fv in stored.values() if fv.signals.get("doubt")]
+        assert doubted_rows
+        for fv in doubted_rows:
+            assert fv.status == "needs_review" and fv.confidence <= DOUBTED_CONFIDENCE
+        candidates = [
+            c
+            for c in needs_review(session, s.report_type, summary.run_id)
+            if c.row.signals.get("doubt")
+        ]
+        assert candidates
+        fields = review_fields(REPORT_TYPE)
+        config = load_review_config(REPORT_TYPE.name)
+        item = _item(candidates[0], fields[candidates[0].row.path], config)
+        assert item.reasons[0] == "table_doubt"
+        assert item.why.startswith("表格自检未通过：") and "looks like a year" in item.why
+    monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))
+    shown = CliRunner().invoke(app, ["show", doc.name])
+    assert shown.exit_code == 0, shown.output
+    assert "the table reader doubts" in shown.output and "looks like a year" in shown.output
+
+
+# ---- the second reading of a table that fails its checks (the model is the in-process FAKE) --
+
+
+def _table_reader_pipeline(settings: Any, model: Any, text: str) -> dict[str, Any]:
+    from gov_disclosure import REPORT_TYPE
+    from structurer.confidence.route import route_rows, score_rows
+    from structurer.core.pipeline import extract_document
+    from structurer.core.prompts import PromptSet
+    from structurer.core.types import LoadedDocument
+
+    s = settings.model_copy(update={"table_reader": "table"})
+    prompts = PromptSet(REPO / "prompts", s.report_type, s.prompt_version)
+    doc = LoadedDocument("t.txt", "t.txt", "-", text, "txt", "utf-8")
+    outcome = extract_document(doc, REPORT_TYPE, model, prompts, s)
+    score_rows(outcome.fields, outcome.identity_breaks, artifact=None)
+    route_rows(outcome.fields, s.review_threshold)
+    return {"rows": {r.path: r for r in outcome.fields}, "calls": outcome.calls}
+
+
+def _answer_proactive(penalties: list[float]) -> Any:
+    from structurer.llm.mock import all_null
+
+    def respond(messages: list[dict[str, Any]], model: type[Any]) -> Any:
+        if model.__name__ != "Table_proactive":
+            return all_null(messages, model)
+        want = expected()
+        rows: dict[str, list[float]] = {}
+        for key in model.model_fields:
+            rows[key] = [v for p, v in want.items() if p.startswith(f"proactive.{key}.")]
+        rows["penalties"] = penalties
+        return rows
+
+    return respond
+
+
+MORE_NUMBERS = NARRATIVE + TAB_2021.replace("行政处罚\t87", "行政处罚\t87\t9")
+
+
+def test_the_model_agreeing_on_a_second_reading_settles_the_doubt(settings: Any) -> None:
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, MORE_NUMBERS)
+    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
+    row = out["rows"]["proactive.penalties.decisions"]
+    assert row.value == 87 and row.reader == "table+llm"
+    assert "doubt" not in row.signals and "left out" in row.signals["doubt_settled"]
+    assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
+
+
+def test_the_model_disagreeing_keeps_the_cell_in_review_with_both_readings(settings: Any) -> None:
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([9]))
+    row = _table_reader_pipeline(settings, model, MORE_NUMBERS)["rows"][
+        "proactive.penalties.decisions"
+    ]
+    assert row.value == 87 and row.signals["other_value"] == 9
+    assert row.signals["readers_agree"] == 0.0 and row.signals.get("doubt")
+    assert row.status == FieldStatus.needs_review
+
+
+def test_clean_tables_cost_no_second_reading(settings: Any) -> None:
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, NARRATIVE + TAB_2021)
+    assert not [c for c in out["calls"] if c.part.startswith("reread:")]
+    assert all(m.__name__ != "Table_proactive" for _, m in model.calls)
