@@ -52,9 +52,9 @@ def load(path: Any) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def gold_mock(gold_record: dict[str, Any]):  # type: ignore[no-untyped-def]
+def gold_mock(gold_record: dict[str, Any], *, corrupt: set[str] | None = None):  # type: ignore[no-untyped-def]
     """The same answers for the in-process MockModel: (messages, response_model) -> reply."""
-    respond = gold_echo(gold_record)
+    respond = gold_echo(gold_record, corrupt=corrupt)
 
     def reply(messages: list[dict[str, Any]], response_model: type) -> dict[str, Any]:
         return respond({"response_format": {"json_schema": {"name": response_model.__name__}}})

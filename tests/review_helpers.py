@@ -1,5 +1,5 @@
-"""Helpers of the review tests: reports extracted with a FAKE model (it answers every part from
-the sample's gold record, two counts corrupted), annotation results as the labeling page
+"""Helpers of the review tests: reports extracted with the in-process MockModel (it answers
+every part from the sample's gold record, two counts corrupted), annotation results as the labeling page
 submits them, and the Label Studio REST API as a person's browser would call it."""
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from structurer.batch.run import run_extraction
-from structurer.llm.client import LLMClient
-from structurer.llm.fake import FakeChatModel
+from structurer.llm.mock import MockModel
 from structurer.review.labeling import load_review_config
 from structurer.settings import Settings
 from structurer.store.models import FieldValue
 from structurer.store.review_models import ReviewTask
 from structurer.store.session import session_scope
 from tests.conftest import REPO, SAMPLES
-from tests.gold_echo import gold_echo, load
+from tests.gold_echo import gold_mock, load
 
 SAMPLE = SAMPLES / "sample_2021_short.txt"
 SAMPLE_GOLD = REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021_short.json"
@@ -48,8 +47,7 @@ def review_settings(
 
 def extract(settings: Settings, paths: list[Path] | None = None, gold: Path = SAMPLE_GOLD) -> str:
     record = load(gold)["record"]
-    fake = FakeChatModel(gold_echo(record, corrupt=CORRUPT), logprob=-0.05)
-    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    llm = MockModel(default=gold_mock(record, corrupt=CORRUPT), logprob=-0.05)
     summary = run_extraction([str(p) for p in paths or [SAMPLE]], settings, llm=llm)
     assert {r.status for r in summary.results} == {"ok"}, summary.results
     return summary.run_id

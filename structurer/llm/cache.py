@@ -17,13 +17,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from structurer.settings import Settings
-from structurer.store.models import LLMCacheEntry, utcnow
-from structurer.store.session import get_engine, session_scope
+from structurer.store.cache import cache_entry, insert_cache_entry
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +88,7 @@ class DbResponseCache:
 
     def get(self, key: str) -> CachedReply | None:
         try:
-            with session_scope(self.settings) as session:
-                row = session.get(LLMCacheEntry, key)
+            row = cache_entry(self.settings, key)
         except SQLAlchemyError as exc:
             log.warning("response cache read failed: %s", type(exc).__name__)
             return None
@@ -121,13 +117,8 @@ class DbResponseCache:
             "tokens_in": reply.tokens_in,
             "tokens_out": reply.tokens_out,
             "retries": reply.retries,
-            "created_at": utcnow(),
         }
-        engine = get_engine(self.settings)
-        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(LLMCacheEntry).values(**values).on_conflict_do_nothing(index_elements=["key"])
         try:
-            with engine.begin() as conn:
-                conn.execute(stmt)
+            insert_cache_entry(self.settings, values)
         except SQLAlchemyError as exc:
             log.warning("response cache write failed: %s", type(exc).__name__)

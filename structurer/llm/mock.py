@@ -8,11 +8,14 @@ Queue items (one per call, in order):
 - a callable `(messages, response_model) -> dict | BaseModel`: computed per call;
 - an Exception instance: the call fails with that error text (as a failed call, not raised).
 
-With an empty queue the `default` callable answers (by default: every leaf null).
+With an empty queue the `default` callable answers (by default: every leaf null). With
+`logprob`, every character of the reply's JSON gets that token logprob (a confident or unsure
+model, for confidence tests).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -20,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from structurer.core.model import LLMResult
+from structurer.core.model import LLMResult, TokenLogprob
 
 Reply = dict[str, Any] | BaseModel
 Responder = Callable[[list[dict[str, Any]], type[BaseModel]], Reply]
@@ -42,8 +45,12 @@ class MockModel:
     """A `Model` answering from a queue; records every call's messages and response model."""
 
     def __init__(
-        self, *replies: Reply | Responder | Exception, default: Responder = all_null
+        self,
+        *replies: Reply | Responder | Exception,
+        default: Responder = all_null,
+        logprob: float | None = None,
     ) -> None:
+        self.logprob = logprob
         self.model = "mock-model"
         self.mode_name = "mock"
         self._queue: deque[Reply | Responder | Exception] = deque(replies)
@@ -77,4 +84,8 @@ class MockModel:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             return LLMResult(parsed=None, raw=str(data), error=f"invalid reply at {where}")
-        return LLMResult(parsed=parsed, raw=parsed.model_dump_json())
+        raw = json.dumps(parsed.model_dump(mode="json"), ensure_ascii=False)
+        logprobs = (
+            [TokenLogprob(ch, self.logprob) for ch in raw] if self.logprob is not None else []
+        )
+        return LLMResult(parsed=parsed, raw=raw, logprobs=logprobs)

@@ -23,7 +23,7 @@ from structurer.tables import (
     RowSpec,
     TableReadout,
     TableSpec,
-    prepare,
+    prepare_text,
     read_with_specs,
 )
 
@@ -90,7 +90,7 @@ MEMBERSHIP_TABLE = TableSpec(
 
 
 def read_tables(text: str) -> TableReadout:
-    return read_with_specs(prepare(text), (MEMBERSHIP_TABLE,))
+    return read_with_specs(prepare_text(text), (MEMBERSHIP_TABLE,))
 
 
 def check_identities(record: dict[str, Any]) -> list[dict[str, Any]]:
