@@ -21,6 +21,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 InstructorModeName = Literal["json_schema", "tools", "json", "md_json"]
 TableReaderMode = Literal["llm", "table", "both"]
+# llama.cpp's speculative decoding types (xllamacpp common_speculative_type); "draft": a small
+# draft model sharing the tokenizer (embedded_draft_model).
+SpeculativeType = Literal[
+    "none", "ngram_simple", "ngram_map_k", "ngram_map_k4v", "ngram_mod", "ngram_cache", "draft"
+]
 
 
 def _default_data_dir() -> Path:
@@ -51,7 +56,34 @@ class Settings(BaseSettings):
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 18080
     embedded_ctx: int = 8192
-    embedded_threads: int | None = None
+    # The embedded server's settings (structurer/llm/embedded/server.py). Changing any of them
+    # restarts a running server of ours. Defaults are today's (not yet measured, see bench/).
+    embedded_threads: int | None = Field(
+        None, ge=1, description="generation (decode) threads; default: cores - 1"
+    )
+    embedded_batch_threads: int | None = Field(
+        None, ge=1, description="prompt processing (prefill) threads; default: embedded_threads"
+    )
+    embedded_poll: int = Field(
+        50, ge=0, le=100, description="llama.cpp threads' busy-wait polling level (0: none)"
+    )
+    embedded_parallel: int = Field(1, ge=1, description="server slots (requests decoded at once)")
+    embedded_cache_prompt: bool = Field(
+        True, description="reuse a slot's cached prompt prefix across requests"
+    )
+    embedded_cache_ram_mib: int = Field(
+        1024, ge=0, description="host memory for prompts cached across slots"
+    )
+    embedded_speculative: SpeculativeType = "none"
+    # n-gram speculation (ngram_simple, ngram_map_k, ngram_map_k4v): the n-gram looked up in the
+    # text so far (n tokens) and the draft it proposes (up to m tokens). llama.cpp's defaults.
+    embedded_spec_ngram_n: int = Field(12, ge=1)
+    embedded_spec_ngram_m: int = Field(48, ge=1)
+    embedded_spec_min_hits: int = Field(1, ge=1)
+    embedded_draft_model: Literal["qwen2.5-coder-0.5b"] = "qwen2.5-coder-0.5b"
+    embedded_draft_max: int | None = Field(
+        None, ge=1, description="draft model: most tokens drafted per step; llama.cpp's default"
+    )
     instructor_mode: InstructorModeName = "json_schema"
     temperature: float = 0.0
     timeout: float = 900.0
@@ -71,6 +103,13 @@ class Settings(BaseSettings):
     # "check" only nulls; "off" neither.
     grounding: Literal["off", "check", "reask"] = "reask"
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
+    # Ask less: "parts" does not send a part whose every field a deterministic reader (table,
+    # rules) already read with an exact quote; "fields" also leaves such fields out of the parts
+    # it sends. Off until measured (bench/speed.py): the LLM's agreement is a confidence signal.
+    ask_less: Literal["off", "parts", "fields"] = "off"
+    # The longest quote a reply may give (the schema's maxLength; None: no limit). Quotes are
+    # most of what the model decodes; evidence needs a short one. Off until measured.
+    quote_max_chars: int | None = Field(None, ge=4)
 
     review_threshold: float = Field(
         0.8, ge=0, le=1, description="fields below this confidence need review"
@@ -163,4 +202,7 @@ class Settings(BaseSettings):
             "rule_reader": self.rule_reader,
             "grounding": self.grounding,
             "samples": self.samples,
+            # only when on, so that the runs made before these settings existed keep their hash
+            **({"ask_less": self.ask_less} if self.ask_less != "off" else {}),
+            **({"quote_max_chars": self.quote_max_chars} if self.quote_max_chars else {}),
         }

@@ -40,6 +40,7 @@ def test_missing_version_and_template_are_clear_errors(tmp_path: Path) -> None:
 
 def test_shipped_versions_render_every_part() -> None:
     from gov_disclosure import REPORT_TYPE
+    from structurer.core.pipeline import build_messages
     from structurer.core.response_models import part_fields
 
     # bench/naive_baseline.py's prompt sends the whole record as the response schema and
@@ -51,8 +52,10 @@ def test_shipped_versions_render_every_part() -> None:
         prompts = PromptSet(REPO / "prompts", "gov_disclosure", version)
         for part in REPORT_TYPE.parts:
             fields = part_fields(REPORT_TYPE.record_model, part)
-            system = prompts.render("system.j2", part=part.prompt, fields=fields)
-            assert all(f.key in system for f in fields), (version, part.name)
+            # the fields are listed in the system message (v1) or after the text (v4)
+            messages = build_messages(prompts, part, fields, "（原文）", "x.txt")
+            sent = "\n".join(m["content"] for m in messages)
+            assert all(f.key in sent for f in fields), (version, part.name)
 
 
 # --- no real values in prompts (issue 10, item 1) -------------------------------------------

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from structurer.core.types import ServerTimings
+
 
 @dataclass
 class TokenLogprob:
@@ -33,6 +35,7 @@ class LLMResult:
     cached: bool = False
     logprobs: list[TokenLogprob] = field(default_factory=list)
     transport_retries: int = 0  # timeouts, 429, 5xx, refused connections asked again
+    timings: ServerTimings | None = None  # llama.cpp's per-request timings, when reported
 
 
 def request_hash(

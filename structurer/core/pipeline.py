@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import typing
 from concurrent.futures import Executor
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -40,6 +41,7 @@ from structurer.core.response_models import (
 )
 from structurer.core.sections import split_sections
 from structurer.core.types import (
+    AlignmentStatus,
     CallRecord,
     Candidate,
     DocStatus,
@@ -98,11 +100,18 @@ def build_messages(
     report_format: str | None = None,
 ) -> list[dict[str, Any]]:
     """`report_format` is the format the table reader found (None when it did not run), so
-    a template can ask only what that format can state."""
-    system = prompts.render(
-        "system.j2", part=part.prompt, fields=fields, report_format=report_format
-    )
-    user = prompts.render("user.j2", text=text, doc_name=safe_name(doc_name))
+    a template can ask only what that format can state. Both templates see the whole context:
+    a version may put the part's guidance and fields after the text (v4), so that what every
+    call of a document shares comes first and the server's prompt cache can reuse it."""
+    context: dict[str, Any] = {
+        "part": part.prompt,
+        "fields": fields,
+        "report_format": report_format,
+        "text": text,
+        "doc_name": safe_name(doc_name),
+    }
+    system = prompts.render("system.j2", **context)
+    user = prompts.render("user.j2", **context)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -130,7 +139,7 @@ def _run_part(
     report_format: str | None = None,
 ) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
     fields = part_fields(rtype.record_model, part)
-    model = build_response_model(rtype, part)
+    model = build_response_model(rtype, part, settings.quote_max_chars)
     text, windows = part_text(doc, sections, part)
     messages = build_messages(prompts, part, fields, text, doc.name, report_format)
     schema = model.model_json_schema()
@@ -175,6 +184,7 @@ def _run_part(
             retries=r.retries + r.transport_retries,
             error=r.error,
             cached=r.cached,
+            timings=r.timings,
         )
         for r in samples
     ]
@@ -318,6 +328,36 @@ def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Can
     return readings
 
 
+def _read_for_sure(candidates: dict[str, list[Candidate]]) -> set[str]:
+    """Fields a deterministic reader read: a value, quoted exactly from the text."""
+    return {
+        path
+        for path, readings in candidates.items()
+        if any(
+            r.reader in ("table", "rule")
+            and r.value not in (None, [])
+            and r.evidence is not None
+            and r.evidence.status == AlignmentStatus.exact
+            for r in readings
+        )
+    }
+
+
+def _ask_less(
+    parts: list[PartSpec], rtype: ReportType, read: set[str], *, fields_too: bool
+) -> list[PartSpec]:
+    """The parts still worth a call: those with a field no reader has read (with `fields_too`,
+    asking only for those fields)."""
+    out = []
+    for part in parts:
+        paths = [f.path for f in part_fields(rtype.record_model, part)]
+        unread = tuple(p for p in paths if p not in read)
+        if not unread:
+            continue
+        out.append(replace(part, paths=unread) if fields_too and len(unread) < len(paths) else part)
+    return out
+
+
 def _second_reading(
     doc: LoadedDocument,
     rtype: ReportType,
@@ -355,6 +395,7 @@ def _second_reading(
                 retries=r.retries,
                 error=r.error,
                 cached=r.cached,
+                timings=r.timings,
             )
         )
         for path, value in rr.values.items():
@@ -416,6 +457,11 @@ def extract_document(
         if not (part.table and settings.table_reader == "table")
         and not (part.skip_with_tables and table_format is not None)
     ]
+    if settings.ask_less != "off":
+        read = _read_for_sure(candidates)
+        if table_ran and rtype.format_path is not None:
+            read.add(rtype.format_path)  # the table reader decides the format (below)
+        todo = _ask_less(todo, rtype, read, fields_too=settings.ask_less == "fields")
 
     def run_part(part: PartSpec) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
         return _run_part(doc, sections, part, rtype, llm, prompts, settings, table_format)

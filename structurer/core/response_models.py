@@ -13,9 +13,17 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 from structurer.core.records import iter_leaf_fields, submodel
 from structurer.core.report_type import PartSpec, ReportType
@@ -83,16 +91,27 @@ class _Leaf(BaseModel):
 
 
 def _leaf_model(
-    annotation: Any, name: str, quote_description: str, value_description: str
+    annotation: Any,
+    name: str,
+    quote_description: str,
+    value_description: str,
+    quote_max_chars: int | None = None,
 ) -> type[BaseModel]:
     # Both keys required, quote first: under constrained decoding the model must cite before it
-    # answers, and cannot skip the value by leaving a key out.
+    # answers, and cannot skip the value by leaving a key out. `quote_max_chars` becomes the
+    # schema's maxLength: llama.cpp's grammar stops the quote there (fewer tokens to decode).
     value_type = annotation if _is_optional(annotation) else annotation | None
+    # The cap is in the schema only (the grammar enforces it); a longer quote from an endpoint
+    # without grammars is kept.
+    quote_type: Any = str | None
+    if quote_max_chars is not None:
+        capped = WithJsonSchema({"type": "string", "maxLength": quote_max_chars})
+        quote_type = typing.Optional[Annotated[str, capped]]  # noqa: UP045 - a runtime type
     return create_model(  # type: ignore[call-overload, no-any-return]
         name,
         __base__=_Leaf,
         quote=(
-            str | None,
+            quote_type,
             Field(..., description=quote_description),
         ),
         value=(value_type, Field(..., description=value_description)),
@@ -104,7 +123,9 @@ def _is_optional(annotation: Any) -> bool:
 
 
 @cache
-def build_response_model(rtype: ReportType, part: PartSpec) -> type[BaseModel]:
+def build_response_model(
+    rtype: ReportType, part: PartSpec, quote_max_chars: int | None = None
+) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for f in part_fields(rtype.record_model, part):
         if f.is_list:
@@ -115,6 +136,7 @@ def build_response_model(rtype: ReportType, part: PartSpec) -> type[BaseModel]:
                 f"{_camel(part.name)}_{f.key}",
                 rtype.quote_description,
                 rtype.value_description,
+                quote_max_chars,
             )
             definitions[f.key] = (leaf, Field(..., description=f.description))
     return create_model(  # type: ignore[call-overload, no-any-return]

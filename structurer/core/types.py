@@ -108,6 +108,42 @@ class Candidate:
     signals: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ServerTimings:
+    """What a llama.cpp server reports per completion (its `timings` block): prompt tokens it
+    processed vs reused from its prompt cache, prefill and decode time, and speculative draft
+    tokens proposed and accepted. Summed over a call's completions (re-asks included)."""
+
+    prompt_n: int = 0  # prompt tokens processed (prefill)
+    cache_n: int = 0  # prompt tokens reused from the slot's cache
+    prompt_ms: float = 0.0
+    predicted_n: int = 0  # tokens generated
+    predicted_ms: float = 0.0
+    draft_n: int = 0  # speculative draft tokens proposed (0: no speculation)
+    draft_accepted: int = 0
+
+    def __add__(self, other: ServerTimings) -> ServerTimings:
+        return ServerTimings(
+            self.prompt_n + other.prompt_n,
+            self.cache_n + other.cache_n,
+            self.prompt_ms + other.prompt_ms,
+            self.predicted_n + other.predicted_n,
+            self.predicted_ms + other.predicted_ms,
+            self.draft_n + other.draft_n,
+            self.draft_accepted + other.draft_accepted,
+        )
+
+    @property
+    def decode_tps(self) -> float | None:
+        """Generated tokens per second of decoding."""
+        return self.predicted_n / self.predicted_ms * 1000 if self.predicted_ms > 0 else None
+
+    @property
+    def acceptance(self) -> float | None:
+        """Share of the draft tokens the model accepted (None: no speculation)."""
+        return self.draft_accepted / self.draft_n if self.draft_n else None
+
+
 @dataclass
 class CallRecord:
     part: str
@@ -122,6 +158,7 @@ class CallRecord:
     retries: int
     error: str | None
     cached: bool = False
+    timings: ServerTimings | None = None  # None: the endpoint reports none (or a cached reply)
 
 
 @dataclass

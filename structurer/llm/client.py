@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from structurer.core.model import LLMResult, TokenLogprob, request_hash
+from structurer.core.types import ServerTimings
 from structurer.llm.cache import CachedReply, ResponseCache, cache_key, cacheable
 from structurer.redact import redact, settings_secrets
 from structurer.settings import Settings
@@ -249,6 +250,7 @@ class LLMClient:
                 {
                     "in": getattr(usage, "prompt_tokens", 0) or 0,
                     "out": getattr(usage, "completion_tokens", 0) or 0,
+                    "timings": timings_of(response),
                     "response": response,
                 }
             )
@@ -297,6 +299,7 @@ class LLMClient:
             error = redact(error, self._secrets)
         latency = time.perf_counter() - started
         last = attempts[-1]["response"] if attempts else None
+        reported = [a["timings"] for a in attempts if a["timings"] is not None]
         result = LLMResult(
             parsed=parsed,
             raw=_content_of(last),
@@ -307,6 +310,7 @@ class LLMClient:
             error=error,
             logprobs=_logprobs_of(last),
             transport_retries=max(0, tries - 1),
+            timings=sum(reported[1:], reported[0]) if reported else None,
         )
         if key is not None and self.cache is not None and parsed is not None and error is None:
             reply = CachedReply(
@@ -340,6 +344,29 @@ def _describe_instructor_error(exc: Exception, parse_errors: list[str], base_url
     if parse_errors:
         return f"model reply failed validation after retries: {parse_errors[-1]}"[:300]
     return describe_error(exc, base_url)
+
+
+def timings_of(response: Any) -> ServerTimings | None:
+    """llama.cpp's `timings` block of a chat completion (an extra field the openai client keeps),
+    or None when the endpoint sends none."""
+    extra = getattr(response, "model_extra", None) or {}
+    raw = extra.get("timings")
+    if not isinstance(raw, dict):
+        return None
+
+    def num(key: str) -> float:
+        value = raw.get(key)
+        return float(value) if isinstance(value, int | float) and value >= 0 else 0.0
+
+    return ServerTimings(
+        prompt_n=int(num("prompt_n")),
+        cache_n=int(num("cache_n")),
+        prompt_ms=num("prompt_ms"),
+        predicted_n=int(num("predicted_n")),
+        predicted_ms=num("predicted_ms"),
+        draft_n=int(num("draft_n")),
+        draft_accepted=int(num("draft_n_accepted")),
+    )
 
 
 def _content_of(response: Any) -> str | None:

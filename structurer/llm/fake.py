@@ -6,6 +6,11 @@ Queue items:
 - str or dict: the assistant's content (dicts are JSON-encoded);
 - an int: an HTTP error status with no body of interest (e.g. 500, 429, 401);
 - an Exception instance: raised by the transport (e.g. httpx.ConnectError).
+
+With `timings=True` each completion carries a llama.cpp-like `timings` block, FAKE figures:
+a token is two characters, the prompt is the messages' contents joined, `cache_n` is the prefix
+it shares with the previous request's prompt (what a one-slot server's prompt cache would
+reuse), and `draft_n`/`draft_n_accepted` are set when `draft=(proposed, accepted)` is given.
 """
 
 from __future__ import annotations
@@ -27,12 +32,22 @@ Responder = Callable[[dict[str, Any]], "str | dict[str, Any] | int | Exception"]
 
 
 class FakeChatModel(httpx.BaseTransport):
-    def __init__(self, responder: Responder | None = None, *, logprob: float | None = None) -> None:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        logprob: float | None = None,
+        timings: bool = False,
+        draft: tuple[int, int] | None = None,
+    ) -> None:
         self._queue: deque[Any] = deque()
         self._responder = responder
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.logprob = logprob
+        self.timings = timings
+        self.draft = draft
+        self._last_prompt = ""
 
     def queue(self, *items: Any) -> FakeChatModel:
         with self._lock:
@@ -50,6 +65,9 @@ class FakeChatModel(httpx.BaseTransport):
         body = json.loads(request.content or b"{}")
         with self._lock:
             self.requests.append(body)
+            prompt = prompt_text(body)
+            reused = _common_prefix(prompt, self._last_prompt)
+            self._last_prompt = prompt
             if self._queue:
                 item = self._queue.popleft()
             elif self._responder is not None:
@@ -63,7 +81,42 @@ class FakeChatModel(httpx.BaseTransport):
         if isinstance(item, int):
             return httpx.Response(item, json={"error": {"message": f"fake HTTP {item}"}})
         content = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-        return httpx.Response(200, json=completion_payload(body, content, self.logprob))
+        payload = completion_payload(body, content, self.logprob)
+        if self.timings:
+            payload["timings"] = fake_timings(prompt, reused, content, self.draft)
+        return httpx.Response(200, json=payload)
+
+
+def prompt_text(request: dict[str, Any]) -> str:
+    return "\n".join(str(m.get("content") or "") for m in request.get("messages", []))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def fake_timings(
+    prompt: str, reused_chars: int, content: str, draft: tuple[int, int] | None
+) -> dict[str, Any]:
+    """A llama.cpp `timings` block with FAKE figures (two characters a token)."""
+    total, cached = max(1, len(prompt) // 2), reused_chars // 2
+    predicted = max(1, len(content) // 2)
+    block: dict[str, Any] = {
+        "cache_n": cached,
+        "prompt_n": total - cached,
+        "prompt_ms": float(total - cached),
+        "predicted_n": predicted,
+        "predicted_ms": predicted * 100.0,
+        "predicted_per_second": 10.0,
+    }
+    if draft is not None:
+        block["draft_n"], block["draft_n_accepted"] = draft
+    return block
 
 
 def completion_payload(

@@ -131,6 +131,15 @@ class LLMCall(SQLModel, table=True):
     retries: int = 0
     cached: bool = False
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # What a llama.cpp server reported (its `timings`), summed over re-asks; NULL when the
+    # endpoint reports none or the reply came from the cache.
+    prompt_processed: int | None = None  # prompt tokens prefilled
+    prompt_reused: int | None = None  # prompt tokens taken from the server's prompt cache
+    prefill_ms: float | None = None
+    decode_tokens: int | None = None
+    decode_ms: float | None = None
+    draft_tokens: int | None = None  # speculative draft tokens proposed
+    draft_accepted: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

@@ -61,6 +61,7 @@ def save_calls(
     session: Session, run_id: str | None, document_id: int | None, calls: list[CallRecord]
 ) -> None:
     for c in calls:
+        t = c.timings
         session.add(
             LLMCall(
                 run_id=run_id,
@@ -77,6 +78,13 @@ def save_calls(
                 retries=c.retries,
                 cached=c.cached,
                 error=redact(c.error) if c.error else None,
+                prompt_processed=None if t is None else t.prompt_n,
+                prompt_reused=None if t is None else t.cache_n,
+                prefill_ms=None if t is None else round(t.prompt_ms, 1),
+                decode_tokens=None if t is None else t.predicted_n,
+                decode_ms=None if t is None else round(t.predicted_ms, 1),
+                draft_tokens=None if t is None else t.draft_n,
+                draft_accepted=None if t is None else t.draft_accepted,
             )
         )
 

@@ -10,10 +10,13 @@ asked (`logprobs=True, top_logprobs=k`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,6 +69,81 @@ def threads(settings: Settings) -> int:
     # running (the pipeline, a database, the tests) made decoding 10-20x slower with every core
     # taken (bench/embedded_model.md).
     return settings.embedded_threads or max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def batch_threads(settings: Settings) -> int:
+    return settings.embedded_batch_threads or threads(settings)
+
+
+def server_config(settings: Settings) -> dict[str, Any]:
+    """The settings a running server was started with, beyond its model, host and port: a
+    server of ours whose config differs is restarted by `serve`."""
+    spec = settings.embedded_speculative
+    config: dict[str, Any] = {
+        "ctx": settings.embedded_ctx,
+        "threads": threads(settings),
+        "threads_batch": batch_threads(settings),
+        "poll": settings.embedded_poll,
+        "parallel": settings.embedded_parallel,
+        "cache_prompt": settings.embedded_cache_prompt,
+        "cache_ram_mib": settings.embedded_cache_ram_mib,
+        "speculative": spec,
+    }
+    if spec in ("ngram_simple", "ngram_map_k", "ngram_map_k4v"):
+        config.update(
+            spec_n=settings.embedded_spec_ngram_n,
+            spec_m=settings.embedded_spec_ngram_m,
+            spec_min_hits=settings.embedded_spec_min_hits,
+        )
+    if spec == "draft":
+        config.update(
+            draft_model=settings.embedded_draft_model, draft_max=settings.embedded_draft_max
+        )
+    return config
+
+
+def config_id(settings: Settings) -> str:
+    blob = json.dumps(server_config(settings), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def server_args(settings: Settings, model_file: Path, draft_file: Path | None) -> list[str]:
+    """serve_main's arguments for these settings."""
+    c = server_config(settings)
+    args = [
+        "--model",
+        str(model_file),
+        "--alias",
+        settings.embedded_model,
+        "--host",
+        settings.embedded_host,
+        "--port",
+        str(settings.embedded_port),
+        "--ctx",
+        str(c["ctx"]),
+        "--threads",
+        str(c["threads"]),
+        "--threads-batch",
+        str(c["threads_batch"]),
+        "--poll",
+        str(c["poll"]),
+        "--parallel",
+        str(c["parallel"]),
+        "--cache-ram-mib",
+        str(c["cache_ram_mib"]),
+        "--speculative",
+        c["speculative"],
+    ]
+    if not c["cache_prompt"]:
+        args.append("--no-cache-prompt")
+    if "spec_n" in c:
+        args += ["--spec-n", str(c["spec_n"]), "--spec-m", str(c["spec_m"])]
+        args += ["--spec-min-hits", str(c["spec_min_hits"])]
+    if draft_file is not None:
+        args += ["--draft-model", str(draft_file)]
+        if c["draft_max"]:
+            args += ["--draft-max", str(c["draft_max"])]
+    return [*args, "--config-id", config_id(settings)]
 
 
 def _service(settings: Settings) -> Service:
@@ -130,16 +208,30 @@ def _check_reusable(settings: Settings, info: ModelServerInfo) -> ModelServerInf
     return info
 
 
+def _stale_config(settings: Settings) -> list[int]:
+    """Our servers on this port started with other settings (see server_config)."""
+    ours = _server_pids_on_port(settings)
+    current = set(_service(settings).processes("--config-id", config_id(settings)))
+    return [pid for pid in ours if pid not in current]
+
+
 def serve(settings: Settings, timeout: float = 600.0) -> ModelServerInfo:
-    """Reuse the healthy server at host:port, or start one and wait until it is healthy."""
+    """Reuse the healthy server at host:port, or start one and wait until it is healthy. A server
+    of ours started with other settings (threads, slots, speculation...) is restarted; a foreign
+    llama.cpp server is reused as it is."""
     running = status(settings)
-    if running is not None:
+    if running is not None and not _stale_config(settings):
         return _check_reusable(settings, running)
     service = _service(settings)
     with service.lock(timeout):
         running = status(settings)  # another process may have started it while we waited
         if running is not None:
-            return _check_reusable(settings, running)
+            _check_reusable(settings, running)
+        stale = _stale_config(settings)  # healthy or still starting
+        if stale:
+            service.stop(stale)
+        elif running is not None:
+            return running
         pid = _recorded_pid(settings)
         if pid is None:
             ours = _server_pids_on_port(settings)  # e.g. from another data_dir
@@ -160,31 +252,22 @@ def serve(settings: Settings, timeout: float = 600.0) -> ModelServerInfo:
         return _check_reusable(settings, service.wait_ready(pid, ready, timeout))
 
 
+def _launcher() -> list[str]:
+    return [sys.executable, "-m", PROCESS_MARKER]
+
+
 def _spawn(settings: Settings, service: Service) -> int:
     model_file = ensure_weights(settings)
-    cmd = [
-        sys.executable,
-        "-m",
-        PROCESS_MARKER,
-        "--model",
-        str(model_file),
-        "--alias",
-        settings.embedded_model,
-        "--host",
-        settings.embedded_host,
-        "--port",
-        str(settings.embedded_port),
-        "--ctx",
-        str(settings.embedded_ctx),
-        "--threads",
-        str(threads(settings)),
-    ]
+    draft_file = None
+    if settings.embedded_speculative == "draft":
+        draft_file = ensure_weights(settings, settings.embedded_draft_model)
     return service.spawn(
-        cmd,
+        [*_launcher(), *server_args(settings, model_file, draft_file)],
         fresh_log=True,
         model=settings.embedded_model,
         host=settings.embedded_host,
         port=settings.embedded_port,
+        config=server_config(settings),
     )
 
 
