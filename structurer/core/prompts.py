@@ -24,7 +24,7 @@ def fence_for(text: str) -> tuple[str, str]:
     n = 0
     while opening in text or closing in text:
         n += 1
-        opening, closing = f"<<<原文{n}", f"原文{n}>>>"
+        opening, closing = f"<<<TEXT{n}", f"TEXT{n}>>>"
     return opening, closing
 
 
