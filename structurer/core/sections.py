@@ -1,4 +1,5 @@
-"""Split a report into sections by finding its heading lines. Generic over `SectionSpec`s.
+"""Split a report into sections by finding its heading lines. Generic over `SectionSpec`s; the
+Chinese heading numberings below are language support, the section names come from the report type.
 
 Matching runs on the normalised text; offsets in the result point into the raw text. A
 heading is a *short* line: its numbering ("一、", "(一)", "1.", "第一部分", or none) is taken

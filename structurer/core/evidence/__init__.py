@@ -1,3 +1,3 @@
-"""Evidence: aligning quotes with the text (align), locating a value's span (locate),
-checking a value against a span (value_check) and grounding an LLM reply in the text
-(grounding). Pure functions over core types."""
+"""Evidence: where a value sits in the text (alignment), whether the span states it, grounding,
+plausibility and invented values. Chinese numerals, units, printed dates and zero words are
+language support here, not knowledge of any report type. Imports core only."""
