@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import typing
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import replace
 from functools import cache
@@ -44,6 +45,7 @@ from structurer.core.types import (
     AlignmentStatus,
     CallRecord,
     Candidate,
+    CellReading,
     DocStatus,
     DocumentOutcome,
     FieldRow,
@@ -291,35 +293,29 @@ def _table_readings(
     if rtype.read_tables is None:
         return {}, None, []
     readout = rtype.read_tables(doc.text)
-    readings: dict[str, list[Candidate]] = {}
-    for cell in readout.cells:
-        signals: dict[str, Any] = {}
-        if cell.note:
-            signals["note"] = cell.note
-        if getattr(cell, "doubt", None):
-            signals["doubt"] = cell.doubt  # a failed self-check, in words
-        readings.setdefault(cell.path, []).append(
-            Candidate(
-                value=cell.value,
-                reader="table",
-                quote=cell.evidence.quote,
-                evidence=cell.evidence,
-                signals=signals,
-            )
-        )
-    return readings, readout.format, list(readout.unread)
+    return _candidates(readout.cells, "table"), readout.format, list(readout.unread)
 
 
 def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Candidate]]:
     if rtype.read_rules is None:
         return {}
+    return _candidates(rtype.read_rules(doc.text), "rule")
+
+
+def _candidates(cells: Iterable[CellReading], reader: str) -> dict[str, list[Candidate]]:
+    """A deterministic reader's cells as candidates, with its note and any failed self-check
+    (in words) as signals."""
     readings: dict[str, list[Candidate]] = {}
-    for cell in rtype.read_rules(doc.text):
-        signals: dict[str, Any] = {"note": cell.note} if cell.note else {}
+    for cell in cells:
+        signals: dict[str, Any] = {}
+        if cell.note:
+            signals["note"] = cell.note
+        if cell.doubt:
+            signals["doubt"] = cell.doubt
         readings.setdefault(cell.path, []).append(
             Candidate(
                 value=cell.value,
-                reader="rule",
+                reader=reader,
                 quote=cell.evidence.quote,
                 evidence=cell.evidence,
                 signals=signals,
