@@ -162,7 +162,8 @@ def test_real_server_is_reused_then_stopped(model_settings: Settings) -> None:
     code = (
         "from structurer.llm.embedded.server import serve;from structurer.settings import Settings;"
         f"i=serve(Settings(data_dir={str(model_settings.data_dir)!r},embedded_model={MODEL!r},"
-        f"embedded_port={TEST_PORT}),timeout=5);print(i.pid)"
+        f"embedded_port={TEST_PORT},embedded_ctx={model_settings.embedded_ctx}),timeout=5);"
+        "print(i.pid)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

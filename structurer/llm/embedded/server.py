@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,7 @@ def serve(settings: Settings, timeout: float = 600.0) -> ModelServerInfo:
         stale = _stale_config(settings)  # healthy or still starting
         if stale:
             service.stop(stale)
+            _wait_port_free(settings)
         elif running is not None:
             return running
         pid = _recorded_pid(settings)
@@ -250,6 +252,15 @@ def serve(settings: Settings, timeout: float = 600.0) -> ModelServerInfo:
             return None if model is None else ModelServerInfo(base_url(settings), pid, model)
 
         return _check_reusable(settings, service.wait_ready(pid, ready, timeout))
+
+
+def _wait_port_free(settings: Settings, seconds: float = 15.0) -> None:
+    """After stopping a server: the port is released once its last process has closed it."""
+    deadline = time.monotonic() + seconds
+    while port_in_use(settings.embedded_host, settings.embedded_port):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
 
 
 def _launcher() -> list[str]:
