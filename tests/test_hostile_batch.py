@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -208,3 +209,32 @@ def test_export_carries_status_and_error_and_failed_documents_only_when_asked(
         assert [r["doc"] for r in frame] == ["good.txt"]
         assert frame[0]["meta.report_year"] == good["record"]["meta"]["report_year"]
         assert frame[0]["status"] == "ok" and frame[0]["error"] is None
+
+
+def test_a_lost_claim_race_does_not_lose_the_document_id(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claiming rolls the session back when another process wins the insert; the document's id
+    must not be read from the (then expired) row after the session is closed."""
+    from structurer.batch import document as unit
+    from structurer.batch.run import ensure_database
+    from structurer.core.prompts import load_prompts
+    from structurer.core.report_type import load_report_type
+
+    ensure_database(settings)
+    with session_scope(settings) as session:
+        run = create_run(
+            session, {"report_type": "gov_disclosure", "prompt": "p", "model": "m"}, "h"
+        )
+    ctx = unit.BatchContext(
+        settings, load_report_type(settings.report_type), load_prompts(settings), run.id, "h"
+    )
+
+    def lost_race(session: Any, *args: Any) -> None:
+        session.rollback()  # what claim_document does when another process inserted first
+        return None
+
+    monkeypatch.setattr(unit, "claim_document", lost_race)
+    path = write_report(tmp_path / "docs" / "a.txt")
+    stored = unit.read_and_store(path, ctx)
+    assert isinstance(stored, unit.StoredDocument) and stored.document_id > 0

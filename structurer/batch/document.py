@@ -136,14 +136,15 @@ def read_and_store(path: Path, ctx: BatchContext) -> StoredDocument | DocResult:
         return _store_unreadable(path, str(exc), ctx)
     first = ctx.first_path(doc.sha256, str(path))
     with session_scope(ctx.settings) as session:
-        doc_row = upsert_document(session, doc)
+        # the id, read now: a rollback below (a lost race) expires the row object
+        document_id = upsert_document(session, doc).id or 0
         if first != str(path):
-            record_duplicate(session, ctx.run_id, doc_row.id or 0, str(path), first)
+            record_duplicate(session, ctx.run_id, document_id, str(path), first)
             return DocResult(
                 doc.name,
                 str(path),
                 DocStatus.duplicate,
-                document_id=doc_row.id,
+                document_id=document_id,
                 duplicate_of=first,
             )
         if ctx.reuse:
@@ -160,16 +161,16 @@ def read_and_store(path: Path, ctx: BatchContext) -> StoredDocument | DocResult:
                     doc.name,
                     str(path),
                     DocStatus.skipped,
-                    document_id=doc_row.id,
+                    document_id=document_id,
                     notes=doc.notes,
                 )
-        holder = claim_document(session, doc_row.id or 0, ctx.settings_hash, ctx.run_id)
+        holder = claim_document(session, document_id, ctx.settings_hash, ctx.run_id)
         if holder is not None:
             ctx.forget(doc.sha256)  # asked again later: it is still the first copy
             return DocResult(
                 doc.name, str(path), DocStatus.held, f"being extracted by run {holder}"
             )
-    return StoredDocument(path, doc, doc_row.id or 0)
+    return StoredDocument(path, doc, document_id)
 
 
 def release(stored: StoredDocument, ctx: BatchContext) -> None:
