@@ -12,7 +12,7 @@ from structurer.llm.fake import FakeChatModel
 from structurer.settings import Settings
 from structurer.store.session import dispose_engines
 
-pytest_plugins = ["tests.labelstudio_fixture", "tests.hostile_fixture"]
+pytest_plugins = ["tests.labelstudio_fixture", "tests.hostile_fixture", "tests.pg_fixture"]
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data (corpus, gold, spec) beside the repo; STRUCTURER_SHARED_DIR points elsewhere.

@@ -153,3 +153,15 @@ def pg_server() -> Iterator[PgServer]:
 def pg_url(pg_server: PgServer) -> str:
     """A fresh, empty database on the test server."""
     return pg_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's database, once on SQLite and once on a fresh PostgreSQL database."""
+    from structurer.store.session import dispose_engines
+
+    if request.param == "postgres":
+        yield request.getfixturevalue("pg_url")
+    else:
+        yield f"sqlite:///{tmp_path / 'data' / 'structurer.db'}"
+    dispose_engines()

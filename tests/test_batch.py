@@ -26,7 +26,7 @@ from structurer.batch.run import run_extraction
 from structurer.llm.fake_server import FakeOpenAIServer
 from structurer.settings import Settings
 from structurer.store.models import Document, Extraction, FieldValue, LLMCacheEntry, LLMCall, Run
-from structurer.store.session import dispose_engines, session_scope
+from structurer.store.session import session_scope
 from tests.conftest import REPO, SAMPLES
 from tests.gold_echo import gold_echo, load
 from tests.pg_fixture import pg_server, pg_url  # noqa: F401 - fixtures
@@ -85,15 +85,6 @@ def make_corpus(directory: Path, n: int, *, failing: int = 0, start: int = 0) ->
     return paths
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("pg_url")
-    else:
-        yield f"sqlite:///{tmp_path / 'data' / 'structurer.db'}"
-    dispose_engines()
-
-
 @pytest.fixture
 def responder() -> Responder:
     return Responder()
@@ -129,7 +120,7 @@ def cli_env(settings: Settings) -> dict[str, str]:
     env.update(
         OPENAI_BASE_URL=settings.openai_base_url or "",
         OPENAI_API_KEY="sk-fake-SECRET-never-logged",
-        DATABASE_URL=settings.db_url,
+        DATABASE_URL=settings.database_url,
         STRUCTURER_DATA_DIR=str(settings.data_dir),
         STRUCTURER_MODEL=settings.model_name,
         COLUMNS="200",

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,7 @@ from tests.pg_fixture import pg_server, pg_url  # noqa: F401 - fixtures
 from tests.test_batch import FAIL_MARK, SAMPLE, Responder, assert_complete_run
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "postgres":
-        yield request.getfixturevalue("pg_url")
-    else:
-        yield f"sqlite:///{tmp_path / 'data' / 'structurer.db'}"
-    dispose_engines()
-
-
-def test_two_processes_never_extract_the_same_document(tmp_path: Path, db_url: str) -> None:
+def test_two_processes_never_extract_the_same_document(tmp_path: Path, database_url: str) -> None:
     from structurer.store.models import DocumentClaim
 
     responder = Responder()
@@ -47,7 +37,7 @@ def test_two_processes_never_extract_the_same_document(tmp_path: Path, db_url: s
             OPENAI_BASE_URL=server.url,
             OPENAI_API_KEY=API_KEY,
             STRUCTURER_MODEL="fake-model",
-            DATABASE_URL=db_url,
+            DATABASE_URL=database_url,
         )
         one = write_report(tmp_path / "one" / "first.txt")
         assert run_cli("extract", str(one), env=env).returncode == 0
@@ -79,7 +69,7 @@ def test_two_processes_never_extract_the_same_document(tmp_path: Path, db_url: s
             assert proc.returncode == 0, errors[-3000:]
         asked = server.requests - per_doc
     assert asked == 6 * per_doc  # every document extracted once, by one of the two
-    settings = Settings(data_dir=tmp_path / "data", database_url=db_url)
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
     with session_scope(settings) as session:
         runs = [r for r in session.exec(select(Run)).all() if r.name in ("a", "b")]
         assert sorted(r.status for r in runs) == ["done", "done"]
@@ -88,12 +78,12 @@ def test_two_processes_never_extract_the_same_document(tmp_path: Path, db_url: s
         assert_complete_run(settings, run.id, paths)  # each run holds every document
 
 
-def test_claims_expire_and_runs_found_dead_free_theirs(tmp_path: Path, db_url: str) -> None:
+def test_claims_expire_and_runs_found_dead_free_theirs(tmp_path: Path, database_url: str) -> None:
     from structurer.store.claims import claim_document
     from structurer.store.models import DocumentClaim
     from structurer.store.runs import STALE_SECONDS, reap_dead_runs
 
-    settings = Settings(data_dir=tmp_path / "data", database_url=db_url)
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
     with session_scope(settings) as session:
         alive = create_run(session, {"report_type": "t", "prompt": "p", "model": "m"}, "h")
         other = create_run(session, {"report_type": "t", "prompt": "p", "model": "m"}, "h")

@@ -18,11 +18,8 @@ from tests import test_batch
 from tests.pg_fixture import missing_service
 from tests.test_batch import assert_complete_run, make_corpus
 
-# the batch tests' fixtures: SQLite and PostgreSQL, the FAKE server
+# the batch tests' fixtures (SQLite and PostgreSQL come from tests/pg_fixture.py), the FAKE server
 batch_settings = test_batch.batch_settings
-database_url = test_batch.database_url
-pg_server = test_batch.pg_server
-pg_url = test_batch.pg_url
 responder = test_batch.responder
 server = test_batch.server
 
