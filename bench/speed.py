@@ -14,8 +14,8 @@ setting. Then `structurer eval compare OLD NEW --fail-on-regression 0.01
 --fail-on-section-regression 0.05` on the two eval runs (exit code 1 on a regression).
 
 Settings are Settings fields (env names without STRUCTURER_), e.g. `--new embedded_speculative=
-ngram_simple embedded_spec_ngram_n=3 embedded_spec_ngram_m=16`. OLD defaults to today's
-settings; NEW to the candidates below, which are NOT measured yet (see bench/README.md).
+ngram_simple embedded_spec_ngram_n=3 embedded_spec_ngram_m=16`. OLD defaults to the
+settings before issue 12, NEW to today's defaults (see bench/README.md).
 """
 
 from __future__ import annotations
@@ -57,16 +57,24 @@ from structurer.store.session import dispose_engines, session_scope  # noqa: E40
 SAMPLE = REPO / "samples" / "sample_2021.txt"
 PORTS = {"old": 18101, "new": 18102}
 CORES = len(os.sched_getaffinity(0))
-# Candidates, one per lever of issue 12: prompts ordered for the prompt cache, every core for
-# prefill and decode, parts the rule/table readers read are not asked. Speculation and slots
-# are left at today's values until measured (issue 12: ngram_simple n=4 m=16 was slower at 1
-# thread); try them with --new.
-NEW = {
-    "prompt_version": "v4",
-    "embedded_threads": str(CORES),
-    "embedded_batch_threads": str(CORES),
-    "ask_less": "parts",
+# OLD: the settings before issue 12 (prompt v1, one core left free, every part asked). NEW:
+# today's defaults (prompt v4, threads chosen from the load, ask_less=fields), which this
+# benchmark chose (bench/README.md).
+OLD = {
+    "prompt_version": "v1",
+    "embedded_threads": str(max(1, CORES - 1)),
+    "ask_less": "off",
 }
+NEW: dict[str, str] = {}
+
+
+def wait_quiet(say: Callable[[str], None], timeout: float = 300.0) -> None:
+    """Wait until the 1-minute load average falls below the quiet threshold (the previous
+    setting's load decays slowly), so each setting starts on the same quiet box."""
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] >= server.QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+    say(f"load average {os.getloadavg()[0]:.2f} before the server starts")
 
 
 @dataclass
@@ -174,6 +182,8 @@ def run_setting(
     run = SettingRun(label, overrides, load_before=os.getloadavg())
     if llm is None and settings.uses_embedded_model:
         server.stop(settings)  # a server of ours left on this port: not cold
+        wait_quiet(say)
+        say(f"[{label}] threads {server.threads(settings)}/{server.batch_threads(settings)}")
         started = time.monotonic()
         server.serve(settings, timeout=1800)
         run.server_start_s = time.monotonic() - started
@@ -310,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     ap.add_argument("--gold", type=Path, default=REPO.parent / "shared" / "gold")
-    ap.add_argument("--old", nargs="*", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--old", nargs="*", default=None, metavar="KEY=VALUE")
     ap.add_argument("--new", nargs="*", default=None, metavar="KEY=VALUE")
     ap.add_argument("--no-sample", action="store_true", help="skip samples/sample_2021.txt")
     ap.add_argument("--out", type=Path, help="default: bench/results/speed-<UTC time>")
@@ -321,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     settings_of = {
-        "old": parse_overrides(args.old),
+        "old": parse_overrides(args.old) if args.old is not None else dict(OLD),
         "new": parse_overrides(args.new) if args.new is not None else dict(NEW),
     }
     if args.prompt_chars:

@@ -57,9 +57,12 @@ class Settings(BaseSettings):
     embedded_port: int = 18080
     embedded_ctx: int = 8192
     # The embedded server's settings (structurer/llm/embedded/server.py). Changing any of them
-    # restarts a running server of ours. Defaults are today's (not yet measured, see bench/).
+    # restarts a running server of ours. Defaults measured by bench/speed.py (bench/README.md).
     embedded_threads: int | None = Field(
-        None, ge=1, description="generation (decode) threads; default: cores - 1"
+        None,
+        ge=1,
+        description="generation (decode) threads; default: every core on a quiet box, "
+        "cores - 1 on a busy one (decided when the server starts)",
     )
     embedded_batch_threads: int | None = Field(
         None, ge=1, description="prompt processing (prefill) threads; default: embedded_threads"
@@ -92,7 +95,7 @@ class Settings(BaseSettings):
     logprobs: bool = True
 
     report_type: str = "gov_disclosure"
-    prompt_version: str = "v1"
+    prompt_version: str = "v4"
     prompts_dir: Path = REPO_ROOT / "prompts"
     # Which reader fills the standard tables: the LLM, the deterministic table reader, or both.
     table_reader: TableReaderMode = "table"
@@ -105,8 +108,9 @@ class Settings(BaseSettings):
     samples: int = Field(1, ge=1, description="k sampled extractions per section, for agreement")
     # Ask less: "parts" does not send a part whose every field a deterministic reader (table,
     # rules) already read with an exact quote; "fields" also leaves such fields out of the parts
-    # it sends. Off until measured (bench/speed.py): the LLM's agreement is a confidence signal.
-    ask_less: Literal["off", "parts", "fields"] = "off"
+    # it sends (measured by bench/speed.py; the LLM's agreement is then no confidence signal for
+    # those fields: their rule or table reading stands alone).
+    ask_less: Literal["off", "parts", "fields"] = "fields"
     # The longest quote a reply may give (the schema's maxLength; None: no limit). Quotes are
     # most of what the model decodes; evidence needs a short one. Off until measured.
     quote_max_chars: int | None = Field(None, ge=4)

@@ -62,8 +62,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
         "LABEL_STUDIO_API_KEY",
     ):
         monkeypatch.delenv(var, raising=False)
+    # Every part asked (ask_less=off), so a test sees the LLM's reading beside the rule and
+    # table readers'; the default (fields) is tested in test_speed and end to end.
     s = Settings(
-        data_dir=tmp_path / "data", openai_base_url="http://fake-endpoint/v1", model="fake-model"
+        data_dir=tmp_path / "data",
+        openai_base_url="http://fake-endpoint/v1",
+        model="fake-model",
+        ask_less="off",
     )
     yield s
     dispose_engines()

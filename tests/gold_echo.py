@@ -21,8 +21,12 @@ def gold_echo(gold_record: dict[str, Any], *, corrupt: set[str] | None = None): 
         if name is None and request.get("tools"):
             name = request["tools"][0]["function"]["name"]
         part = by_model[name]
+        schema = (fmt.get("json_schema") or {}).get("schema") or {}
+        asked = set(schema.get("properties") or ())  # a re-ask asks only the failing fields
         answer: dict[str, Any] = {}
         for f in part_fields(REPORT_TYPE.record_model, part):
+            if asked and f.key not in asked:
+                continue
             value = flat[f.path]
             if corrupt and f.path in corrupt and isinstance(value, int):
                 value += 1
@@ -57,6 +61,13 @@ def gold_mock(gold_record: dict[str, Any], *, corrupt: set[str] | None = None): 
     respond = gold_echo(gold_record, corrupt=corrupt)
 
     def reply(messages: list[dict[str, Any]], response_model: type) -> dict[str, Any]:
-        return respond({"response_format": {"json_schema": {"name": response_model.__name__}}})
+        schema = response_model.model_json_schema()  # type: ignore[attr-defined]
+        return respond(
+            {
+                "response_format": {
+                    "json_schema": {"name": response_model.__name__, "schema": schema}
+                }
+            }
+        )
 
     return reply

@@ -10,7 +10,13 @@ import pytest
 
 from gov_disclosure import REPORT_TYPE
 from structurer.confidence.route import route_rows
-from structurer.core.evidence.grounding import GroundedField, check_part, problem
+from structurer.core.evidence.grounding import (
+    GroundedField,
+    check_part,
+    problem,
+    zero_quote,
+    zero_sentence,
+)
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.types import FieldStatus, LoadedDocument
@@ -53,6 +59,49 @@ REJECT, WEAK = True, False
 )
 def test_problem(value: Any, quote: str | None, kind: str, expected: Any) -> None:
     assert problem(value, quote, kind, TEXT, (), REPORT_TYPE.float_scales) == expected
+
+
+# Invented prose: a free-form report's zeros, stated in words the model paraphrases.
+PROSE = (
+    "三、依申请公开情况\n本年度共收到申请7件，均已按时答复。\n"
+    "四、行政复议和诉讼情况\n（一）全年未收到因政府信息公开提出的行政复议。\n"
+    "（二）未发生行政诉讼案件。\n五、收费情况\n本单位尚未发生有关收费的事项。\n"
+    "六、附表\n行政许可\t0\n"
+)
+RECONSIDERATION = "表四 行政复议；旧式报告“未发生行政复议”→total=0：“总计”"
+LITIGATION = "表四 行政诉讼·未经复议直接起诉；旧式报告称未发生行政诉讼→total=0：“总计”"
+FEES = "依申请公开收费/信息处理费金额（元）；“未收取”“没有收费”为0"
+
+
+def _sentence(label: str) -> str | None:
+    found = zero_sentence(PROSE, [(0, len(PROSE))], label)
+    return PROSE[found[0] : found[1]] if found else None
+
+
+def test_a_zero_with_a_paraphrased_quote_is_read_back_from_the_sentence_naming_the_field() -> None:
+    assert _sentence(RECONSIDERATION) == "（一）全年未收到因政府信息公开提出的行政复议"
+    assert _sentence(LITIGATION) == "（二）未发生行政诉讼案件"  # the best-named sentence
+    assert _sentence(FEES) == "本单位尚未发生有关收费的事项"
+    window = [(0, len(PROSE))]
+    paraphrase = "原文没有这句话，没有行政复议"
+    assert problem(0, paraphrase, "int", PROSE, window, label=RECONSIDERATION) is None
+    assert zero_quote(paraphrase, PROSE, window, RECONSIDERATION) == _sentence(RECONSIDERATION)
+    # a quote that states the zero itself is kept as it is
+    assert zero_quote("未发生行政诉讼案件", PROSE, window, LITIGATION) == "未发生行政诉讼案件"
+
+
+def test_no_sentence_backs_a_zero_it_does_not_state() -> None:
+    window = [(0, len(PROSE))]
+    # "共收到申请7件" names 收到申请 but states 7, not zero: the zero stays rejected
+    received = "表三：收到申请总数（件）"
+    assert _sentence(received) is None
+    assert problem(0, "没有收到申请", "int", PROSE, window, label=received) == (
+        "quote_not_found",
+        True,
+    )
+    # a table row is cells, not a sentence; and no window, no fallback
+    assert _sentence("表二：行政许可") is None
+    assert zero_sentence(PROSE, [], RECONSIDERATION) is None
 
 
 def test_reasons_are_in_the_report_language() -> None:
@@ -108,10 +157,21 @@ def test_a_reask_with_the_reason_fixes_the_field(settings: Settings) -> None:
     rows = {r.path: r for r in outcome.fields}
     assert rows["proactive.total_items"].value == 286
     assert "rejected_reason" not in rows["proactive.total_items"].signals
-    # the re-ask is logged with its call: one row, one retry, the tokens of both attempts
-    (call,) = [c for c in outcome.calls if c.part == "proactive"]
-    assert call.retries == 1
-    assert call.tokens_in >= 2 * (sum(len(m["content"]) for m in first["messages"]) // 2)
+    # only the failing field is asked again, as the next turn of the same conversation
+    assert second["messages"][: len(first["messages"])] == first["messages"]
+    assert second["messages"][-2]["role"] == "assistant"
+    asked = second["response_format"]["json_schema"]["schema"]["properties"]
+    assert set(asked) == {"total_items"}
+    assert "只重新回答以上字段" in told
+    # the other fields keep the first answer
+    assert rows["legacy.published_on_website"].value == 213
+    # the re-ask is logged like every call: its own row, marked, counted as one retry
+    first_call, reask_call = [c for c in outcome.calls if c.part == "proactive"]
+    assert "reask" not in first_call.request and first_call.retries == 0
+    assert reask_call.request["reask"] is True and reask_call.retries == 1
+    assert reask_call.tokens_in > first_call.tokens_in
+    assert rows["proactive.total_items"].signals["retries"] == 1
+    assert rows["legacy.published_on_website"].signals["retries"] == 0
 
 
 def test_a_field_that_stays_ungrounded_alone_becomes_null(settings: Settings) -> None:
@@ -200,6 +260,8 @@ def test_the_end_of_the_statistics_period_is_rejected_as_publish_date(settings: 
     text = (SAMPLES / "sample_2021.txt").read_text("utf-8").replace("2024年1月25日", "")
     assert period_end_as_publish_date("2023-12-31", text)  # printed, but as the period's end
     assert period_end_as_publish_date("2023-12-30", text) is None
+    started = "统计期限自2023年1月1日起至2023年12月31日止。\n" + text
+    assert period_end_as_publish_date("2023-01-01", started)  # nor is its start
     signed = (SAMPLES / "sample_2021.txt").read_text("utf-8")
     assert period_end_as_publish_date("2023-12-31", signed) is None  # a date is printed: rules
 
@@ -209,9 +271,9 @@ def test_the_end_of_the_statistics_period_is_rejected_as_publish_date(settings: 
     row = {r.path: r for r in outcome.fields}["meta.publish_date"]
     assert outcome.record is not None and outcome.record["meta"]["publish_date"] is None
     assert row.signals["rejected_value"] == "2023-12-31"
-    assert "统计期限的截止日期" in row.signals["rejected_reason"]
+    assert "统计期限的起止日期" in row.signals["rejected_reason"]
     meta_requests = [r for r in fake.requests if "publish_date" in r["messages"][0]["content"]]
     assert (
         len(meta_requests) == 2
-        and "统计期限的截止日期" in meta_requests[1]["messages"][-1]["content"]
+        and "统计期限的起止日期" in meta_requests[1]["messages"][-1]["content"]
     )

@@ -50,7 +50,9 @@ def test_record_equals_what_the_model_said(llm_settings: Settings, tmp_path: Pat
     # one call per part, logged with model, prompt version, tokens and latency
     assert len(calls) == len(fake.requests) == 10
     assert all(
-        c.model == "fake-model" and c.prompt_version.startswith("v1+") and c.tokens_in > 0
+        c.model == "fake-model"
+        and c.prompt_version.startswith(f"{llm_settings.prompt_version}+")
+        and c.tokens_in > 0
         for c in calls
     )
     # every non-null leaf has a row; numbers printed in the text are located exactly

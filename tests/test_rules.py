@@ -10,7 +10,7 @@ import pytest
 
 from gov_disclosure import REPORT_TYPE
 from gov_disclosure.gazetteer import body_kind, body_level
-from gov_disclosure.rules import read_rules
+from gov_disclosure.rules import contact_form_problem, read_rules
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.types import LoadedDocument
@@ -52,6 +52,7 @@ def test_reads_meta_and_contact_of_a_report() -> None:
         "meta.publish_date": "2023-01-20",
         "meta.body_kind": "department",
         "meta.admin_level": "provincial",
+        "meta.issuing_body": "重庆市云岭协作发展委员会",
         "contact.address": "云岭路一段9号",
         "contact.postcode": "990001",
         "contact.phone": "023-60000000",
@@ -187,3 +188,39 @@ def test_rule_reader_can_be_turned_off(settings: Settings) -> None:
     )
     assert not any("rule" in (r.reader or "") for r in outcome.fields)
     assert json.dumps(outcome.record, ensure_ascii=False)  # still a whole record
+
+
+def test_the_issuing_body_is_the_one_that_compiled_the_report() -> None:
+    # the title names the parent government; the preamble says who compiled the report
+    text = (
+        "松岩县人民政府2022年\n政府信息公开工作年度报告\n\n"
+        "根据《条例》的规定，我镇编制了松岩县青石镇人民政府2022年政府信息公开工作年度报告。\n"
+    )
+    assert readings(text)["meta.issuing_body"] == "松岩县青石镇人民政府"
+    assert readings(text.split("\n\n")[0] + "\n")["meta.issuing_body"] == "松岩县人民政府"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "ok"),
+    [
+        ("contact.postcode", "990001", True),
+        ("contact.postcode", "023-60000000", False),  # a phone number given as the postcode
+        ("contact.email", "office@yunling.example", True),
+        ("contact.email", "13900000000", False),
+        ("contact.phone", "023-60000000", True),
+        ("contact.phone", "（023）60000000、60000001", True),
+        ("contact.phone", "请与本委办公室联系", False),
+        ("contact.website", "https://www.yunling.example/xxgk/", True),
+        ("contact.website", "www.yunling.example", True),
+        ("contact.website", "本报告通过https://www.yunling.example/向社会公开", False),
+    ],
+)
+def test_a_contact_value_must_have_its_form(path: str, value: str, ok: bool) -> None:
+    problem = contact_form_problem(path, value)
+    assert (problem is None) is ok
+    if not ok:
+        assert problem is not None and problem.startswith(value) and "或填 null" in problem
+    # and the report type rejects it through its value check (re-asked, then nulled)
+    assert (REPORT_TYPE.check_value is not None) and (
+        (REPORT_TYPE.check_value(path, value, "") is None) is ok
+    )

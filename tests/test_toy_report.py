@@ -36,6 +36,8 @@ def answer(messages: list[dict[str, Any]], response_model: type[BaseModel]) -> d
     part = next(p for p in REPORT_TYPE.parts if response_model.__name__ == p.name.capitalize())
     out: dict[str, Any] = {}
     for f in part_fields(REPORT_TYPE.record_model, part):
+        if f.key not in response_model.model_fields:  # a re-ask asks only the failing fields
+            continue
         value = flat[f.path]
         out[f.key] = value if f.is_list else {"value": value, "quote": str(value)}
     return out
@@ -43,7 +45,12 @@ def answer(messages: list[dict[str, Any]], response_model: type[BaseModel]) -> d
 
 def toy_settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"report_type": MODULE, "prompts_dir": PROMPTS_DIR, "table_reader": "both"}
+        update={
+            "report_type": MODULE,
+            "prompts_dir": PROMPTS_DIR,
+            "prompt_version": "v1",  # its own prompts have one version
+            "table_reader": "both",
+        }
     )
 
 
@@ -62,9 +69,13 @@ def test_toy_report_extract_export_eval(settings: Settings, tmp_path: Path) -> N
     assert "not a report" in (by_doc["recipe.txt"].error or "")
     result = by_doc["sample.txt"]
     assert result.status == DocStatus.ok, result.error
-    # every part was asked once, with the toy's own English prompts and response models
-    asked = sorted(rm.__name__ for _, rm in model.calls)
-    assert asked == ["Highlights", "Membership", "Meta"]
+    # every part was asked once, with the toy's own English prompts and response models, and
+    # the misread cell (5: a number the text does not print) was asked again, alone
+    asked = sorted((rm.__name__, len(rm.model_fields)) for _, rm in model.calls)
+    assert asked == [("Highlights", 1), ("Membership", 1), ("Membership", 8), ("Meta", 3)]
+    reask_messages, reask_model = model.calls[-1]
+    assert list(reask_model.model_fields) == ["left_juniors"]
+    assert "5 is not in the text" in reask_messages[-1]["content"]
     system = model.calls[0][0][0]["content"]
     assert "club's annual report" in system
     # the table reader and the identity overrule the model's misread cell

@@ -63,6 +63,7 @@ PARTS: tuple[PartSpec, ...] = (
         ("legacy.training_sessions", "legacy.staff"),
         ("overview", "organisation"),
         "organisation",
+        focus=("培训", "人员", "专职", "兼职", "机构"),
     ),
     PartSpec("narrative", ("narrative",), ("problems", "plans", "other"), "narrative"),
     PartSpec(
@@ -135,16 +136,20 @@ GROUNDING_REASONS = {
     "quote_not_found": "{value} 所引的句子原文中没有；请逐字引用原文，或填 null",
     "value_not_in_quote": "{value} 不在所引的句子中；请引用原文中说明{label}的句子，或填 null",
     "not_in_text": "{value} 不在原文中；请引用原文中说明{label}的句子，或填 null",
+    # after the reasons, when only the failing fields are asked again
+    "reask_only": "只重新回答以上字段；其余字段保持原答案。",
     # for the review task of a field whose proposal was rejected (signals rejected_value/_reason)
     "rejected": "模型提出 {value}，原文未见",
 }
 
 
 def _check_value(path: str, value: Any, text: str) -> str | None:
-    from gov_disclosure.rules import period_end_as_publish_date
+    from gov_disclosure.rules import contact_form_problem, period_end_as_publish_date
 
     if path == "meta.publish_date":
         return period_end_as_publish_date(str(value), text)
+    if path.startswith("contact."):
+        return contact_form_problem(path, str(value))
     return None
 
 

@@ -186,15 +186,21 @@ def read_publish_date(text: str) -> list[CellReading]:
 
 
 _PERIOD_END = re.compile(rf"(?:至|止|截至|截止)\s*(?:{DATE.pattern})")
+_PERIOD_START = re.compile(rf"(?:自|从)\s*(?:{DATE.pattern})|(?:{DATE.pattern})\s*(?:起|至)")
 
 
 def period_end_as_publish_date(value: str, text: str) -> str | None:
-    """Why `value` is no publish date: it is the end of the statistics period ("……至2023年
-    12月31日止") and the report prints no publish date of its own. None when it may be one."""
-    ends = {parse_date(DATE.search(m.group()) or m) for m in _PERIOD_END.finditer(text)}
-    if value not in ends or read_publish_date(text):
+    """Why `value` is no publish date: it is the start or the end of the statistics period
+    ("自2023年1月1日起至2023年12月31日止") and the report prints no publish date of its own.
+    None when it may be one."""
+    bounds = {
+        parse_date(DATE.search(m.group()) or m)
+        for pattern in (_PERIOD_END, _PERIOD_START)
+        for m in pattern.finditer(text)
+    }
+    if value not in bounds or read_publish_date(text):
         return None
-    return f"{value} 是统计期限的截止日期，不是发布日期；原文没有印出发布日期时填 null"
+    return f"{value} 是统计期限的起止日期，不是发布日期；原文没有印出发布日期时填 null"
 
 
 def _standalone_date(line: _Line) -> str | None:
@@ -225,6 +231,28 @@ def _title_body(text: str) -> tuple[str, int, int] | None:
         return None
     first = raw.find(body[0])
     return body, start + max(first, 0), start + max(first, 0) + len(body)
+
+
+_COMPILED_BY = re.compile(
+    r"编制了?\s*([^\s，。、“”《》（）()]{2,30}?)\s*(?:19|20)\d{2}\s*年度?\s*(?:政府信息公开|政务公开|信息公开)"
+)
+
+
+def read_issuing_body(text: str) -> list[CellReading]:
+    """meta.issuing_body: the body the preamble says compiled the report ("我乡编制了X2023年
+    政府信息公开工作年度报告"; a title may name the parent government), else the body the
+    title names."""
+    m = _COMPILED_BY.search(text, 0, HEAD_CHARS)
+    if m:
+        s, e = m.span(1)
+        return [_reading("meta.issuing_body", m.group(1), text, s, e, "the body that compiled it")]
+    found = _title_body(text)
+    if not found:
+        return []
+    body, start, end = found
+    if re.sub(r"\s+", "", text[start:end]) != body:  # the name is broken across lines
+        return []
+    return [_reading("meta.issuing_body", body, text, start, end, "the body in the title")]
 
 
 def read_body(text: str) -> list[CellReading]:
@@ -326,6 +354,27 @@ def read_contact(text: str) -> list[CellReading]:
     return out
 
 
+_PHONES = rf"(?:{_PHONE.pattern})(?:\s*[、，,/或]\s*(?:{_PHONE.pattern}))*"
+_HOST = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+[/A-Za-z0-9._~%?=&#-]*"
+# path -> (the form, its name, what it looks like)
+_FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
+    "contact.postcode": (re.compile(r"\d{6}"), "邮编", "六位数字"),
+    "contact.email": (re.compile(_EMAIL.pattern), "电子邮箱", "带 @ 的地址"),
+    "contact.phone": (re.compile(_PHONES), "电话", "只有号码"),
+    "contact.website": (re.compile(rf"{_URL.pattern}|{_HOST}"), "网址", "只有网址本身"),
+}
+
+
+def contact_form_problem(path: str, value: str) -> str | None:
+    """Why a proposed contact value is not one (a phone number given as the postcode, the
+    sentence around a web address): the re-ask reason, or None."""
+    form = _FORMS.get(path)
+    if form is None or form[0].fullmatch(value.strip()):
+        return None
+    pattern, name, looks = form
+    return f"{value} 不是{name}（{name}应是{looks}）；请只填原文中的{name}，或填 null"
+
+
 def read_rules(text: str) -> list[CellReading]:
     """Every rule reading of one document."""
     return [
@@ -333,5 +382,6 @@ def read_rules(text: str) -> list[CellReading]:
         *read_report_year(text),
         *read_publish_date(text),
         *read_body(text),
+        *read_issuing_body(text),
         *read_contact(text),
     ]

@@ -1,6 +1,6 @@
 """Extract one document: sections -> one small LLM call per part (+ the table reader and the
-report type's rule readers) -> readings, the LLM's grounded in the text (re-asked inside the
-call, nulled when still invented) -> evidence -> a validated record with one row per leaf.
+report type's rule readers) -> readings, the LLM's grounded in the text (the failing fields
+re-asked once with the reasons, nulled when still invented) -> evidence -> a validated record with one row per leaf.
 
 `extract_document` is a pure function of (document, settings) given an LLM client: it does no
 database I/O, so a distributed engine can map it.
@@ -24,6 +24,7 @@ from structurer.core.evidence.grounding import (
     check_part,
     reask_message,
     short_label,
+    zero_quote,
 )
 from structurer.core.evidence.locate import cell_signals, locate_evidence
 from structurer.core.evidence.plausible import Bounds, plausible, shared_unlabelled_spans
@@ -54,8 +55,9 @@ from structurer.core.types import (
 )
 from structurer.settings import Settings
 
-GROUNDING_REASKS = 1  # re-asks per call for values the text does not contain
+REASK_ONLY = "Answer again with only these fields; the other fields of your answer stand."
 MAX_PART_CHARS = 14000
+FOCUS_MIN_CHARS = 600  # shorter parts are sent whole: cheap, and safer
 
 
 def part_text(
@@ -74,17 +76,40 @@ def part_text(
         windows.insert(0, (0, min(part.head_chars, len(text))))
     if part.tail_chars and windows[-1][1] < len(text):
         windows.append((max(0, len(text) - part.tail_chars), len(text)))
+    merged = _merge(windows)
+    if part.focus and sum(e - s for s, e in merged) > FOCUS_MIN_CHARS:
+        merged = _focus(text, merged, part.focus) or merged
+    chunks = [text[s:e] for s, e in merged]
+    joined = "\n……\n".join(chunks)
+    if len(joined) > MAX_PART_CHARS:
+        joined = joined[:MAX_PART_CHARS]
+    return joined, merged
+
+
+def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in windows:
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
-    chunks = [text[s:e] for s, e in merged]
-    joined = "\n……\n".join(chunks)
-    if len(joined) > MAX_PART_CHARS:
-        joined = joined[:MAX_PART_CHARS]
-    return joined, merged
+    return merged
+
+
+def _focus(
+    text: str, windows: list[tuple[int, int]], words: tuple[str, ...]
+) -> list[tuple[int, int]]:
+    """The lines of the windows that name one of `words` (empty when none does)."""
+    kept: list[tuple[int, int]] = []
+    for ws, we in windows:
+        start = ws
+        while start < we:
+            end = text.find("\n", start, we)
+            end = we if end < 0 else end + 1
+            if any(w in text[start:end] for w in words):
+                kept.append((start, end))
+            start = end
+    return _merge(kept)
 
 
 def one_line(errors: list[str]) -> str:
@@ -148,7 +173,9 @@ def _run_part(
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
     kinds = _kinds(rtype.record_model)
     grounded = [
-        GroundedField(f.path, f.key, kinds.get(f.path, "str"), short_label(f.description))
+        GroundedField(
+            f.path, f.key, kinds.get(f.path, "str"), short_label(f.description), f.description
+        )
         for f in fields
     ]
 
@@ -168,34 +195,27 @@ def _run_part(
                     found.append(Rejection(f.path, f.key, value, reason, True))
         return found
 
-    samples: list[LLMResult] = [
-        llm.complete(messages, model, _grounding_context(grounding, fields, settings))
-        for _ in range(settings.samples)
-    ]
-    calls = [
-        CallRecord(
-            part=part.name,
-            model=llm.model,
-            prompt_version=prompts.fingerprint,
-            request_hash=req_hash,
-            request={"messages": messages, "response_model": model.__name__, "mode": llm.mode_name},
-            response=r.raw,
-            tokens_in=r.tokens_in,
-            tokens_out=r.tokens_out,
-            latency_ms=int(r.latency_s * 1000),
-            retries=r.retries + r.transport_retries,
-            error=r.error,
-            cached=r.cached,
-            timings=r.timings,
-        )
-        for r in samples
-    ]
+    samples: list[LLMResult] = [llm.complete(messages, model) for _ in range(settings.samples)]
+    calls = [_call_record(part, llm, prompts, req_hash, messages, model, r) for r in samples]
     primary = samples[0]
     if primary.parsed is None:
         return {}, calls, f"part {part.name}: {primary.error}"
     values = values_of(primary.parsed, fields)
     others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
-    # What still fails grounding after the re-asks (or in a cached reply) becomes null; the
+    logprobs = {f.path: primary.logprobs for f in fields}
+    retried: set[str] = set()
+    if settings.grounding == "reask" and settings.max_retries > 0:
+        failing = [r for r in grounding(values) if r.rejected]
+        if failing:
+            reask = _reask(part, rtype, llm, prompts, settings, messages, primary, failing)
+            if reask is not None:
+                call, answers, answer_logprobs = reask
+                calls.append(call)
+                for path, answer in answers.items():
+                    values[path] = answer
+                    logprobs[path] = answer_logprobs
+                    retried.add(path)
+    # What still fails grounding after the re-ask (or in a cached reply) becomes null; the
     # proposal and the reason stay as signals for the reviewer.
     found = grounding(values) if settings.grounding != "off" else []
     rejected = {r.path: r for r in found if r.rejected}
@@ -203,7 +223,7 @@ def _run_part(
     readings: dict[str, list[Candidate]] = {}
     for f in fields:
         value, quote = values[f.path]
-        signals: dict[str, Any] = {"retries": primary.retries}
+        signals: dict[str, Any] = {"retries": primary.retries + (f.path in retried)}
         if f.path in rejected:
             r = rejected[f.path]
             signals.update(rejected_value=r.value, rejected_reason=r.reason)
@@ -213,10 +233,12 @@ def _run_part(
                 value, quote = None, None
         elif f.path in weak:
             signals["grounding_note"] = weak[f.path].reason
+        if value == 0 and settings.grounding != "off" and kinds.get(f.path) in ("int", "float"):
+            quote = zero_quote(quote, doc.text, windows, f.description) or quote
         if others:
             signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
         if value is not None and value != []:
-            signals.update(_value_logprob(primary.logprobs, f.key))
+            signals.update(_value_logprob(logprobs[f.path], f.key))
         kind = kinds.get(f.path, "str")
         located = locate_evidence(
             value,
@@ -265,26 +287,70 @@ def _mark_plausibility(candidates: dict[str, list[Candidate]], rtype: ReportType
                 r.signals["plausible"] = ok
 
 
-def _grounding_context(
-    grounding: Any, fields: list[PartField], settings: Settings
-) -> dict[str, Any] | None:
-    """The validation context of one call under `grounding = reask`: when the reply has
-    rejected (invented) values, instructor re-asks once with the reasons; the next reply is
-    accepted as it is (its still-rejected fields are nulled after the call, one by one).
-    One re-ask only: each costs a whole completion."""
-    if settings.grounding != "reask":
-        return None
-    state = {"asks": 0}
+def _call_record(
+    part: PartSpec,
+    llm: Model,
+    prompts: PromptSet,
+    req_hash: str,
+    messages: list[dict[str, Any]],
+    model: type[BaseModel],
+    r: LLMResult,
+    reask: bool = False,
+) -> CallRecord:
+    request: dict[str, Any] = {
+        "messages": messages,
+        "response_model": model.__name__,
+        "mode": llm.mode_name,
+    }
+    if reask:
+        request["reask"] = True
+    return CallRecord(
+        part=part.name,
+        model=llm.model,
+        prompt_version=prompts.fingerprint,
+        request_hash=req_hash,
+        request=request,
+        response=r.raw,
+        tokens_in=r.tokens_in,
+        tokens_out=r.tokens_out,
+        latency_ms=int(r.latency_s * 1000),
+        # a re-ask row counts as one retry of its part, plus its own
+        retries=r.retries + r.transport_retries + int(reask),
+        error=r.error,
+        cached=r.cached,
+        timings=r.timings,
+    )
 
-    def check(reply: BaseModel, context: dict[str, Any]) -> None:
-        state["asks"] += 1
-        if context.get("final") or state["asks"] > min(GROUNDING_REASKS, settings.max_retries):
-            return
-        rejections = [r for r in grounding(values_of(reply, fields)) if r.rejected]
-        if rejections:
-            raise ValueError(reask_message(rejections))
 
-    return {"check": check}
+def _reask(
+    part: PartSpec,
+    rtype: ReportType,
+    llm: Model,
+    prompts: PromptSet,
+    settings: Settings,
+    messages: list[dict[str, Any]],
+    first: LLMResult,
+    failing: list[Rejection],
+) -> tuple[CallRecord, dict[str, tuple[Any, str | None]], list[TokenLogprob]] | None:
+    """Re-ask only the fields that failed grounding, with the reasons, as the next turn of the
+    same conversation: the server's prompt cache reuses the whole first call, and the model
+    decodes a few fields instead of the whole part again (instructor's own re-ask would ask
+    for every field). One re-ask per part: each costs a call."""
+    asked = replace(part, paths=tuple(dict.fromkeys(r.path for r in failing)))
+    fields = part_fields(rtype.record_model, asked)
+    model = build_response_model(rtype, asked, settings.quote_max_chars)
+    only = rtype.grounding_reasons.get("reask_only", REASK_ONLY)
+    follow = [
+        *messages,
+        {"role": "assistant", "content": first.raw or ""},
+        {"role": "user", "content": f"{reask_message(failing)}\n{only}"},
+    ]
+    req_hash = request_hash(llm.model, follow, model.model_json_schema(), llm.mode_name)
+    result = llm.complete(follow, model)
+    call = _call_record(part, llm, prompts, req_hash, follow, model, result, reask=True)
+    if result.parsed is None:  # the first answers stand (and are nulled by grounding)
+        return call, {}, []
+    return call, values_of(result.parsed, fields), result.logprobs
 
 
 def _table_readings(

@@ -46,6 +46,8 @@ class PartSpec:
     `table` marks a standard-table part that the deterministic table reader can fill.
     `skip_with_tables`: not asked when the table reader found a standard format (its tables
     state these fields).
+    `focus`: words one of which every line stating these fields carries; when set, a long part
+    sends only its lines naming one of them (the model reads less, the server prefills less).
     """
 
     name: str
@@ -56,6 +58,7 @@ class PartSpec:
     tail_chars: int = 0
     table: bool = False
     skip_with_tables: bool = False
+    focus: tuple[str, ...] = ()
 
 
 @dataclass

@@ -38,7 +38,9 @@ def response_model_name(request: dict[str, Any]) -> str | None:
 
 
 class Recorded:
-    """Answers from a {response model name: content} mapping; unknown names get HTTP 404."""
+    """Answers from a {response model name: content} mapping; unknown names get HTTP 404. A
+    dict reply is cut to the keys the request's JSON schema asks for (a part asked only for
+    its unread fields, a re-ask of one field)."""
 
     def __init__(self, replies: dict[str, Any]) -> None:
         self.replies = replies
@@ -52,6 +54,10 @@ class Recorded:
         if name is None or name not in self.replies:
             return 404
         reply = self.replies[name]
+        fmt = request.get("response_format") or {}
+        asked = ((fmt.get("json_schema") or {}).get("schema") or {}).get("properties")
+        if isinstance(reply, dict) and asked:
+            reply = {k: v for k, v in reply.items() if k in asked}
         return reply if isinstance(reply, str | dict) else json.dumps(reply, ensure_ascii=False)
 
 

@@ -10,8 +10,9 @@ Two tiers, per field:
   type's `float_scales`, printed
   dates; strings up to whitespace and punctuation), a list item the text does not contain
   (nearly: a partial-ratio of `value_check.STRING_MIN_SCORE`, items are trimmed sentences), or
-  a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero). The model is
-  re-asked about these; what still fails becomes null, its proposal and reason kept as signals.
+  a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero) and for which no
+  sentence of the part's windows names the field and states zero (`zero_sentence`: the model
+  often paraphrases "未发生行政复议" into a quote the text lacks). The model is re-asked about these; what still fails becomes null, its proposal and reason kept as signals.
 - *weak* (the value is in the report, its citation is not): no quote, a quote not found in
   the text (exact, or fuzzy with a score of at least `align.FUZZY_MIN_SCORE`), or a quote whose
   aligned text does not state the value. Kept, with the reason as a signal for the reviewer.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from structurer.core.evidence.align import align_quote
@@ -76,14 +78,34 @@ def problem(
     text: str,
     windows: Sequence[tuple[int, int]] = (),
     scales: Sequence[float] = (1.0,),
+    label: str = "",
 ) -> tuple[str, bool] | None:
     """Why `value` is not grounded in `text`: (a key of REASONS, whether it is rejected), or
-    None when it is grounded or not checkable."""
+    None when it is grounded or not checkable. `label`: the field's description, to find a
+    sentence that states a zero for it when the quote does not."""
     if value is None or value == [] or kind not in CHECKED_KINDS:
         return None
     if kind == "list":
         return None if all(string_in_text(str(v), text) for v in value) else ("not_in_text", True)
     zero = kind in ("int", "float") and value == 0
+    if zero:
+        found = _quote_problem(value, quote, kind, text, windows, scales, zero=True)
+        if found is not None and zero_sentence(text, windows, label) is not None:
+            return None
+        return found
+    return _quote_problem(value, quote, kind, text, windows, scales, zero=False)
+
+
+def _quote_problem(
+    value: Any,
+    quote: str | None,
+    kind: str,
+    text: str,
+    windows: Sequence[tuple[int, int]],
+    scales: Sequence[float],
+    *,
+    zero: bool,
+) -> tuple[str, bool] | None:
     if not zero and not _in_text(value, kind, text, scales):
         return "not_in_text", True
     if not quote or not quote.strip():
@@ -120,12 +142,93 @@ def states_zero(span: str) -> bool:
     return any(w in span for w in ZERO_WORDS if w != "零") or bool(_LONE_ZERO.search(span))
 
 
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_ENUMERATOR = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．])"
+)
+
+
+# Characters that name no item: zero words, particles, units, table scaffolding, and the
+# words every sentence of this genre carries. Language support, like ZERO_WORDS.
+_GENERIC = frozenset("未没无零不有的和及或与为是在了对年度报告表式旧件条次个元数总计情况其中")
+_GENERIC_BIGRAMS = frozenset(
+    {
+        "政府",
+        "信息",
+        "公开",
+        "申请",
+        "请公",
+        "工作",
+        "府信",
+        "息公",
+        "行政",
+        "依申",
+        "本年",
+        "发生",
+        "收到",
+    }
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def _bigrams(text: str) -> set[str]:
+    return {
+        run[i : i + 2]
+        for run in _CJK.findall(text)
+        for i in range(len(run) - 1)
+        if not (set(run[i : i + 2]) & _GENERIC) and run[i : i + 2] not in _GENERIC_BIGRAMS
+    }
+
+
+@lru_cache(maxsize=1024)
+def _label_bigrams(label: str) -> frozenset[str]:
+    return frozenset(_bigrams(label))
+
+
+def zero_sentence(
+    text: str, windows: Sequence[tuple[int, int]], label: str
+) -> tuple[int, int] | None:
+    """The sentence of the windows that names the field best (most of its label's word pairs)
+    and states zero, with no other number than a year in it ("收到申请5件，未发生行政复议"
+    backs no zero for 收到申请). None without windows: a zero is only read back inside the part."""
+    wanted = _label_bigrams(label)
+    best: tuple[int, int, int] | None = None
+    for ws, we in windows:
+        for m in _SENTENCE.finditer(text, ws, we):
+            sentence = m.group()
+            # a table row ("行政许可\t0") is cells, not a sentence about the field
+            if len(sentence) > 200 or "\t" in sentence or "|" in sentence:
+                continue
+            if not states_zero(sentence):
+                continue
+            bare = _YEAR.sub(" ", _ENUMERATOR.sub(" ", sentence))
+            if any(n != 0 for n in numbers_in(bare)):
+                continue
+            hits = len(wanted & _bigrams(sentence))
+            if hits and (best is None or hits > best[0]):
+                best = (hits, m.start(), m.end())
+    return (best[1], best[2]) if best else None
+
+
+def zero_quote(
+    quote: str | None, text: str, windows: Sequence[tuple[int, int]], label: str
+) -> str | None:
+    """The quote to keep for a grounded zero: the model's when it states zero where it is
+    found, else the sentence `zero_sentence` finds (None when neither)."""
+    if _quote_problem(0, quote, "int", text, windows, (1.0,), zero=True) is None:
+        return quote
+    found = zero_sentence(text, windows, label)
+    return text[found[0] : found[1]].strip() if found else None
+
+
 @dataclass(frozen=True)
 class GroundedField:
     path: str
     key: str
     kind: str
     label: str
+    description: str = ""
 
 
 def check_part(
@@ -140,7 +243,7 @@ def check_part(
     out: list[Rejection] = []
     for f in fields:
         value, quote = values.get(f.path, (None, None))
-        found = problem(value, quote, f.kind, text, windows, scales)
+        found = problem(value, quote, f.kind, text, windows, scales, f.description or f.label)
         if found is None:
             continue
         why, rejected = found

@@ -65,11 +65,21 @@ def base_url(settings: Settings) -> str:
     return root_url(settings) + "/v1"
 
 
+# Below this 1-minute load average (runnable processes) the box counts as quiet.
+QUIET_LOAD = 1.0
+
+
 def threads(settings: Settings) -> int:
-    # One core is left free: llama.cpp's threads busy-wait, and on a small machine anything else
-    # running (the pipeline, a database, the tests) made decoding 10-20x slower with every core
-    # taken (bench/embedded_model.md).
-    return settings.embedded_threads or max(1, len(os.sched_getaffinity(0)) - 1)
+    """Decode threads: the setting, else every core on a quiet box and one core left free on a
+    busy one. llama.cpp's threads busy-wait: with every core taken, anything else running (the
+    pipeline, a database, the tests) made decoding 10-20x slower (bench/embedded_model.md),
+    while on a quiet 2-core box the second thread is worth x1.65 (issue 12, bench/README.md).
+    Decided when the server starts (a running server keeps its threads)."""
+    if settings.embedded_threads:
+        return settings.embedded_threads
+    cores = len(os.sched_getaffinity(0))
+    quiet = os.getloadavg()[0] < QUIET_LOAD
+    return cores if quiet else max(1, cores - 1)
 
 
 def batch_threads(settings: Settings) -> int:
@@ -82,8 +92,10 @@ def server_config(settings: Settings) -> dict[str, Any]:
     spec = settings.embedded_speculative
     config: dict[str, Any] = {
         "ctx": settings.embedded_ctx,
-        "threads": threads(settings),
-        "threads_batch": batch_threads(settings),
+        # the settings, not the threads chosen from the load: a running server is not
+        # restarted because the load changed
+        "threads": settings.embedded_threads or "auto",
+        "threads_batch": settings.embedded_batch_threads or "same",
         "poll": settings.embedded_poll,
         "parallel": settings.embedded_parallel,
         "cache_prompt": settings.embedded_cache_prompt,
@@ -123,9 +135,9 @@ def server_args(settings: Settings, model_file: Path, draft_file: Path | None) -
         "--ctx",
         str(c["ctx"]),
         "--threads",
-        str(c["threads"]),
+        str(threads(settings)),
         "--threads-batch",
-        str(c["threads_batch"]),
+        str(batch_threads(settings)),
         "--poll",
         str(c["poll"]),
         "--parallel",
