@@ -220,6 +220,17 @@ def run_setting(
     return run
 
 
+def load_run(directory: Path, label: str) -> SettingRun:
+    """One setting's figures from an earlier run's speed.json (`--old-from`)."""
+    dump = json.loads((directory / "speed.json").read_text(encoding="utf-8"))
+    found = next(d for d in dump if d["label"] == label)
+    found.pop("median_wall_s", None)
+    reports = [Report(**r) for r in found.pop("reports")]
+    run = SettingRun(**{**found, "reports": reports})
+    run.load_before, run.load_after = tuple(run.load_before), tuple(run.load_after)  # type: ignore[assignment]
+    return run
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -323,6 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old", nargs="*", default=None, metavar="KEY=VALUE")
     ap.add_argument("--new", nargs="*", default=None, metavar="KEY=VALUE")
     ap.add_argument("--no-sample", action="store_true", help="skip samples/sample_2021.txt")
+    ap.add_argument(
+        "--old-from",
+        type=Path,
+        help="reuse OLD from an earlier run's directory (its speed.json and eval run) instead "
+        "of running it again: only NEW runs; say so with the figures",
+    )
     ap.add_argument("--out", type=Path, help="default: bench/results/speed-<UTC time>")
     ap.add_argument(
         "--prompt-chars",
@@ -343,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     out.mkdir(parents=True, exist_ok=True)
     runs = []
+    if args.old_from is not None:
+        runs.append(load_run(args.old_from, "old"))
+        settings_of.pop("old")
     for label, overrides in settings_of.items():
         with tempfile.TemporaryDirectory(prefix=f"structurer-speed-{label}-") as tmp:
             runs.append(

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     embedded_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = "qwen2.5-coder-1.5b"
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 18080
-    embedded_ctx: int = 8192
+    embedded_ctx: int = Field(8192, ge=512, description="context tokens per server slot")
     # The embedded server's settings (structurer/llm/embedded/server.py). Changing any of them
     # restarts a running server of ours. Defaults measured by bench/speed.py (bench/README.md).
     embedded_threads: int | None = Field(
@@ -70,7 +70,12 @@ class Settings(BaseSettings):
     embedded_poll: int = Field(
         50, ge=0, le=100, description="llama.cpp threads' busy-wait polling level (0: none)"
     )
-    embedded_parallel: int = Field(1, ge=1, description="server slots (requests decoded at once)")
+    embedded_parallel: int = Field(
+        2,
+        ge=1,
+        description="server slots (requests decoded at once); a document's parts are sent "
+        "this many at a time (bench/README.md: two slots decode two parts in one batch)",
+    )
     embedded_cache_prompt: bool = Field(
         True, description="reuse a slot's cached prompt prefix across requests"
     )
@@ -178,6 +183,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'structurer.db'}"
+
+    @property
+    def part_concurrency(self) -> int:
+        """Parts of one document in flight at once: the embedded server's slots (a batch of
+        two decodes nearly as fast as one on a CPU), else `concurrency`."""
+        return max(self.concurrency, self.embedded_parallel if self.uses_embedded_model else 1)
 
     @property
     def uses_embedded_model(self) -> bool:

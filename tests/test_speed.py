@@ -141,7 +141,9 @@ def test_default_threads_follow_the_load(tmp_path: Path, monkeypatch: pytest.Mon
         assert server.config_id(s) == config
     pinned = s.model_copy(update={"embedded_threads": 1})
     assert server.threads(pinned) == 1 and server.config_id(pinned) != config
-    assert p.n_parallel == 1 and p.cache_prompt is True and p.cache_ram_mib == 1024
+    # two slots, each with the whole context
+    assert p.n_parallel == 2 and p.n_ctx == 2 * s.embedded_ctx
+    assert p.cache_prompt is True and p.cache_ram_mib == 1024
     assert [t.name for t in p.speculative.types] == ["COMMON_SPECULATIVE_TYPE_NONE"]
 
 
@@ -507,3 +509,12 @@ def test_quote_cap_is_in_the_schema_sent(settings: Settings) -> None:
         settings.model_copy(update={"quote_max_chars": 24}).extraction_settings()["quote_max_chars"]
         == 24
     )
+
+
+def test_a_documents_parts_share_the_embedded_servers_slots(tmp_path: Path) -> None:
+    embedded = Settings(data_dir=tmp_path)
+    assert embedded.uses_embedded_model and embedded.part_concurrency == 2
+    one_slot = embedded.model_copy(update={"embedded_parallel": 1})
+    assert one_slot.part_concurrency == 1
+    hosted = embedded.model_copy(update={"openai_base_url": "http://x/v1", "concurrency": 3})
+    assert hosted.part_concurrency == 3

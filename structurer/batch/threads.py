@@ -1,5 +1,6 @@
 """The threads engine: `concurrency` documents in flight and, inside them, their parts on a
-shared pool of `concurrency` threads, so at most `concurrency` requests reach the endpoint."""
+shared pool of `part_concurrency` threads (`concurrency`, or the embedded server's slots when
+more), so at most that many requests reach the endpoint."""
 
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ def run_threads(
     get_llm = cached_llm(ctx.settings, llm, use_cache)
     queue: deque[Path] = deque(paths)
     held: deque[tuple[float, Path]] = deque()
+    parts = ctx.settings.part_concurrency
     part_pool = (
-        ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-part") if n > 1 else None
+        ThreadPoolExecutor(max_workers=parts, thread_name_prefix="structurer-part")
+        if parts > 1
+        else None
     )
     doc_pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="structurer-doc")
     pending: dict[Future[DocResult], Path] = {}

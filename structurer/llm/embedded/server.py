@@ -132,8 +132,8 @@ def server_args(settings: Settings, model_file: Path, draft_file: Path | None) -
         settings.embedded_host,
         "--port",
         str(settings.embedded_port),
-        "--ctx",
-        str(c["ctx"]),
+        "--ctx",  # llama.cpp splits its context among the slots: each slot gets embedded_ctx
+        str(c["ctx"] * c["parallel"]),
         "--threads",
         str(threads(settings)),
         "--threads-batch",
