@@ -26,6 +26,7 @@ def _env(tmp_path: Path, server: FakeOpenAIServer, **extra: str) -> dict[str, st
         OPENAI_BASE_URL=server.url,
         OPENAI_API_KEY=API_KEY,
         STRUCTURER_MODEL="fake-model",
+        STRUCTURER_ASK_LESS="off",  # every part asked: the hostile replies target meta
         **extra,
     )
 
@@ -61,7 +62,7 @@ def test_an_oversized_reply_is_refused_before_parsing_and_never_cached(tmp_path:
         result = run_cli("extract", str(path), env=env, timeout=240)
         out = result.stdout + result.stderr
         assert result.returncode == 1, out[-3000:]
-        assert "model reply larger than 1024 KB refused" in out and "Traceback" not in out
+        assert "KB refused (STRUCTURER_MAX_REPLY_KB)" in out and "Traceback" not in out
         db = tmp_path / "data" / "structurer.db"
         assert db.stat().st_size < 3_000_000
         assert _rows(

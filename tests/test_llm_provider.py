@@ -112,3 +112,13 @@ def test_real_http_server_down(settings: Settings) -> None:
     llm = LLMClient(settings, f"http://127.0.0.1:{port}/v1", backoff=0.001)
     result = llm.complete(MSG, Year)
     assert result.error == f"model server unreachable at http://127.0.0.1:{port}/v1"
+
+
+def test_the_reply_cap_leaves_room_for_the_logprobs_asked_for(settings: Settings) -> None:
+    """A long honest list reply with its logprobs (about 1 KB a token from llama.cpp) was refused
+    at 1 MB; the cap is the content's plus room for max_tokens tokens of logprobs."""
+    from structurer.llm.client import LOGPROB_BYTES_PER_TOKEN, reply_limit
+
+    content = settings.max_reply_kb * 1024
+    assert reply_limit(settings) == content + settings.max_tokens * LOGPROB_BYTES_PER_TOKEN
+    assert reply_limit(settings.model_copy(update={"logprobs": False})) == content

@@ -213,6 +213,9 @@ def test_the_issuing_body_is_the_one_that_compiled_the_report() -> None:
         ("contact.website", "https://www.yunling.example/xxgk/", True),
         ("contact.website", "www.yunling.example", True),
         ("contact.website", "本报告通过https://www.yunling.example/向社会公开", False),
+        ("contact.address", "云岭路一段9号", True),
+        ("contact.address", "松岩县青石镇人民政府", True),
+        ("contact.address", "青石镇", False),  # a place name is no address
     ],
 )
 def test_a_contact_value_must_have_its_form(path: str, value: str, ok: bool) -> None:

@@ -362,6 +362,14 @@ _FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
     "contact.email": (re.compile(_EMAIL.pattern), "电子邮箱", "带 @ 的地址"),
     "contact.phone": (re.compile(_PHONES), "电话", "只有号码"),
     "contact.website": (re.compile(rf"{_URL.pattern}|{_HOST}"), "网址", "只有网址本身"),
+    # a place name alone ("某某镇") is no address: an address names a street, a number, a building
+    "contact.address": (
+        re.compile(
+            r".*(?:路|街|号|楼|室|巷|院|大厦|层|栋|弄|胡同|广场|大道|中心|社区|村|组|政府|机关).*"
+        ),
+        "地址",
+        "含街道、门牌或楼宇的地址",
+    ),
 }
 
 

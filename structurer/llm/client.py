@@ -74,6 +74,19 @@ def cap_reply_size(limit: int) -> Callable[[Any], None]:
     return hook
 
 
+# What the logprobs we ask for may add per decoded token (llama.cpp sends each token with its
+# bytes and alternatives: ~1 KB for a Chinese token). Bounded by max_tokens.
+LOGPROB_BYTES_PER_TOKEN = 2048
+
+
+def reply_limit(settings: Settings) -> int:
+    """The reply cap in bytes: `max_reply_kb` of content, plus room for the logprobs of up to
+    `max_tokens` tokens when they are asked for (a long, honest list reply with logprobs was
+    refused at 1 MB)."""
+    extra = settings.max_tokens * LOGPROB_BYTES_PER_TOKEN if settings.logprobs else 0
+    return settings.max_reply_kb * 1024 + extra
+
+
 class Waiting:
     """Calls in flight at the endpoint and since when (thread-safe), for the progress line."""
 
@@ -182,7 +195,7 @@ class LLMClient:
         api_key = (
             settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
         )
-        hook = cap_reply_size(settings.max_reply_kb * 1024)
+        hook = cap_reply_size(reply_limit(settings))
         if http_client is None:
             http_client = openai.DefaultHttpxClient(
                 timeout=settings.timeout, event_hooks={"response": [hook]}
