@@ -69,12 +69,12 @@ NEW: dict[str, str] = {}
 
 
 def wait_quiet(say: Callable[[str], None], timeout: float = 300.0) -> None:
-    """Wait until the 1-minute load average falls below the quiet threshold (the previous
-    setting's load decays slowly), so each setting starts on the same quiet box."""
+    """Wait until the box is quiet (what the server's default threads are decided by), so each
+    setting starts on the same quiet box."""
     deadline = time.monotonic() + timeout
-    while os.getloadavg()[0] >= server.QUIET_LOAD and time.monotonic() < deadline:
-        time.sleep(5)
-    say(f"load average {os.getloadavg()[0]:.2f} before the server starts")
+    while not server.box_is_quiet() and time.monotonic() < deadline:
+        time.sleep(2)
+    say(f"load average {os.getloadavg()[0]:.2f}, {server.busy_cores():.2f} cores busy")
 
 
 @dataclass

@@ -134,8 +134,8 @@ def test_default_threads_follow_the_load(tmp_path: Path, monkeypatch: pytest.Mon
     s = Settings(data_dir=tmp_path)
     cores = len(os.sched_getaffinity(0))
     config = server.config_id(s)
-    for avg, expected in ((0.2, cores), (server.QUIET_LOAD + 1.5, max(1, cores - 1))):
-        monkeypatch.setattr(os, "getloadavg", lambda avg=avg: (avg, avg, avg))
+    for busy, expected in ((0.1, cores), (server.QUIET_BUSY_CORES + 0.5, max(1, cores - 1))):
+        monkeypatch.setattr(server, "busy_cores", lambda busy=busy: busy)
         p = build_params(parse_args(server.server_args(s, tmp_path / "m.gguf", None)))
         assert p.cpuparams.n_threads == p.cpuparams_batch.n_threads == expected
         assert server.config_id(s) == config

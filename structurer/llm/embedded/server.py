@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from structurer.llm.embedded.serve_main import PROCESS_MARKER
 from structurer.llm.embedded.weights import ensure_weights
@@ -65,8 +66,20 @@ def base_url(settings: Settings) -> str:
     return root_url(settings) + "/v1"
 
 
-# Below this 1-minute load average (runnable processes) the box counts as quiet.
-QUIET_LOAD = 1.0
+# Below this many cores kept busy by others (sampled over QUIET_SAMPLE_S as the server starts)
+# the box counts as quiet. A sample, not the 1-minute load average: right after setup or
+# another run the load average stays high for a minute while the box is already idle.
+QUIET_BUSY_CORES = 0.5
+QUIET_SAMPLE_S = 0.5
+
+
+def busy_cores() -> float:
+    """Cores kept busy by everything on the box, sampled now over QUIET_SAMPLE_S."""
+    return psutil.cpu_percent(interval=QUIET_SAMPLE_S) / 100 * psutil.cpu_count()
+
+
+def box_is_quiet() -> bool:
+    return busy_cores() < QUIET_BUSY_CORES
 
 
 def threads(settings: Settings) -> int:
@@ -78,12 +91,11 @@ def threads(settings: Settings) -> int:
     if settings.embedded_threads:
         return settings.embedded_threads
     cores = len(os.sched_getaffinity(0))
-    quiet = os.getloadavg()[0] < QUIET_LOAD
-    return cores if quiet else max(1, cores - 1)
+    return cores if box_is_quiet() else max(1, cores - 1)
 
 
-def batch_threads(settings: Settings) -> int:
-    return settings.embedded_batch_threads or threads(settings)
+def batch_threads(settings: Settings, decode_threads: int | None = None) -> int:
+    return settings.embedded_batch_threads or decode_threads or threads(settings)
 
 
 def server_config(settings: Settings) -> dict[str, Any]:
@@ -123,6 +135,7 @@ def config_id(settings: Settings) -> str:
 def server_args(settings: Settings, model_file: Path, draft_file: Path | None) -> list[str]:
     """serve_main's arguments for these settings."""
     c = server_config(settings)
+    decode_threads = threads(settings)
     args = [
         "--model",
         str(model_file),
@@ -135,9 +148,9 @@ def server_args(settings: Settings, model_file: Path, draft_file: Path | None) -
         "--ctx",  # llama.cpp splits its context among the slots: each slot gets embedded_ctx
         str(c["ctx"] * c["parallel"]),
         "--threads",
-        str(threads(settings)),
+        str(decode_threads),
         "--threads-batch",
-        str(batch_threads(settings)),
+        str(batch_threads(settings, decode_threads)),
         "--poll",
         str(c["poll"]),
         "--parallel",
