@@ -128,7 +128,8 @@ def test_echo_scores_100_and_the_run_is_stored(in_evals: Evals) -> None:
         assert row is not None and row.id == outcome.id
         assert row.extract_run_id == outcome.extract_run_id and row.out_dir == str(outcome.out_dir)
         assert row.results["metrics"]["accuracy"] == 1.0
-        assert row.settings["prompt"].startswith("v1+") and row.settings["model"] == "fake-model"
+        assert row.settings["prompt"].startswith(f"{settings.prompt_version}+")
+        assert row.settings["model"] == "fake-model"
         run = session.get(Run, outcome.id)
         assert run is not None and run.kind == "eval" and run.status == "done"
         assert find_eval(session, outcome.id[:6]) is not None and find_eval(session, "nope") is None
