@@ -183,7 +183,8 @@ def run_setting(
     if llm is None and settings.uses_embedded_model:
         server.stop(settings)  # a server of ours left on this port: not cold
         wait_quiet(say)
-        say(f"[{label}] threads {server.threads(settings)}/{server.batch_threads(settings)}")
+        decode = server.threads(settings)
+        say(f"[{label}] threads {decode}/{server.batch_threads(settings, decode)}")
         started = time.monotonic()
         server.serve(settings, timeout=1800)
         run.server_start_s = time.monotonic() - started

@@ -359,7 +359,7 @@ _HOST = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+[/A-Za-z0-9._~%?=&#-]*"
 # path -> (the form, its name, what it looks like)
 _FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
     "contact.postcode": (re.compile(r"\d{6}"), "邮编", "六位数字"),
-    "contact.email": (re.compile(_EMAIL.pattern), "电子邮箱", "带 @ 的地址"),
+    "contact.email": (_EMAIL, "电子邮箱", "带 @ 的地址"),
     "contact.phone": (re.compile(_PHONES), "电话", "只有号码"),
     "contact.website": (re.compile(rf"{_URL.pattern}|{_HOST}"), "网址", "只有网址本身"),
     # a place name alone ("某某镇") is no address: an address names a street, a number, a building
@@ -376,10 +376,11 @@ _FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
 def contact_form_problem(path: str, value: str) -> str | None:
     """Why a proposed contact value is not one (a phone number given as the postcode, the
     sentence around a web address): the re-ask reason, or None."""
-    form = _FORMS.get(path)
-    if form is None or form[0].fullmatch(value.strip()):
+    if path not in _FORMS:
         return None
-    pattern, name, looks = form
+    pattern, name, looks = _FORMS[path]
+    if pattern.fullmatch(value.strip()):
+        return None
     return f"{value} 不是{name}（{name}应是{looks}）；请只填原文中的{name}，或填 null"
 
 

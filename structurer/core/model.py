@@ -62,8 +62,4 @@ class Model(Protocol):
         self,
         messages: list[dict[str, Any]],
         response_model: type[BaseModel],
-        context: dict[str, Any] | None = None,
-    ) -> LLMResult:
-        """`context` is pydantic's validation context for the reply (e.g. the grounding
-        check): a validator that raises makes the model re-ask with the error."""
-        ...
+    ) -> LLMResult: ...

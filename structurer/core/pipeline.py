@@ -1,6 +1,7 @@
 """Extract one document: sections -> one small LLM call per part (+ the table reader and the
 report type's rule readers) -> readings, the LLM's grounded in the text (the failing fields
-re-asked once with the reasons, nulled when still invented) -> evidence -> a validated record with one row per leaf.
+re-asked once with the reasons, nulled when still invented) -> evidence -> a validated record
+with one row per leaf.
 
 `extract_document` is a pure function of (document, settings) given an LLM client: it does no
 database I/O, so a distributed engine can map it.
@@ -207,14 +208,14 @@ def _run_part(
     if settings.grounding == "reask" and settings.max_retries > 0:
         failing = [r for r in grounding(values) if r.rejected]
         if failing:
-            reask = _reask(part, rtype, llm, prompts, settings, messages, primary, failing)
-            if reask is not None:
-                call, answers, answer_logprobs = reask
-                calls.append(call)
-                for path, answer in answers.items():
-                    values[path] = answer
-                    logprobs[path] = answer_logprobs
-                    retried.add(path)
+            call, answers, answer_logprobs = _reask(
+                part, rtype, llm, prompts, settings, messages, primary, failing
+            )
+            calls.append(call)
+            for path, answer in answers.items():
+                values[path] = answer
+                logprobs[path] = answer_logprobs
+                retried.add(path)
     # What still fails grounding after the re-ask (or in a cached reply) becomes null; the
     # proposal and the reason stay as signals for the reviewer.
     found = grounding(values) if settings.grounding != "off" else []
@@ -233,13 +234,13 @@ def _run_part(
                 value, quote = None, None
         elif f.path in weak:
             signals["grounding_note"] = weak[f.path].reason
-        if value == 0 and settings.grounding != "off" and kinds.get(f.path) in ("int", "float"):
+        kind = kinds.get(f.path, "str")
+        if value == 0 and settings.grounding != "off" and kind in ("int", "float"):
             quote = zero_quote(quote, doc.text, windows, f.description) or quote
         if others:
             signals["sample_agreement"] = sum(o[f.path][0] == value for o in others) / len(others)
         if value is not None and value != []:
             signals.update(_value_logprob(logprobs[f.path], f.key))
-        kind = kinds.get(f.path, "str")
         located = locate_evidence(
             value,
             quote,
@@ -331,7 +332,7 @@ def _reask(
     messages: list[dict[str, Any]],
     first: LLMResult,
     failing: list[Rejection],
-) -> tuple[CallRecord, dict[str, tuple[Any, str | None]], list[TokenLogprob]] | None:
+) -> tuple[CallRecord, dict[str, tuple[Any, str | None]], list[TokenLogprob]]:
     """Re-ask only the fields that failed grounding, with the reasons, as the next turn of the
     same conversation: the server's prompt cache reuses the whole first call, and the model
     decodes a few fields instead of the whole part again (instructor's own re-ask would ask

@@ -19,10 +19,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
     WithJsonSchema,
     create_model,
-    model_validator,
 )
 
 from structurer.core.records import iter_leaf_fields, submodel
@@ -142,19 +140,8 @@ def build_response_model(
     return create_model(  # type: ignore[call-overload, no-any-return]
         _camel(part.name),
         __base__=_Leaf,
-        __validators__={"_context_check": model_validator(mode="after")(_context_check)},  # type: ignore[dict-item]
         **definitions,
     )
-
-
-def _context_check(reply: BaseModel, info: ValidationInfo) -> BaseModel:
-    """Run the check the caller put in the validation context (key "check", a callable of
-    the reply and the context; see core.pipeline's grounding). It raises ValueError to have
-    the model re-ask; without a context nothing is checked (cached replies, plain parsing)."""
-    context = info.context
-    if isinstance(context, dict) and callable(context.get("check")):
-        context["check"](reply, context)
-    return reply
 
 
 def _camel(name: str) -> str:

@@ -244,7 +244,6 @@ class LLMClient:
         self,
         messages: list[dict[str, Any]],
         response_model: type[BaseModel],
-        context: dict[str, Any] | None = None,
     ) -> LLMResult:
         key: str | None = None
         req_hash = ""
@@ -283,8 +282,6 @@ class LLMClient:
             "temperature": self.settings.temperature,
             "max_tokens": self.settings.max_tokens,
         }
-        if context is not None:
-            kwargs["context"] = context  # instructor's validation context: re-asks on errors
         if self.settings.logprobs:
             kwargs["logprobs"] = True
         started = time.perf_counter()

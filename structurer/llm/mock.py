@@ -67,7 +67,6 @@ class MockModel:
         self,
         messages: list[dict[str, Any]],
         response_model: type[BaseModel],
-        context: dict[str, Any] | None = None,
     ) -> LLMResult:
         with self._lock:
             self.calls.append((messages, response_model))
@@ -77,9 +76,7 @@ class MockModel:
         reply = item(messages, response_model) if callable(item) else item
         data = reply.model_dump(mode="json") if isinstance(reply, BaseModel) else reply
         try:
-            # no re-asks here: the one reply is the final one (validators accept and report)
-            final = None if context is None else {**context, "final": True}
-            parsed = response_model.model_validate(data, context=final)
+            parsed = response_model.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])

@@ -1,8 +1,8 @@
 """Grounding: is each value the model proposes read from the document?
 
-Checked twice with the same pure function: inside the instructor call (a response-model
-validator reads the check from the validation context and raises, so instructor re-asks with
-the reasons), and once more on the reply that is kept.
+Checked with the same pure function on a part's reply (the pipeline then re-asks the failing
+fields once, with the reasons, as the next turn of the conversation) and again on the answers
+that are kept.
 
 Two tiers, per field:
 - *rejected* (the value is not in the report): a number, date or string the text does not
@@ -12,7 +12,8 @@ Two tiers, per field:
   (nearly: a partial-ratio of `value_check.STRING_MIN_SCORE`, items are trimmed sentences), or
   a 0 whose quote does not state zero (a 0, a zero word; 一百零五 is no zero) and for which no
   sentence of the part's windows names the field and states zero (`zero_sentence`: the model
-  often paraphrases "未发生行政复议" into a quote the text lacks). The model is re-asked about these; what still fails becomes null, its proposal and reason kept as signals.
+  often paraphrases "未发生行政复议" into a quote the text lacks). The model is re-asked about
+  these; what still fails becomes null, its proposal and reason kept as signals.
 - *weak* (the value is in the report, its citation is not): no quote, a quote not found in
   the text (exact, or fuzzy with a score of at least `align.FUZZY_MIN_SCORE`), or a quote whose
   aligned text does not state the value. Kept, with the reason as a signal for the reviewer.
