@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     logprobs: bool = True
 
     report_type: str = "gov_disclosure"
-    prompt_version: str = "v4"
+    prompt_version: str = "v5"
     prompts_dir: Path = REPO_ROOT / "prompts"
     # Which reader fills the standard tables: the LLM, the deterministic table reader, or both.
     table_reader: TableReaderMode = "table"
@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # The longest quote a reply may give (the schema's maxLength; None: no limit). Quotes are
     # most of what the model decodes; evidence needs a short one. Off until measured.
     quote_max_chars: int | None = Field(None, ge=4)
+    # The longest list item a reply may give (the schema's maxLength; None: no limit): the model
+    # writes the start of each item and the pipeline completes it to its sentence's end from the
+    # text (core/evidence/complete.py). Narrative lists were the longest thing decoded.
+    item_max_chars: int | None = Field(20, ge=8)
 
     review_threshold: float = Field(
         0.8, ge=0, le=1, description="fields below this confidence need review"
@@ -220,4 +224,5 @@ class Settings(BaseSettings):
             # only when on, so that the runs made before these settings existed keep their hash
             **({"ask_less": self.ask_less} if self.ask_less != "off" else {}),
             **({"quote_max_chars": self.quote_max_chars} if self.quote_max_chars else {}),
+            **({"item_max_chars": self.item_max_chars} if self.item_max_chars else {}),
         }

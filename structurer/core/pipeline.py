@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import replace
 from functools import cache
@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from structurer.core.evidence.complete import complete_items
 from structurer.core.evidence.grounding import (
     GroundedField,
     Rejection,
@@ -126,6 +127,7 @@ def build_messages(
     text: str,
     doc_name: str,
     report_format: str | None = None,
+    item_max_chars: int | None = None,
 ) -> list[dict[str, Any]]:
     """`report_format` is the format the table reader found (None when it did not run), so
     a template can ask only what that format can state. Both templates see the whole context:
@@ -137,6 +139,7 @@ def build_messages(
         "report_format": report_format,
         "text": text,
         "doc_name": safe_name(doc_name),
+        "item_max_chars": item_max_chars,
     }
     system = prompts.render("system.j2", **context)
     user = prompts.render("user.j2", **context)
@@ -149,6 +152,11 @@ def _value_logprob(logprobs: list[TokenLogprob], key: str) -> dict[str, float]:
     if found is None:
         return {}
     return {"value_logprob": round(found.mean, 4), "value_logprob_min": round(found.min, 4)}
+
+
+def item_cap(settings: Settings, prompts: PromptSet) -> int | None:
+    """The list items' length cap, when the prompt asks for their first words."""
+    return settings.item_max_chars if prompts.asks_item_starts else None
 
 
 @cache
@@ -167,9 +175,10 @@ def _run_part(
     report_format: str | None = None,
 ) -> tuple[dict[str, list[Candidate]], list[CallRecord], str | None]:
     fields = part_fields(rtype.record_model, part)
-    model = build_response_model(rtype, part, settings.quote_max_chars)
+    cap = item_cap(settings, prompts)
+    model = build_response_model(rtype, part, settings.quote_max_chars, cap)
     text, windows = part_text(doc, sections, part)
-    messages = build_messages(prompts, part, fields, text, doc.name, report_format)
+    messages = build_messages(prompts, part, fields, text, doc.name, report_format, cap)
     schema = model.model_json_schema()
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
     kinds = _kinds(rtype.record_model)
@@ -201,15 +210,26 @@ def _run_part(
     primary = samples[0]
     if primary.parsed is None:
         return {}, calls, f"part {part.name}: {primary.error}"
-    values = values_of(primary.parsed, fields)
-    others = [values_of(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
+
+    def answered(parsed: BaseModel, asked: list[PartField]) -> dict[str, tuple[Any, str | None]]:
+        found = values_of(parsed, asked)
+        if cap is not None:
+            for f in asked:
+                items, quote = found[f.path]
+                if f.is_list and items:
+                    done = complete_items(items, doc.text, windows)
+                    found[f.path] = (done, quote)
+        return found
+
+    values = answered(primary.parsed, fields)
+    others = [answered(s.parsed, fields) for s in samples[1:] if s.parsed is not None]
     logprobs = {f.path: primary.logprobs for f in fields}
     retried: set[str] = set()
     if settings.grounding == "reask" and settings.max_retries > 0:
         failing = [r for r in grounding(values) if r.rejected]
         if failing:
             call, answers, answer_logprobs = _reask(
-                part, rtype, llm, prompts, settings, messages, primary, failing
+                part, rtype, llm, prompts, settings, messages, primary, failing, answered
             )
             calls.append(call)
             for path, answer in answers.items():
@@ -332,6 +352,7 @@ def _reask(
     messages: list[dict[str, Any]],
     first: LLMResult,
     failing: list[Rejection],
+    answered: Callable[[BaseModel, list[PartField]], dict[str, tuple[Any, str | None]]],
 ) -> tuple[CallRecord, dict[str, tuple[Any, str | None]], list[TokenLogprob]]:
     """Re-ask only the fields that failed grounding, with the reasons, as the next turn of the
     same conversation: the server's prompt cache reuses the whole first call, and the model
@@ -339,7 +360,9 @@ def _reask(
     for every field). One re-ask per part: each costs a call."""
     asked = replace(part, paths=tuple(dict.fromkeys(r.path for r in failing)))
     fields = part_fields(rtype.record_model, asked)
-    model = build_response_model(rtype, asked, settings.quote_max_chars)
+    model = build_response_model(
+        rtype, asked, settings.quote_max_chars, item_cap(settings, prompts)
+    )
     only = rtype.grounding_reasons.get("reask_only", REASK_ONLY)
     follow = [
         *messages,
@@ -351,7 +374,7 @@ def _reask(
     call = _call_record(part, llm, prompts, req_hash, follow, model, result, reask=True)
     if result.parsed is None:  # the first answers stand (and are nulled by grounding)
         return call, {}, []
-    return call, values_of(result.parsed, fields), result.logprobs
+    return call, answered(result.parsed, fields), result.logprobs
 
 
 def _table_readings(

@@ -75,6 +75,13 @@ class PromptSet:
     def has(self, name: str) -> bool:
         return name in self._sources
 
+    @cached_property
+    def asks_item_starts(self) -> bool:
+        """Whether this version's words ask for the first words of list items when
+        `item_max_chars` is set (the only versions the cap is applied with: under an older
+        prompt the grammar would cut whole items short)."""
+        return any("item_max_chars" in source for source in self._sources.values())
+
 
 def load_prompts(settings: Settings) -> PromptSet:
     """The configured report type's prompts: ``<prompts_dir>/<REPORT_TYPE.name>/<prompt_version>/``

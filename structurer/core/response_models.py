@@ -122,12 +122,20 @@ def _is_optional(annotation: Any) -> bool:
 
 @cache
 def build_response_model(
-    rtype: ReportType, part: PartSpec, quote_max_chars: int | None = None
+    rtype: ReportType,
+    part: PartSpec,
+    quote_max_chars: int | None = None,
+    item_max_chars: int | None = None,
 ) -> type[BaseModel]:
+    """`item_max_chars` caps each list item in the schema: the model decodes the start of an
+    item and the pipeline completes it from the text (core/evidence/complete.py)."""
     definitions: dict[str, Any] = {}
+    item: Any = str
+    if item_max_chars is not None:
+        item = Annotated[str, WithJsonSchema({"type": "string", "maxLength": item_max_chars})]
     for f in part_fields(rtype.record_model, part):
         if f.is_list:
-            definitions[f.key] = (list[str], Field(..., description=f.description))
+            definitions[f.key] = (list[item], Field(..., description=f.description))
         else:
             leaf = _leaf_model(
                 f.annotation,

@@ -1,0 +1,111 @@
+"""List items the model only began (the schema caps them) are completed from the text to the
+end of their sentence; continuations of an earlier item are dropped (invented text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from gov_disclosure import REPORT_TYPE
+from structurer.core.evidence.complete import MAX_ITEM_CHARS, complete_items, sentence_end
+from structurer.core.pipeline import extract_document
+from structurer.core.prompts import PromptSet
+from structurer.core.response_models import build_response_model
+from structurer.core.types import LoadedDocument
+from structurer.llm.mock import MockModel, all_null
+from structurer.settings import Settings
+from tests.conftest import REPO
+
+TEXT = (
+    "三、存在的问题\n"
+    "一是部分单位对公开范围把握不准，信息报送\n不够及时；二是政策解读形式单一，图解运用较少。\n"
+    "四、下一步工作打算\n"
+    "（一）细化公开目录。逐项明确公开主体和时限。\n"
+    "（二）加强业务培训，每半年组织一次专题培训。\n"
+)
+
+
+def test_an_item_begun_is_completed_to_its_sentence_end_across_a_line_break() -> None:
+    items = complete_items(["一是部分单位对公开范围把握不准", "二是政策解读"], TEXT)
+    assert items == [
+        "一是部分单位对公开范围把握不准，信息报送不够及时；",
+        "二是政策解读形式单一，图解运用较少。",
+    ]
+
+
+def test_a_whole_item_keeps_its_first_sentence() -> None:
+    whole = "（一）细化公开目录。逐项明确公开主体和时限。"  # an endpoint that ignored the cap
+    assert complete_items([whole], TEXT) == ["（一）细化公开目录。"]
+
+
+def test_a_continuation_of_the_previous_item_is_dropped() -> None:
+    # clipped at 14 characters each; the model went on with the sentence it was cut off in
+    first, going_on = "（一）细化公开目录。逐项明确", "（二）加强业务培训，每半年组"
+    items = complete_items([first, going_on, "每半年组织一次专题培训"], TEXT)
+    assert items == ["（一）细化公开目录。", "（二）加强业务培训，每半年组织一次专题培训。"]
+
+
+def test_an_item_the_text_lacks_is_left_for_grounding() -> None:
+    invented = "全面完成了上级交办的各项任务"
+    assert complete_items([invented], TEXT) == [invented]
+
+
+def test_no_sentence_end_stops_at_a_blank_line_or_the_limit() -> None:
+    text = "甲" * 30 + "\n\n乙乙乙"
+    assert sentence_end(text, 0, 10) == 30
+    long_text = "丙" * (MAX_ITEM_CHARS + 50)
+    assert sentence_end(long_text, 0, 10) == MAX_ITEM_CHARS
+
+
+def test_the_cap_is_the_list_items_max_length_in_the_schema() -> None:
+    part = next(p for p in REPORT_TYPE.parts if p.name == "narrative")
+    schema = build_response_model(REPORT_TYPE, part, None, 20).model_json_schema()
+    assert schema["properties"]["problems"]["items"] == {"type": "string", "maxLength": 20}
+    plain = build_response_model(REPORT_TYPE, part).model_json_schema()
+    assert plain["properties"]["problems"]["items"] == {"type": "string"}
+
+
+def test_english_sentences_end_at_a_full_stop_and_keep_their_spaces() -> None:
+    text = "3. Highlights\nWe won the county\nleague again. A new junior session started.\n"
+    assert complete_items(["We won the county"], text) == ["We won the county league again."]
+
+
+REPORT = (
+    "某县示例局2031年政府信息公开工作年度报告\n"
+    "一、总体情况\n本年度全面推进政务公开工作，" + "按照条例要求做好各项公开工作，" * 12 + "\n"
+    "二、主动公开政府信息情况\n全年主动公开政府信息若干条。\n"
+    "五、存在的主要问题及改进情况\n" + TEXT.split("\n", 1)[1]
+)
+
+
+def _narrative(messages: list[dict[str, Any]], model: type[BaseModel]) -> dict[str, Any]:
+    """MOCK model: the narrative answered with items' first words (one going on with the
+    sentence it was cut off in), every other field null."""
+    out: dict[str, Any] = all_null(messages, model)
+    if "problems" in model.model_fields:
+        out["problems"] = ["一是部分单位对公开范围把握不准", "信息报送不够及时"]
+        out["improvements"] = ["（二）加强业务培训"]
+    return out
+
+
+@pytest.mark.parametrize(("version", "capped"), [("v5", True), ("v4", False)])
+def test_the_pipeline_caps_and_completes_items_only_under_a_prompt_that_asks_for_starts(
+    settings: Settings, version: str, capped: bool
+) -> None:
+    doc = LoadedDocument("r.txt", "r.txt", "0" * 64, REPORT, "txt", "utf-8")
+    model = MockModel(default=_narrative)
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", version)
+    outcome = extract_document(doc, REPORT_TYPE, model, prompts, settings)
+    asked = next((m, rm) for m, rm in model.calls if "problems" in rm.model_fields)
+    items = asked[1].model_json_schema()["properties"]["problems"]["items"]
+    assert items.get("maxLength") == (20 if capped else None)
+    assert ("程序会按原文补全整句" in asked[0][-1]["content"]) is capped
+    assert outcome.record is not None, outcome.error
+    narrative = outcome.record["narrative"]
+    if capped:
+        assert narrative["problems"] == ["一是部分单位对公开范围把握不准，信息报送不够及时；"]
+        assert narrative["improvements"] == ["（二）加强业务培训，每半年组织一次专题培训。"]
+    else:
+        assert narrative["problems"] == ["一是部分单位对公开范围把握不准", "信息报送不够及时"]
