@@ -117,8 +117,9 @@ class Settings(BaseSettings):
     # those fields: their rule or table reading stands alone).
     ask_less: Literal["off", "parts", "fields"] = "fields"
     # The longest quote a reply may give (the schema's maxLength; None: no limit). Quotes are
-    # most of what the model decodes; evidence needs a short one. Off until measured.
-    quote_max_chars: int | None = Field(None, ge=4)
+    # most of what the model decodes; a clipped quote is completed from the text to its
+    # clause's end (core/evidence/complete.py), so the value further on is still cited.
+    quote_max_chars: int | None = Field(20, ge=4)
     # The longest list item a reply may give (the schema's maxLength; None: no limit): the model
     # writes the start of each item and the pipeline completes it to its sentence's end from the
     # text (core/evidence/complete.py). Narrative lists were the longest thing decoded.

@@ -9,7 +9,12 @@ import pytest
 from pydantic import BaseModel
 
 from gov_disclosure import REPORT_TYPE
-from structurer.core.evidence.complete import MAX_ITEM_CHARS, complete_items, sentence_end
+from structurer.core.evidence.complete import (
+    MAX_ITEM_CHARS,
+    complete_items,
+    complete_quote,
+    sentence_end,
+)
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
 from structurer.core.response_models import build_response_model
@@ -109,3 +114,14 @@ def test_the_pipeline_caps_and_completes_items_only_under_a_prompt_that_asks_for
         assert narrative["improvements"] == ["（二）加强业务培训，每半年组织一次专题培训。"]
     else:
         assert narrative["problems"] == ["一是部分单位对公开范围把握不准", "信息报送不够及时"]
+
+
+def test_a_clipped_quote_is_completed_to_its_clause_end() -> None:
+    text = "本年度共收到政府信息公开申请，其中通过网络提交的申请\n7件，当面提交2件。"
+    clipped = "其中通过网络提交的申请"  # 11 characters: the cap clipped it before the number
+    assert complete_quote(clipped, 11, text) == "其中通过网络提交的申请7件"
+    assert complete_quote("当面提交2件", 11, text) == "当面提交2件"  # shorter: as given
+    assert (
+        complete_quote("其中通过电话提交的申请", 11, text) == "其中通过电话提交的申请"
+    )  # not in text
+    assert complete_quote(None, 11, text) is None

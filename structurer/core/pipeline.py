@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from structurer.core.evidence.complete import complete_items
+from structurer.core.evidence.complete import complete_items, complete_quote
 from structurer.core.evidence.grounding import (
     GroundedField,
     Rejection,
@@ -213,12 +213,13 @@ def _run_part(
 
     def answered(parsed: BaseModel, asked: list[PartField]) -> dict[str, tuple[Any, str | None]]:
         found = values_of(parsed, asked)
-        if cap is not None:
-            for f in asked:
-                items, quote = found[f.path]
-                if f.is_list and items:
-                    done = complete_items(items, doc.text, windows)
-                    found[f.path] = (done, quote)
+        for f in asked:
+            value, quote = found[f.path]
+            if f.is_list and value and cap is not None:
+                found[f.path] = (complete_items(value, doc.text, windows), quote)
+            elif not f.is_list and settings.quote_max_chars is not None:
+                quote = complete_quote(quote, settings.quote_max_chars, doc.text, windows)
+                found[f.path] = (value, quote)
         return found
 
     values = answered(primary.parsed, fields)

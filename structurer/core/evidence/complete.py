@@ -1,11 +1,12 @@
-"""List items the model only began, completed from the text.
+"""List items the model only began, and quotes the schema clipped, completed from the text.
 
 With `item_max_chars` the prompt (v5) asks for the first words of each list item and the
 reply's schema caps each item (llama.cpp's grammar stops it there), so the model decodes the
 start of each item, not the whole sentence: list items were most of what it decoded. Each item
 is found in the text and completed to the end of its sentence there, so the record holds the
 report's own words (an endpoint without grammars may give whole items: they keep their first
-sentence, what the spec asks). An item the text does not
+sentence, what the spec asks). Likewise `quote_max_chars` caps quotes, and a clipped quote is
+completed to its clause's end (the value often follows the words the cap kept). An item the text does not
 contain is left as given (grounding judges it). An item that starts inside an earlier item's
 completed sentence (the model went on with the sentence it was cut off in) is dropped.
 """
@@ -20,6 +21,8 @@ from structurer.core.evidence.align import align_quote
 from structurer.core.types import AlignmentStatus
 
 SENTENCE_ENDS = frozenset("。！？；：!?;")
+CLAUSE_ENDS = SENTENCE_ENDS | frozenset("，,")
+MAX_QUOTE_GROWTH = 60  # a clipped quote is completed to its clause's end, at most this far
 MAX_ITEM_CHARS = 200  # an item with no sentence end this far is cut here
 MIN_ITEM_CHARS = 8  # a sentence end this early in an item does not end it ("一、" …)
 _PARAGRAPH = re.compile(r"\n[ \t\u3000]*\n")
@@ -47,6 +50,21 @@ def complete_items(
     return out
 
 
+def complete_quote(
+    quote: str | None, cap: int, text: str, windows: Sequence[tuple[int, int]] = ()
+) -> str | None:
+    """A quote the schema's cap clipped (exactly `cap` characters) completed to the end of
+    its clause in `text`, so it holds the value the model read further on; others as given."""
+    if quote is None or len(quote) != cap:
+        return quote
+    found = align_quote(quote, text, windows)
+    if found.status == AlignmentStatus.not_found or found.start is None or found.end is None:
+        return quote
+    limit = min(len(text), found.end + MAX_QUOTE_GROWTH)
+    end = next((i for i in range(found.end, limit) if text[i] in CLAUSE_ENDS), limit)
+    return _unwrap(text[found.start : end])
+
+
 def sentence_end(text: str, start: int, end: int) -> int:
     """The end of the sentence that `text[start:end]` begins: just after the first sentence
     mark (or a "." before a space) at or after `start + MIN_ITEM_CHARS`, before a blank line, at most MAX_ITEM_CHARS
@@ -62,12 +80,12 @@ def sentence_end(text: str, start: int, end: int) -> int:
 
 
 def _unwrap(span: str) -> str:
-    """A sentence's wrapped lines joined: nothing between two CJK characters, else a space."""
+    """A span's wrapped lines joined: nothing beside a CJK character, a space between words."""
 
     def join(m: re.Match[str]) -> str:
         before = span[m.start() - 1] if m.start() > 0 else ""
         after = span[m.end()] if m.end() < len(span) else ""
-        return "" if _is_wide(before) and _is_wide(after) else " "
+        return "" if _is_wide(before) or _is_wide(after) else " "
 
     return _LINE_BREAK.sub(join, span).strip()
 
