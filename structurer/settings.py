@@ -32,6 +32,9 @@ def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "structurer"
 
 
+OFF_WORDS = ("", "off", "none", "0")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STRUCTURER_", extra="ignore", populate_by_name=True
@@ -159,6 +162,14 @@ class Settings(BaseSettings):
         lt=1,
         description="auto-accept only above the threshold shown on gold to reach this accuracy",
     )
+
+    @field_validator("quote_max_chars", "item_max_chars", mode="before")
+    @classmethod
+    def _cap_off(cls, value: Any) -> Any:
+        """`off`, `none`, an empty value or 0 turn a length cap off (e.g. in the environment)."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in OFF_WORDS):
+            return None
+        return None if value == 0 else value
 
     @field_validator("openai_base_url", "label_studio_url")
     @classmethod

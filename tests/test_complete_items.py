@@ -17,7 +17,7 @@ from structurer.core.evidence.complete import (
 )
 from structurer.core.pipeline import extract_document
 from structurer.core.prompts import PromptSet
-from structurer.core.response_models import build_response_model
+from structurer.core.response_models import build_response_model, part_fields, values_of
 from structurer.core.types import LoadedDocument
 from structurer.llm.mock import MockModel, all_null
 from structurer.settings import Settings
@@ -125,3 +125,28 @@ def test_a_clipped_quote_is_completed_to_its_clause_end() -> None:
         complete_quote("其中通过电话提交的申请", 11, text) == "其中通过电话提交的申请"
     )  # not in text
     assert complete_quote(None, 11, text) is None
+
+
+@pytest.mark.parametrize("off", ["off", "none", "", "0", 0])
+def test_the_caps_can_be_turned_off_from_the_environment(
+    off: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRUCTURER_QUOTE_MAX_CHARS", str(off))
+    monkeypatch.setenv("STRUCTURER_ITEM_MAX_CHARS", str(off))
+    s = Settings()
+    assert s.quote_max_chars is None and s.item_max_chars is None
+    assert "quote_max_chars" not in s.extraction_settings()
+    assert Settings(quote_max_chars=off).quote_max_chars is None  # type: ignore[arg-type]
+
+
+def test_a_null_written_as_a_string_is_null() -> None:
+    part = next(p for p in REPORT_TYPE.parts if p.name == "contact")
+    fields = part_fields(REPORT_TYPE.record_model, part)
+    model = build_response_model(REPORT_TYPE, part)
+    reply = {f.key: {"quote": None, "value": None} for f in fields}
+    reply["website"] = {"quote": "null", "value": "null"}
+    reply["phone"] = {"quote": " None ", "value": "None"}
+    reply["address"] = {"quote": "示例路1号 ", "value": " 示例路1号"}
+    values = values_of(model.model_validate(reply), fields)
+    assert values["contact.website"] == (None, None) and values["contact.phone"] == (None, None)
+    assert values["contact.address"] == ("示例路1号", "示例路1号")

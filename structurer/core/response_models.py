@@ -156,8 +156,20 @@ def _camel(name: str) -> str:
     return "".join(p.capitalize() for p in name.split("_"))
 
 
+NULL_WORDS = frozenset({"null", "none", "n/a"})
+
+
+def _null_word(value: Any) -> Any:
+    """A string saying null ("null", "None") is the model's null; strings are stripped."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    return None if value.lower() in NULL_WORDS else value
+
+
 def values_of(parsed: BaseModel, fields: list[PartField]) -> dict[str, tuple[Any, str | None]]:
-    """path -> (value, quote) from a parsed response; absent leaves give (None/[], None)."""
+    """path -> (value, quote) from a parsed response; absent leaves give (None/[], None), and
+    so do the strings "null" and "None" (a small model writes them for a string field)."""
     out: dict[str, tuple[Any, str | None]] = {}
     dumped = parsed.model_dump(mode="json")
     for f in fields:
@@ -167,7 +179,8 @@ def values_of(parsed: BaseModel, fields: list[PartField]) -> dict[str, tuple[Any
             out[f.path] = (items, None)
         elif isinstance(item, dict):
             quote = item.get("quote")
-            out[f.path] = (item.get("value"), quote.strip() if isinstance(quote, str) else None)
+            quote = _null_word(quote) if isinstance(quote, str) else None
+            out[f.path] = (_null_word(item.get("value")), quote)
         else:
             out[f.path] = (None, None)
     return out
