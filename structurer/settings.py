@@ -119,10 +119,11 @@ class Settings(BaseSettings):
     # it sends (measured by bench/speed.py; the LLM's agreement is then no confidence signal for
     # those fields: their rule or table reading stands alone).
     ask_less: Literal["off", "parts", "fields"] = "fields"
-    # The longest quote a reply may give (the schema's maxLength; None: no limit). Quotes are
-    # most of what the model decodes; a clipped quote is completed from the text to its
-    # clause's end (core/evidence/complete.py), so the value further on is still cited.
-    quote_max_chars: int | None = Field(20, ge=4)
+    # The longest quote a reply may give (the schema's maxLength; None: no limit); a clipped
+    # quote is completed from the text to its clause's end (core/evidence/complete.py). Off:
+    # measured at 20 on the dev reports, it cost accuracy (legacy -14.7 points), because the
+    # model writes its value after its quote, and a quote cut before the number lost it.
+    quote_max_chars: int | None = Field(None, ge=4)
     # The longest list item a reply may give (the schema's maxLength; None: no limit): the model
     # writes the start of each item and the pipeline completes it to its sentence's end from the
     # text (core/evidence/complete.py). Narrative lists were the longest thing decoded.

@@ -35,21 +35,32 @@ TEXT = (
 def test_an_item_begun_is_completed_to_its_sentence_end_across_a_line_break() -> None:
     items = complete_items(["一是部分单位对公开范围把握不准", "二是政策解读"], TEXT)
     assert items == [
-        "一是部分单位对公开范围把握不准，信息报送不够及时；",
-        "二是政策解读形式单一，图解运用较少。",
+        "部分单位对公开范围把握不准，信息报送不够及时；",
+        "政策解读形式单一，图解运用较少。",
     ]
 
 
-def test_a_whole_item_keeps_its_first_sentence() -> None:
+def test_what_the_model_wrote_is_never_shortened_but_its_number_goes() -> None:
     whole = "（一）细化公开目录。逐项明确公开主体和时限。"  # an endpoint that ignored the cap
-    assert complete_items([whole], TEXT) == ["（一）细化公开目录。"]
+    assert complete_items([whole], TEXT) == [whole.removeprefix("（一）")]
 
 
-def test_a_continuation_of_the_previous_item_is_dropped() -> None:
+def test_a_continuation_of_the_previous_item_is_dropped_or_joined() -> None:
     # clipped at 14 characters each; the model went on with the sentence it was cut off in
     first, going_on = "（一）细化公开目录。逐项明确", "（二）加强业务培训，每半年组"
     items = complete_items([first, going_on, "每半年组织一次专题培训"], TEXT)
-    assert items == ["（一）细化公开目录。", "（二）加强业务培训，每半年组织一次专题培训。"]
+    assert items == [
+        "细化公开目录。逐项明确公开主体和时限。",
+        "加强业务培训，每半年组织一次专题培训。",
+    ]
+    # one point split in two sentences on one line is joined; a marked point is not
+    split = complete_items(["（一）细化公开目录。", "逐项明确公开主体"], TEXT)
+    assert split == ["细化公开目录。逐项明确公开主体和时限。"]
+    marked = complete_items(["一是部分单位对公开范围", "二是政策解读形式单一"], TEXT)
+    assert marked == [
+        "部分单位对公开范围把握不准，信息报送不够及时；",
+        "政策解读形式单一，图解运用较少。",
+    ]
 
 
 def test_an_item_the_text_lacks_is_left_for_grounding() -> None:
@@ -110,8 +121,8 @@ def test_the_pipeline_caps_and_completes_items_only_under_a_prompt_that_asks_for
     assert outcome.record is not None, outcome.error
     narrative = outcome.record["narrative"]
     if capped:
-        assert narrative["problems"] == ["一是部分单位对公开范围把握不准，信息报送不够及时；"]
-        assert narrative["improvements"] == ["（二）加强业务培训，每半年组织一次专题培训。"]
+        assert narrative["problems"] == ["部分单位对公开范围把握不准，信息报送不够及时；"]
+        assert narrative["improvements"] == ["加强业务培训，每半年组织一次专题培训。"]
     else:
         assert narrative["problems"] == ["一是部分单位对公开范围把握不准", "信息报送不够及时"]
 

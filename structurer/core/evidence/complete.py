@@ -24,30 +24,66 @@ SENTENCE_ENDS = frozenset("。！？；：!?;")
 CLAUSE_ENDS = SENTENCE_ENDS | frozenset("，,")
 MAX_QUOTE_GROWTH = 60  # a clipped quote is completed to its clause's end, at most this far
 MAX_ITEM_CHARS = 200  # an item with no sentence end this far is cut here
-MIN_ITEM_CHARS = 8  # a sentence end this early in an item does not end it ("一、" …)
 _PARAGRAPH = re.compile(r"\n[ \t\u3000]*\n")
+_POINT = re.compile(
+    r"[ \t\u3000]*(?:[一二三四五六七八九十]+是|[（(]?[一二三四五六七八九十\d]+[)）、.．]|第[一二三四五六七八九十]+|"
+    r"首先|其次|再次|最后|此外|另外)"
+)
+# a point's number, dropped from its item (the spec's items are the report's words, unnumbered)
+_NUMBER = re.compile(
+    r"^(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]、?|[一二三四五六七八九十\d]+[、.．]"
+    r"|第[一二三四五六七八九十]+[，、,])"
+)
+_LEADING_MARKS = frozenset("。！？；：，、,.;:!?")
 _LINE_BREAK = re.compile(r"[ \t\u3000]*\n[ \t\u3000]*")
 
 
 def complete_items(
     items: Sequence[str], text: str, windows: Sequence[tuple[int, int]] = ()
 ) -> list[str]:
-    """`items` as the record should hold them: each completed to its sentence's end in `text`
-    (an item of several sentences keeps its first), continuations of an earlier item dropped."""
+    """`items` as the record should hold them: each completed to the end of the sentence it
+    stops in (what the model wrote is never shortened). An item that starts inside the
+    previous one, or goes on from it on the same line without a point marker ("二是", "（三）",
+    "4."), extends it (the model split one point); one inside an earlier item is dropped."""
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     for item in items:
-        found = align_quote(item, text, windows)
+        # items come in the text's order: look after the previous one first
+        after = [(spans[-1][1], e) for _, e in windows or [(0, len(text))]] if spans else []
+        found = align_quote(item, text, [*after, *windows])
         if found.status == AlignmentStatus.not_found or found.start is None or found.end is None:
             out.append(item)
             continue
-        start, end = found.start, found.end
-        if any(s <= start < e for s, e in spans):
+        start = _skip_marks(text, found.start, found.end)
+        end = sentence_end(text, start, found.end)
+        last = spans[-1] if spans and out[-1] == _unwrap(text[slice(*spans[-1])]) else None
+        if last is not None and (last[0] <= start < last[1] or _goes_on(text, last[1], start)):
+            # the model went on with the point it was cut off in: the point runs on
+            start, end = last[0], max(end, last[1])
+            spans.pop()
+            out.pop()
+        elif any(s <= start < e for s, e in spans):
             continue
-        end = sentence_end(text, start, end)
         spans.append((start, end))
         out.append(_unwrap(text[start:end]))
-    return out
+    return [_NUMBER.sub("", item, count=1) or item for item in out]
+
+
+def _skip_marks(text: str, start: int, end: int) -> int:
+    """A fuzzy match may begin on the punctuation before the item: start after it."""
+    while start < end - 1 and (text[start].isspace() or text[start] in _LEADING_MARKS):
+        start += 1
+    return start
+
+
+def _goes_on(text: str, previous_end: int, start: int) -> bool:
+    between = text[previous_end:start]
+    return (
+        previous_end <= start
+        and "\n" not in between
+        and not between.strip(" \t\u3000")
+        and not _POINT.match(text, start)
+    )
 
 
 def complete_quote(
@@ -66,17 +102,17 @@ def complete_quote(
 
 
 def sentence_end(text: str, start: int, end: int) -> int:
-    """The end of the sentence that `text[start:end]` begins: just after the first sentence
-    mark (or a "." before a space) at or after `start + MIN_ITEM_CHARS`, before a blank line, at most MAX_ITEM_CHARS
-    on. Single line breaks don't end a sentence (PDF text wraps lines inside sentences)."""
-    limit = min(len(text), start + MAX_ITEM_CHARS)
-    paragraph = _PARAGRAPH.search(text, start, limit)
+    """The end of the sentence `text[start:end]` stops in: just after the first sentence mark
+    (or a "." before a space) from the span's last character on, before a blank line, at most
+    MAX_ITEM_CHARS from its start (never before `end`). Single line breaks don't end a sentence (PDF text wraps lines inside sentences)."""
+    limit = max(end, min(len(text), start + MAX_ITEM_CHARS))
+    paragraph = _PARAGRAPH.search(text, end, limit)
     if paragraph is not None:
-        limit = max(end, paragraph.start())
-    for i in range(min(start + MIN_ITEM_CHARS, limit), limit):
+        limit = paragraph.start()
+    for i in range(max(end - 1, start + 1), limit):
         if text[i] in SENTENCE_ENDS or (text[i] == "." and text[i + 1 : i + 2].isspace()):
             return i + 1
-    return limit
+    return max(end, limit)
 
 
 def _unwrap(span: str) -> str:
