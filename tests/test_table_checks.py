@@ -74,7 +74,7 @@ def test_converter_output_has_no_confident_error(converter: str, pipeline: Any) 
 
 def test_html_and_docx_conversions_are_read_whole(pipeline: Any) -> None:
     measure, pipe = pipeline
-    for converter in ("structurer_html", "markitdown_html", "markitdown_docx"):
+    for converter in ("structurer_html", "structurer_pdf", "markitdown_html", "markitdown_docx"):
         for txt in sorted((FIXTURES / converter).glob("*.txt")):
             gold = json.loads((FIXTURES / f"{txt.stem}.json").read_text(encoding="utf-8"))
             s = measure.score(
@@ -328,3 +328,23 @@ def test_clean_tables_cost_no_second_reading(settings: Any) -> None:
     out = _table_reader_pipeline(settings, model, NARRATIVE + TAB_2021)
     assert not [c for c in out["calls"] if c.part.startswith("reread:")]
     assert all(m.__name__ != "Table_proactive" for _, m in model.calls)
+
+
+def test_own_pdf_reader_keeps_blank_cells_of_ruled_tables(pipeline: Any, tmp_path: Path) -> None:
+    """Reports rendered to PDF with ruled tables, zeros printed blank and merged cells
+    (bench/tables/corpus.py): our PDF reader gives every cell its column (tab rows from the
+    ruling lines), so nothing is left to guess or to send to review for placement."""
+    measure, pipe = pipeline
+    sys.path.insert(0, str(REPO / "bench" / "tables"))
+    from corpus import write_corpus
+
+    from structurer.documents import read_document
+
+    reports = write_corpus(tmp_path, 4, seed=5)
+    assert any("blanks" in r.damage for r in reports)
+    for rep in reports:
+        text = read_document(tmp_path / f"{rep.name}.pdf").text
+        assert "\t\t" in text  # blank cells kept as empty tab cells
+        s = measure.score(pipe.table_rows(rep.name, text), rep.gold)
+        assert s["right"] == s["cells"], (rep.name, rep.damage, s["errors"])
+        assert s["right_to_review"] <= 5, (rep.name, s["right_to_review"])
