@@ -141,6 +141,7 @@ def measure(
     verbose: bool = False,
     model: str = "fake",
     only: list[str] | None = None,
+    docs: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
@@ -149,13 +150,18 @@ def measure(
             (data_dir / "models").symlink_to(models)  # the verified weights, not a new copy
         pipe = Pipeline.make(data_dir, model)
         try:
-            return _measure(pipe, corpus, converted, verbose, only)
+            return _measure(pipe, corpus, converted, verbose, only, docs)
         finally:
             pipe.stop()
 
 
 def _measure(
-    pipe: Pipeline, corpus: Path, converted: Path, verbose: bool, only: list[str] | None
+    pipe: Pipeline,
+    corpus: Path,
+    converted: Path,
+    verbose: bool,
+    only: list[str] | None,
+    docs: int | None,
 ) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for conv in sorted(p for p in converted.iterdir() if p.is_dir()):
@@ -164,7 +170,7 @@ def _measure(
         total: dict[str, Any] = defaultdict(int)
         errors: list[str] = []
         started = time.perf_counter()
-        for txt in sorted(conv.glob("*.txt")):
+        for txt in sorted(conv.glob("*.txt"))[:docs]:
             gold = json.loads((corpus / f"{txt.stem}.json").read_text(encoding="utf-8"))
             s = score(pipe.table_rows(txt.stem, txt.read_text(encoding="utf-8")), gold["gold"])
             for key, val in s.items():
@@ -177,6 +183,15 @@ def _measure(
             total["reread_calls"] += len(pipe.last_rereads)
             total["reread_ms"] += sum(c.latency_ms for c in pipe.last_rereads)
             total["reread_failed"] += sum(1 for c in pipe.last_rereads if c.error)
+            if verbose and pipe.last_rereads:
+                ms = sum(c.latency_ms for c in pipe.last_rereads)
+                print(
+                    f"  {conv.name} {txt.stem}: {len(pipe.last_rereads)} second readings, "
+                    f"{ms / 1000:.1f} s, right {s['right']}/{s['cells']}, "
+                    f"confident errors {s['confident_errors']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
         total["seconds"] = round(time.perf_counter() - started, 1)
         total["errors"] = errors
         out[conv.name] = total
@@ -224,9 +239,10 @@ def main() -> None:
         "embedded model",
     )
     ap.add_argument("--only", nargs="*", help="converter names (default: all)")
+    ap.add_argument("--docs", type=int, help="only the first N documents of each converter")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every confident error")
     args = ap.parse_args()
-    results = measure(args.corpus, args.converted, args.verbose, args.model, args.only)
+    results = measure(args.corpus, args.converted, args.verbose, args.model, args.only, args.docs)
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -22,7 +22,9 @@ from structurer.tables.checks import (
     checksum_reason,
     comma_or_point,
     dropped_numbers,
+    ocr_signs,
     owned_numbers,
+    unconfirmed,
     year_like,
 )
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
@@ -50,6 +52,7 @@ class TableText:
     tokens: list[Token]
     labels: LabelText
     columns: DisplayColumns
+    ocr: str | None = None  # why the text looks like OCR output (checks.ocr_signs)
     recovered_labels: dict[str, tuple[int, int]] = field(default_factory=dict)  # row path -> span
 
     def best_similarity(self, label: str) -> float:
@@ -70,7 +73,8 @@ def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
     """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
     tokens = tokenize(mapped, units)
-    return TableText(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
+    labels = build_label_text(mapped, tokens)
+    return TableText(mapped, tokens, labels, DisplayColumns(text), ocr_signs(text))
 
 
 def read_with_specs(doc: TableText, tables: Sequence[TableSpec]) -> TableReadout:
@@ -287,6 +291,19 @@ def _read_table(
     for i in idx:
         if i in guessed and rows[i][1].path in options:
             doubts.row(rows[i][1], guessed[i])
+    if doc.ocr:
+        cells = [
+            (rows[i][1].path, c.key)
+            for i in idx
+            if rows[i][1].path in options
+            for c in rows[i][1].columns
+        ]
+        for row_path, key in unconfirmed(resolver, choice, set(doubts.by_cell), cells):
+            doubts.cell(
+                f"{row_path}.{key}",
+                f"the text looks like OCR output ({doc.ocr}) and no table identity "
+                "confirms this cell: a digit may be misread",
+            )
     for i in idx:
         row = rows[i][1]
         if row.path not in options:
