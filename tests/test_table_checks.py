@@ -348,3 +348,31 @@ def test_own_pdf_reader_keeps_blank_cells_of_ruled_tables(pipeline: Any, tmp_pat
         s = measure.score(pipe.table_rows(rep.name, text), rep.gold)
         assert s["right"] == s["cells"], (rep.name, rep.damage, s["errors"])
         assert s["right_to_review"] <= 5, (rep.name, s["right_to_review"])
+
+
+# invented OCR damage: ruling lines read as "|" glued to the text, a bracket of the wrong shape
+OCR_NOISE = "申请人情况 | 法人”| 其他组织|\n第二十条第 〈一) 项 |科研 机构| 总计\n"
+
+
+def test_in_ocr_looking_text_only_cells_an_identity_confirms_are_trusted() -> None:
+    """OCR misreads digits inside one number ("41" as "4") where no identity reaches: in a
+    text that looks like OCR output, table 二's cells and the fee (no identities) are
+    doubted; table 三's cells, confirmed by identities that hold, are not."""
+    clean = read_tables(NARRATIVE + TAB_2021)
+    assert not any("OCR" in (c.doubt or "") for c in clean.cells)
+    ocr = read_tables(NARRATIVE + OCR_NOISE + TAB_2021)
+    reasons = doubted(ocr)
+    assert [c.value for c in ocr.cells] == [c.value for c in clean.cells]
+    assert "OCR" in reasons["proactive.regulations.issued"]
+    assert "OCR" in reasons["proactive.fees.amount_10k_yuan"]
+    assert any(c.path == "requests.granted.natural_person" for c in ocr.cells)
+    assert "requests.granted.natural_person" not in reasons
+
+
+def test_ocr_signs_ignore_markdown_and_spaced_pipes() -> None:
+    from structurer.tables.checks import ocr_signs
+
+    markdown = "| 规章 | 1 | 0 | 12 |\n|---|---|---|---|\n| 行政许可 | 3 |\n" * 3
+    spaced = "姓名 | 职务 | 电话 |\n某某 | 科员 | 12345 |\n" * 3
+    assert ocr_signs(markdown) is None and ocr_signs(spaced) is None
+    assert ocr_signs(OCR_NOISE) is not None
