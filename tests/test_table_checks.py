@@ -241,7 +241,8 @@ def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
         doubted_rows = [fv for fv in stored.values() if fv.signals.get("doubt")]
         assert doubted_rows
         for fv in doubted_rows:
-            assert fv.status == "needs_review" and fv.confidence <= DOUBTED_CONFIDENCE
+            assert fv.status == "needs_review"
+            assert fv.confidence is not None and fv.confidence <= DOUBTED_CONFIDENCE
         candidates = [
             c
             for c in needs_review(session, s.report_type, summary.run_id)
@@ -376,3 +377,54 @@ def test_ocr_signs_ignore_markdown_and_spaced_pipes() -> None:
     spaced = "姓名 | 职务 | 电话 |\n某某 | 科员 | 12345 |\n" * 3
     assert ocr_signs(markdown) is None and ocr_signs(spaced) is None
     assert ocr_signs(OCR_NOISE) is not None
+
+
+def test_blanks_of_several_rows_moving_together_are_found() -> None:
+    """Three rows each print one number for two columns; the column sums (X + Y = Z) hold
+    whether all three sit in the first column or all in the second. Moving one row, or
+    two, breaks them, so only a joint search sees that the text does not decide."""
+    from structurer.tables.cells import Slot, placements
+    from structurer.tables.resolve import Resolver, joint_alternatives
+    from structurer.tables.spec import ColumnSpec, Identity
+    from structurer.tables.textmap import Token, TokenKind
+
+    columns = (ColumnSpec("a", 0.6), ColumnSpec("b", 0.4))
+    printed = {"t.x": 2.0, "t.y": 3.0, "t.z": 5.0}
+    options = {
+        row: placements([Slot(Token(TokenKind.number, f"{v:g}", 0, 1, " ", 0, v))], columns)
+        for row, v in printed.items()
+    }
+    identities = [
+        Identity(f"column {c}", (("t.z", c),), (("t.x", c), ("t.y", c))) for c in ("a", "b")
+    ]
+    resolver = Resolver({r: ["a", "b"] for r in printed}, options, set(), identities)
+    choice, broken = resolver.solve()
+    assert broken == []
+    assert resolver.swaps(choice, 2.0) == []  # no pair of rows can move on its own
+    other = joint_alternatives(resolver, choice, 2.0)
+    assert set(other) == set(printed)
+    for row, value in printed.items():
+        chosen = options[row][choice[row]].values()
+        alternative = other[row]
+        assert alternative is not None
+        assert sorted(v for v in alternative if v is not None) == [0.0, value]
+        assert alternative == [chosen[1], chosen[0]]
+
+
+def test_layout_text_of_pdf_converters_lines_up_one_column_per_character() -> None:
+    """pdftotext -layout puts one character per grid column, CJK or not: a label of 3 CJK
+    characters and one of 6 are followed by numbers at the same character column."""
+    from structurer.tables.cells import Slot
+    from structurer.tables.positions import _cjk_width
+    from structurer.tables.spec import ColumnSpec, RowSpec
+    from structurer.tables.textmap import DisplayColumns, TokenKind, normalise, tokenize
+
+    row = RowSpec("t.r", ("规章",), (ColumnSpec("a"), ColumnSpec("b"), ColumnSpec("c")))
+
+    numbers = {"规章": "     1      0     12", "行政规范性文件": "     5      2     48"}
+    # padded to 10 characters (a converter's grid) / to 20 display columns (typed)
+    converter = "".join(f"{label:<10}{n}\n" for label, n in numbers.items())
+    typed = "".join(f"{label}{' ' * (20 - 2 * len(label))}{n}\n" for label, n in numbers.items())
+    for text, wide in ((converter, 1), (typed, 2)):
+        tokens = [t for t in tokenize(normalise(text)) if t.kind == TokenKind.number]
+        assert _cjk_width(DisplayColumns(text), [(row, [Slot(t) for t in tokens])]) == wide

@@ -29,7 +29,7 @@ from structurer.tables.checks import (
 )
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
 from structurer.tables.positions import Placer, column_positions
-from structurer.tables.resolve import Resolver
+from structurer.tables.resolve import Resolver, joint_alternatives
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
     DisplayColumns,
@@ -341,6 +341,18 @@ def _check(
                 f"the identities hold as well with {value:g} here (the blanks of two rows "
                 "placed the other way): the printed text does not decide",
             )
+    for row_path, other_values in joint_alternatives(resolver, choice, PLACE_MARGIN).items():
+        row = next(r for _, r in rows if r.path == row_path)
+        if other_values is None:
+            doubts.row(row, "whether another placement keeps the identities was not decided")
+            continue
+        for spec, y in zip(row.columns, other_values, strict=True):
+            if y is not None:
+                doubts.cell(
+                    f"{row_path}.{spec.key}",
+                    f"the identities hold as well with {y:g} here (the blanks of several "
+                    "rows placed another way): the printed text does not decide",
+                )
     used: set[int] = set()
     broken_table = sorted(
         {resolver.identities[n].name for n in range(len(resolver.identities))}
