@@ -7,12 +7,14 @@ column left blank), then coordinate ascent row by row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from structurer.tables.cells import Placement
 from structurer.tables.spec import Identity
 
 IDENTITY_WEIGHT = 6.0
+JOINT_BUDGET_S = 3.0  # time for the joint search of one table; rows left over are doubted
 MAX_PASSES = 8
 BLANK_TOTAL_CREDIT = 0.8
 
@@ -230,6 +232,7 @@ def joint_alternatives(
             lo.append(-const - 1e-6)
             hi.append(-const + 1e-6)
     base = LinearConstraint(np.array(a_rows), lo, hi)
+    deadline = time.monotonic() + JOINT_BUDGET_S
 
     def other(r: str, column: int | None) -> tuple[float, ...] | None:
         """Values of row r in a joint placement where they differ from the chosen ones (in
@@ -240,12 +243,15 @@ def joint_alternatives(
             values = resolver.options[r][i].values()
             if (values == chosen) if column is None else (values[column] == chosen[column]):
                 ub[col_of[(r, i)]] = 0.0
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
         res = milp(
             np.zeros(len(index)),
             constraints=[base],
             integrality=np.ones(len(index)),
             bounds=Bounds(np.zeros(len(index)), ub),
-            options={"time_limit": 2.0},
+            options={"time_limit": left},
         )
         if res.x is not None and res.status in (0, 1):
             x = res.x
