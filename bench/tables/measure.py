@@ -155,6 +155,32 @@ def measure(
             pipe.stop()
 
 
+def model_cells(calls: list[Any], gold: dict[str, Any]) -> tuple[int, int]:
+    """(cells the model's second readings gave, of them equal to gold): a reply row counts
+    when it has one number per column (what reread.py keeps)."""
+    from gov_disclosure.tables import APPEALS, PROACTIVE_2019, PROACTIVE_2021, REQUESTS
+
+    specs = {r.path: r for t in (APPEALS, PROACTIVE_2019, PROACTIVE_2021, REQUESTS) for r in t.rows}
+    given = right = 0
+    for call in calls:
+        try:
+            reply = json.loads(call.response or "")
+        except ValueError:
+            continue
+        table = call.part.split(":", 1)[1]
+        for key, got in (reply if isinstance(reply, dict) else {}).items():
+            spec = specs.get(f"{table}.{key}")
+            if spec is None or not isinstance(got, list) or len(got) != len(spec.columns):
+                continue
+            for col, value in zip(spec.columns, got, strict=True):
+                if value is None:
+                    continue
+                given += 1
+                g = gold.get(f"{spec.path}.{col.key}")
+                right += int(g is not None and abs(float(value) - float(g)) < 1e-6)
+    return given, right
+
+
 def _measure(
     pipe: Pipeline,
     corpus: Path,
@@ -173,6 +199,9 @@ def _measure(
         for txt in sorted(conv.glob("*.txt"))[:docs]:
             gold = json.loads((corpus / f"{txt.stem}.json").read_text(encoding="utf-8"))
             s = score(pipe.table_rows(txt.stem, txt.read_text(encoding="utf-8")), gold["gold"])
+            given, agreed = model_cells(pipe.last_rereads, gold["gold"])
+            total["model_cells"] += given
+            total["model_cells_right"] += agreed
             for key, val in s.items():
                 if key == "errors":
                     errors.extend(f"{txt.stem} {e}" for e in val)
@@ -187,7 +216,8 @@ def _measure(
                 ms = sum(c.latency_ms for c in pipe.last_rereads)
                 print(
                     f"  {conv.name} {txt.stem}: {len(pipe.last_rereads)} second readings, "
-                    f"{ms / 1000:.1f} s, right {s['right']}/{s['cells']}, "
+                    f"{ms / 1000:.1f} s, model gave {given} cells ({agreed} right), "
+                    f"right {s['right']}/{s['cells']}, "
                     f"confident errors {s['confident_errors']}",
                     file=sys.stderr,
                     flush=True,
