@@ -20,23 +20,35 @@ _MIN_ROWS, _MIN_COLS = 2, 2  # a ruled box smaller than this is a frame, not a t
 def page_with_tables(page: Any, layout: Callable[[Any], str]) -> str | None:
     """The page's text with each ruled table as tab-separated rows, in reading order; None
     when the page has no ruled table. `layout(region)` renders a part of the page as text."""
-    tables = [t for t in page.find_tables() if _is_table(t)]
-    if not tables:
+    tables = sorted((t for t in page.find_tables() if _is_table(t)), key=lambda t: t.bbox[1])
+    if not tables or _beside(page, tables):
         return None
-    tables.sort(key=lambda t: t.bbox[1])
+    left, top, right, bottom = page.bbox
     parts: list[str] = []
-    top = 0.0
     for table in tables:
-        x0, t_top, x1, t_bottom = table.bbox
-        if t_top < top:  # overlapping finds: keep the first
-            continue
+        t_top, t_bottom = table.bbox[1], table.bbox[3]
         if t_top - top > 1:
-            parts.append(layout(page.crop((0, top, page.width, t_top))))
+            parts.append(layout(page.crop((left, top, right, t_top))))
         parts.append("\n".join(_row_line(row) for row in table.extract()))
         top = t_bottom
-    if page.height - top > 1:
-        parts.append(layout(page.crop((0, top, page.width, page.height))))
+    if bottom - top > 1:
+        parts.append(layout(page.crop((left, top, right, bottom))))
     return "\n".join(p for p in parts if p.strip())
+
+
+def _beside(page: Any, tables: list[Any]) -> bool:
+    """Text printed beside a table, or tables overlapping in height: the page is not a
+    column of text and tables, so it is read as layout text, nothing dropped."""
+    for n, table in enumerate(tables):
+        x0, top, x1, bottom = table.bbox
+        if n and top < tables[n - 1].bbox[3]:
+            return True
+        for char in page.chars:
+            inside_band = char["top"] >= top - 1 and char["bottom"] <= bottom + 1
+            outside_table = char["x1"] < x0 - 1 or char["x0"] > x1 + 1
+            if inside_band and outside_table and char["text"].strip():
+                return True
+    return False
 
 
 def _is_table(table: Any) -> bool:
