@@ -298,16 +298,59 @@ def _answer_proactive(penalties: list[float]) -> Any:
 MORE_NUMBERS = NARRATIVE + TAB_2021.replace("行政处罚\t87", "行政处罚\t87\t9")
 
 
+MOVED_BLOCK = (
+    "第二十条第（一）项\n信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n规章\t1\t0\t12\n"
+)
+
+
 def test_the_model_agreeing_on_a_second_reading_settles_the_doubt(settings: Any) -> None:
+    """A row found out of the official order (a block the conversion moved): the model,
+    reading the table alone, finds the same value, so the doubt about how the reader took
+    the text apart is settled."""
+    from structurer.llm.mock import MockModel
+
+    moved = TAB_2021.replace(MOVED_BLOCK, "").replace(
+        "行政事业性收费\t2.5\n", "行政事业性收费\t2.5\n" + MOVED_BLOCK
+    )
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, NARRATIVE + moved)
+    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
+    row = out["rows"]["proactive.regulations.in_force"]
+    assert row.value == 12 and row.reader == "table+llm"
+    assert "doubt" not in row.signals and "out of the official" in row.signals["doubt_settled"]
+    assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
+
+
+def test_the_model_agreeing_does_not_settle_which_printed_number_is_the_cell(
+    settings: Any,
+) -> None:
+    """A row printing 87 and 9 for one column: nothing printed says which is the cell, and
+    the model reads the same text, so its agreement leaves the cell in review."""
     from structurer.llm.mock import MockModel
 
     model = MockModel(default=_answer_proactive([87]))
-    out = _table_reader_pipeline(settings, model, MORE_NUMBERS)
-    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
-    row = out["rows"]["proactive.penalties.decisions"]
-    assert row.value == 87 and row.reader == "table+llm"
-    assert "doubt" not in row.signals and "left out" in row.signals["doubt_settled"]
-    assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
+    row = _table_reader_pipeline(settings, model, MORE_NUMBERS)["rows"][
+        "proactive.penalties.decisions"
+    ]
+    assert row.value == 87 and row.signals["readers_agree"] == 1.0
+    assert "left out" in row.signals["doubt"] and "doubt_settled" not in row.signals
+    assert row.status == FieldStatus.needs_review
+
+
+def test_the_model_agreeing_does_not_settle_a_doubt_about_what_the_text_prints(
+    settings: Any,
+) -> None:
+    """In OCR-looking text a digit may be misread; the model reads the same glyphs, so its
+    agreement leaves the cell in review (the real model agreed on misread OCR digits)."""
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, NARRATIVE + OCR_NOISE + TAB_2021)
+    assert "reread:proactive" in [c.part for c in out["calls"]]
+    row = out["rows"]["proactive.regulations.issued"]
+    assert row.value == 1 and row.signals["readers_agree"] == 1.0
+    assert "OCR" in row.signals["doubt"] and "doubt_settled" not in row.signals
+    assert row.status == FieldStatus.needs_review
 
 
 def test_the_model_disagreeing_keeps_the_cell_in_review_with_both_readings(settings: Any) -> None:

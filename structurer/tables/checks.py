@@ -23,19 +23,24 @@ PLACE_MARGIN = 2.0  # placement evidence (log-score) that makes one reading clea
 
 
 class Doubts:
-    """Reasons per cell path, in the order found."""
+    """Reasons per cell path, in the order found. A `final` doubt is about what the text
+    itself prints (digits OCR may have misread, a placement nothing printed decides, an
+    identity that breaks): another reading of the same text agreeing settles nothing."""
 
     def __init__(self) -> None:
         self.by_cell: dict[str, list[str]] = {}
+        self.final: set[str] = set()
 
-    def cell(self, path: str, reason: str) -> None:
+    def cell(self, path: str, reason: str, *, final: bool = False) -> None:
         reasons = self.by_cell.setdefault(path, [])
         if reason not in reasons:
             reasons.append(reason)
+        if final:
+            self.final.add(path)
 
-    def row(self, row: RowSpec, reason: str) -> None:
+    def row(self, row: RowSpec, reason: str, *, final: bool = False) -> None:
         for col in row.columns:
-            self.cell(f"{row.path}.{col.key}", reason)
+            self.cell(f"{row.path}.{col.key}", reason, final=final)
 
     def of(self, path: str) -> str | None:
         return "; ".join(self.by_cell.get(path, [])) or None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
@@ -290,7 +290,7 @@ def _read_table(
     doubts = _check(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
     for i in idx:
         if i in guessed and rows[i][1].path in options:
-            doubts.row(rows[i][1], guessed[i])
+            doubts.row(rows[i][1], guessed[i], final=True)
     if doc.ocr:
         cells = [
             (rows[i][1].path, c.key)
@@ -303,6 +303,7 @@ def _read_table(
                 f"{row_path}.{key}",
                 f"the text looks like OCR output ({doc.ocr}) and no table identity "
                 "confirms this cell: a digit may be misread",
+                final=True,
             )
     for i in idx:
         row = rows[i][1]
@@ -312,9 +313,9 @@ def _read_table(
         hit = hits[i]
         inferred = len(options[row.path]) > 1
         for col, cell in zip(row.columns, reading.cells, strict=True):
-            out.cells.append(
-                _cell(doc, row, col, cell, hit, inferred, doubts.of(f"{row.path}.{col.key}"))
-            )
+            path = f"{row.path}.{col.key}"
+            read = _cell(doc, row, col, cell, hit, inferred, doubts.of(path))
+            out.cells.append(replace(read, doubt_final=path in doubts.final))
 
 
 def _check(
@@ -332,7 +333,7 @@ def _check(
     """Every self-check of one table read (see checks.py)."""
     doubts = Doubts()
     for (row_path, col), name in resolver.broken_cells(choice).items():
-        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold")
+        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold", final=True)
     for row_a, i, row_b, j in resolver.swaps(choice, PLACE_MARGIN):
         other = {**choice, row_a: i, row_b: j}
         for path, value in _differing(rows, idx, options, choice, other):
@@ -340,11 +341,14 @@ def _check(
                 path,
                 f"the identities hold as well with {value:g} here (the blanks of two rows "
                 "placed the other way): the printed text does not decide",
+                final=True,
             )
     for row_path, other_values in joint_alternatives(resolver, choice, PLACE_MARGIN).items():
         row = next(r for _, r in rows if r.path == row_path)
         if other_values is None:
-            doubts.row(row, "whether another placement keeps the identities was not decided")
+            doubts.row(
+                row, "whether another placement keeps the identities was not decided", final=True
+            )
             continue
         for spec, y in zip(row.columns, other_values, strict=True):
             if y is not None:
@@ -352,6 +356,7 @@ def _check(
                     f"{row_path}.{spec.key}",
                     f"the identities hold as well with {y:g} here (the blanks of several "
                     "rows placed another way): the printed text does not decide",
+                    final=True,
                 )
     used: set[int] = set()
     broken_table = sorted(
@@ -391,6 +396,7 @@ def _check(
                 row,
                 "the row's numbers were placed in its columns by the table identities, "
                 f"but {', '.join(broken_here)} does not hold",
+                final=True,
             )
         if len(opts) > 1:
             placer = columns_x.get(len(row.columns))
@@ -402,7 +408,7 @@ def _check(
                 placer if placer is not None and placer.strong else None,
             )
             if reason:
-                doubts.row(row, reason)
+                doubts.row(row, reason, final=True)
         reason = dropped_numbers(row, slots[i] or [], reading)
         if reason:
             doubts.row(row, reason)
@@ -410,12 +416,13 @@ def _check(
             token = None if placed is None else placed.token
             for reason in (year_like(token, column.unit), comma_or_point(token, column.unit)):
                 if reason:
-                    doubts.cell(f"{row.path}.{column.key}", reason)
+                    doubts.cell(f"{row.path}.{column.key}", reason, final=True)
             if token is None and broken_table:
                 doubts.cell(
                     f"{row.path}.{column.key}",
                     "read as a blank 0 while the table identities do not hold "
                     f"({', '.join(broken_table[:3])}): its number may be lost",
+                    final=True,
                 )
     mine = [r for r in regions if r[0] in idx]
     unaccounted: list[str] = []
