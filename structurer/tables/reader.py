@@ -434,7 +434,7 @@ def _check(
         reading = options[row.path][choice[row.path]]
         read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
         printed_sum = sum(t.value or 0.0 for t in in_region)
-        doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
+        doubts.row(row, checksum_reason(missing, printed_sum, read_sum), final=True)
         unaccounted.extend(t.text for t in missing if t.value)
     if unaccounted:  # never a silent 0: a blank may be where one of them belongs
         shown = ", ".join(unaccounted[:6]) + (" …" if len(unaccounted) > 6 else "")
@@ -448,6 +448,7 @@ def _check(
                     doubts.cell(
                         f"{row.path}.{column.key}",
                         f"read as a blank 0 while the table prints numbers no cell holds ({shown})",
+                        final=True,
                     )
     return doubts
 
