@@ -316,3 +316,47 @@ def test_pdf_fake_bold_is_not_doubled(tmp_path: Path) -> None:
     pdf.showPage()
     pdf.save()
     assert read_document(path).text.split("\n")[0] == "一、总体情况"
+
+
+def _ruled_pdf(path: Path, beside: str | None) -> None:
+    """A ruled 3x4 table (a blank cell in the middle), text above and below; optionally a
+    note printed beside the table."""
+    canvas_mod = pytest.importorskip("reportlab.pdfgen.canvas")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas_mod.Canvas(str(path))
+    pdf.setFont("STSong-Light", 11)
+    pdf.drawString(60, 780, "二、主动公开政府信息情况")
+    xs, ys = [60, 200, 280, 360, 440], [760, 740, 720, 700]
+    pdf.grid(xs, ys)
+    rows = [
+        ["信息内容", "本年制发", "本年废止", "现行有效"],
+        ["规章", "4", "", "9"],
+        ["规范性文件", "7", "1", "30"],
+    ]
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            pdf.drawString(xs[c] + 4, ys[r] - 14, cell)
+    if beside:
+        pdf.drawString(460, 725, beside)
+    pdf.drawString(60, 680, "三、收到和处理政府信息公开申请情况")
+    pdf.showPage()
+    pdf.save()
+
+
+def test_pdf_ruled_table_rows_keep_blank_cells(tmp_path: Path) -> None:
+    path = tmp_path / "ruled.pdf"
+    _ruled_pdf(path, None)
+    lines = read_document(path).text.split("\n")
+    assert "规章\t4\t\t9" in lines and "规范性文件\t7\t1\t30" in lines
+    assert lines.index("二、主动公开政府信息情况") < lines.index("规章\t4\t\t9")
+    assert lines.index("规章\t4\t\t9") < lines.index("三、收到和处理政府信息公开申请情况")
+
+
+def test_pdf_text_beside_a_ruled_table_is_not_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "beside.pdf"
+    _ruled_pdf(path, "注：单位件")
+    text = read_document(path).text
+    assert "注：单位件" in text and "规范性文件" in text and "\t" not in text

@@ -74,7 +74,7 @@ def test_converter_output_has_no_confident_error(converter: str, pipeline: Any) 
 
 def test_html_and_docx_conversions_are_read_whole(pipeline: Any) -> None:
     measure, pipe = pipeline
-    for converter in ("structurer_html", "markitdown_html", "markitdown_docx"):
+    for converter in ("structurer_html", "structurer_pdf", "markitdown_html", "markitdown_docx"):
         for txt in sorted((FIXTURES / converter).glob("*.txt")):
             gold = json.loads((FIXTURES / f"{txt.stem}.json").read_text(encoding="utf-8"))
             s = measure.score(
@@ -241,7 +241,8 @@ def test_a_doubt_is_stored_shown_and_put_on_the_review_card(
         doubted_rows = [fv for fv in stored.values() if fv.signals.get("doubt")]
         assert doubted_rows
         for fv in doubted_rows:
-            assert fv.status == "needs_review" and fv.confidence <= DOUBTED_CONFIDENCE
+            assert fv.status == "needs_review"
+            assert fv.confidence is not None and fv.confidence <= DOUBTED_CONFIDENCE
         candidates = [
             c
             for c in needs_review(session, s.report_type, summary.run_id)
@@ -297,16 +298,59 @@ def _answer_proactive(penalties: list[float]) -> Any:
 MORE_NUMBERS = NARRATIVE + TAB_2021.replace("行政处罚\t87", "行政处罚\t87\t9")
 
 
+MOVED_BLOCK = (
+    "第二十条第（一）项\n信息内容\t本年制发件数\t本年废止件数\t现行有效件数\n规章\t1\t0\t12\n"
+)
+
+
 def test_the_model_agreeing_on_a_second_reading_settles_the_doubt(settings: Any) -> None:
+    """A row found out of the official order (a block the conversion moved): the model,
+    reading the table alone, finds the same value, so the doubt about how the reader took
+    the text apart is settled."""
+    from structurer.llm.mock import MockModel
+
+    moved = TAB_2021.replace(MOVED_BLOCK, "").replace(
+        "行政事业性收费\t2.5\n", "行政事业性收费\t2.5\n" + MOVED_BLOCK
+    )
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, NARRATIVE + moved)
+    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
+    row = out["rows"]["proactive.regulations.in_force"]
+    assert row.value == 12 and row.reader == "table+llm"
+    assert "doubt" not in row.signals and "out of the official" in row.signals["doubt_settled"]
+    assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
+
+
+def test_the_model_agreeing_does_not_settle_which_printed_number_is_the_cell(
+    settings: Any,
+) -> None:
+    """A row printing 87 and 9 for one column: nothing printed says which is the cell, and
+    the model reads the same text, so its agreement leaves the cell in review."""
     from structurer.llm.mock import MockModel
 
     model = MockModel(default=_answer_proactive([87]))
-    out = _table_reader_pipeline(settings, model, MORE_NUMBERS)
-    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
-    row = out["rows"]["proactive.penalties.decisions"]
-    assert row.value == 87 and row.reader == "table+llm"
-    assert "doubt" not in row.signals and "left out" in row.signals["doubt_settled"]
-    assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
+    row = _table_reader_pipeline(settings, model, MORE_NUMBERS)["rows"][
+        "proactive.penalties.decisions"
+    ]
+    assert row.value == 87 and row.signals["readers_agree"] == 1.0
+    assert "left out" in row.signals["doubt"] and "doubt_settled" not in row.signals
+    assert row.status == FieldStatus.needs_review
+
+
+def test_the_model_agreeing_does_not_settle_a_doubt_about_what_the_text_prints(
+    settings: Any,
+) -> None:
+    """In OCR-looking text a digit may be misread; the model reads the same glyphs, so its
+    agreement leaves the cell in review (the real model agreed on misread OCR digits)."""
+    from structurer.llm.mock import MockModel
+
+    model = MockModel(default=_answer_proactive([87]))
+    out = _table_reader_pipeline(settings, model, NARRATIVE + OCR_NOISE + TAB_2021)
+    assert "reread:proactive" in [c.part for c in out["calls"]]
+    row = out["rows"]["proactive.regulations.issued"]
+    assert row.value == 1 and row.signals["readers_agree"] == 1.0
+    assert "OCR" in row.signals["doubt"] and "doubt_settled" not in row.signals
+    assert row.status == FieldStatus.needs_review
 
 
 def test_the_model_disagreeing_keeps_the_cell_in_review_with_both_readings(settings: Any) -> None:
@@ -328,3 +372,102 @@ def test_clean_tables_cost_no_second_reading(settings: Any) -> None:
     out = _table_reader_pipeline(settings, model, NARRATIVE + TAB_2021)
     assert not [c for c in out["calls"] if c.part.startswith("reread:")]
     assert all(m.__name__ != "Table_proactive" for _, m in model.calls)
+
+
+def test_own_pdf_reader_keeps_blank_cells_of_ruled_tables(pipeline: Any, tmp_path: Path) -> None:
+    """Reports rendered to PDF with ruled tables, zeros printed blank and merged cells
+    (bench/tables/corpus.py): our PDF reader gives every cell its column (tab rows from the
+    ruling lines), so nothing is left to guess or to send to review for placement."""
+    measure, pipe = pipeline
+    sys.path.insert(0, str(REPO / "bench" / "tables"))
+    from corpus import write_corpus
+
+    from structurer.documents import read_document
+
+    reports = write_corpus(tmp_path, 4, seed=5)
+    assert any("blanks" in r.damage for r in reports)
+    for rep in reports:
+        text = read_document(tmp_path / f"{rep.name}.pdf").text
+        assert "\t\t" in text  # blank cells kept as empty tab cells
+        s = measure.score(pipe.table_rows(rep.name, text), rep.gold)
+        assert s["right"] == s["cells"], (rep.name, rep.damage, s["errors"])
+        assert s["right_to_review"] <= 5, (rep.name, s["right_to_review"])
+
+
+# invented OCR damage: ruling lines read as "|" glued to the text, a bracket of the wrong shape
+OCR_NOISE = "申请人情况 | 法人”| 其他组织|\n第二十条第 〈一) 项 |科研 机构| 总计\n"
+
+
+def test_in_ocr_looking_text_only_cells_an_identity_confirms_are_trusted() -> None:
+    """OCR misreads digits inside one number ("41" as "4") where no identity reaches: in a
+    text that looks like OCR output, table 二's cells and the fee (no identities) are
+    doubted; table 三's cells, confirmed by identities that hold, are not."""
+    clean = read_tables(NARRATIVE + TAB_2021)
+    assert not any("OCR" in (c.doubt or "") for c in clean.cells)
+    ocr = read_tables(NARRATIVE + OCR_NOISE + TAB_2021)
+    reasons = doubted(ocr)
+    assert [c.value for c in ocr.cells] == [c.value for c in clean.cells]
+    assert "OCR" in reasons["proactive.regulations.issued"]
+    assert "OCR" in reasons["proactive.fees.amount_10k_yuan"]
+    assert any(c.path == "requests.granted.natural_person" for c in ocr.cells)
+    assert "requests.granted.natural_person" not in reasons
+
+
+def test_ocr_signs_ignore_markdown_and_spaced_pipes() -> None:
+    from structurer.tables.checks import ocr_signs
+
+    markdown = "| 规章 | 1 | 0 | 12 |\n|---|---|---|---|\n| 行政许可 | 3 |\n" * 3
+    spaced = "姓名 | 职务 | 电话 |\n某某 | 科员 | 12345 |\n" * 3
+    assert ocr_signs(markdown) is None and ocr_signs(spaced) is None
+    assert ocr_signs(OCR_NOISE) is not None
+
+
+def test_blanks_of_several_rows_moving_together_are_found() -> None:
+    """Three rows each print one number for two columns; the column sums (X + Y = Z) hold
+    whether all three sit in the first column or all in the second. Moving one row, or
+    two, breaks them, so only a joint search sees that the text does not decide."""
+    from structurer.tables.cells import Slot, placements
+    from structurer.tables.resolve import Resolver, joint_alternatives
+    from structurer.tables.spec import ColumnSpec, Identity
+    from structurer.tables.textmap import Token, TokenKind
+
+    columns = (ColumnSpec("a", 0.6), ColumnSpec("b", 0.4))
+    printed = {"t.x": 2.0, "t.y": 3.0, "t.z": 5.0}
+    options = {
+        row: placements([Slot(Token(TokenKind.number, f"{v:g}", 0, 1, " ", 0, v))], columns)
+        for row, v in printed.items()
+    }
+    identities = [
+        Identity(f"column {c}", (("t.z", c),), (("t.x", c), ("t.y", c))) for c in ("a", "b")
+    ]
+    resolver = Resolver({r: ["a", "b"] for r in printed}, options, set(), identities)
+    choice, broken = resolver.solve()
+    assert broken == []
+    assert resolver.swaps(choice, 2.0) == []  # no pair of rows can move on its own
+    other = joint_alternatives(resolver, choice, 2.0)
+    assert set(other) == set(printed)
+    for row, value in printed.items():
+        chosen = options[row][choice[row]].values()
+        alternative = other[row]
+        assert alternative is not None
+        assert sorted(v for v in alternative if v is not None) == [0.0, value]
+        assert alternative == [chosen[1], chosen[0]]
+
+
+def test_layout_text_of_pdf_converters_lines_up_one_column_per_character() -> None:
+    """pdftotext -layout puts one character per grid column, CJK or not: a label of 3 CJK
+    characters and one of 6 are followed by numbers at the same character column."""
+    from structurer.tables.cells import Slot
+    from structurer.tables.positions import _cjk_width
+    from structurer.tables.spec import ColumnSpec, RowSpec
+    from structurer.tables.textmap import DisplayColumns, TokenKind, normalise, tokenize
+
+    row = RowSpec("t.r", ("规章",), (ColumnSpec("a"), ColumnSpec("b"), ColumnSpec("c")))
+
+    numbers = {"规章": "     1      0     12", "行政规范性文件": "     5      2     48"}
+    # padded to 10 characters (a converter's grid) / to 20 display columns (typed)
+    converter = "".join(f"{label:<10}{n}\n" for label, n in numbers.items())
+    typed = "".join(f"{label}{' ' * (20 - 2 * len(label))}{n}\n" for label, n in numbers.items())
+    for text, wide in ((converter, 1), (typed, 2)):
+        tokens = [t for t in tokenize(normalise(text)) if t.kind == TokenKind.number]
+        assert _cjk_width(DisplayColumns(text), [(row, [Slot(t) for t in tokens])]) == wide

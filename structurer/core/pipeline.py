@@ -403,6 +403,8 @@ def _candidates(cells: Iterable[CellReading], reader: str) -> dict[str, list[Can
             signals["note"] = cell.note
         if cell.doubt:
             signals["doubt"] = cell.doubt
+        if cell.doubt_final:
+            signals["doubt_final"] = True
         readings.setdefault(cell.path, []).append(
             Candidate(
                 value=cell.value,
@@ -454,7 +456,8 @@ def _second_reading(
 ) -> list[CallRecord]:
     """Tables with a doubted cell are read again by the model alone; its values join the
     candidates (reader "llm"), so reconciliation compares the two readings: agreement
-    settles the doubt, disagreement keeps the cell in review with the other value.
+    settles a doubt about how the reader took the row apart (not one about what the text
+    prints), disagreement keeps the cell in review with the other value.
     Tables without doubt cost no call."""
     assert rtype.reread_tables is not None
     cells = {p: rs[0] for p, rs in candidates.items() if rs and rs[0].reader == "table"}
@@ -588,8 +591,10 @@ def extract_document(
     _mark_shared_quotes(candidates)
     chosen_by_path = reconcile_record(candidates, rtype.check_identities)
     for picked in chosen_by_path.values():
-        if picked.signals.get("doubt") and picked.signals.get("readers_agree") == 1.0:
+        agreed = picked.signals.get("readers_agree") == 1.0
+        if picked.signals.get("doubt") and agreed and not picked.signals.get("doubt_final"):
             # the model, reading the table alone, found the same value: the doubt is settled
+            # (not one about what the text prints: the model reads the same glyphs)
             picked.signals["doubt_settled"] = picked.signals.pop("doubt")
         elif picked.signals.get("second_reading") and picked.signals.get("readers_agree") == 0.0:
             picked.signals["doubt"] = (

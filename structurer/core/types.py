@@ -95,6 +95,9 @@ class CellReading:
     # why the reader doubts this cell (a self-check failed), in words for show and review;
     # a doubted cell's confidence is capped below any review threshold
     doubt: str | None = None
+    # the doubt is about what the text itself prints (misread digits, a placement nothing
+    # printed decides): a second reading of the same text agreeing does not settle it
+    doubt_final: bool = False
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""A PDF's text layer, layout kept; pages without a Unicode map read again with PDFium."""
+"""A PDF's text layer, layout kept, ruled tables as tab-separated rows (`pdf_tables`); pages
+without a Unicode map read again with PDFium."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ import io
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pypdfium2 as pdfium
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
 from structurer.documents.errors import DocumentError
+from structurer.documents.pdf_tables import page_with_tables
 
 _CID = re.compile(r"\(cid:\d+\)")
 _MAX_UNMAPPED = 0.3  # share of unmapped glyphs above which a PDF page's text is unusable
 
 
 def pdf_text(data: bytes, path: Path) -> str:
-    """The PDF's text layer with layout kept (columns as runs of spaces), pages split by \f.
+    """The PDF's text layer with layout kept (columns as runs of spaces), pages split by \f;
+    a ruled table's rows as tab-separated cells, blank cells kept.
 
     Pages whose fonts lack a Unicode map come out of pdfminer as "(cid:123)" tokens; those
     pages are read again with PDFium, which knows more fonts (plain text, layout lost).
@@ -33,8 +37,10 @@ def pdf_text(data: bytes, path: Path) -> str:
                 raw = page.extract_text(layout=True) or ""
                 images += len(page.images)
                 if _unmapped_share(raw) > _MAX_UNMAPPED:
-                    raw = _pdfium_page(data, index)
-                pages.append(textwrap.dedent(_tidy_layout(raw)))
+                    pages.append(textwrap.dedent(_tidy_layout(_pdfium_page(data, index))))
+                    continue
+                tabled = page_with_tables(page, _layout)
+                pages.append(tabled if tabled is not None else _layout(page))
     except Exception as exc:  # pdfminer raises many unrelated types for broken files
         cause = _root_cause(exc)
         if isinstance(cause, PDFPasswordIncorrect):
@@ -49,6 +55,10 @@ def pdf_text(data: bytes, path: Path) -> str:
     if _unmapped_share(text) > _MAX_UNMAPPED:
         raise DocumentError(f"{path}: PDF text layer is unreadable (fonts without Unicode map)")
     return text
+
+
+def _layout(region: Any) -> str:
+    return textwrap.dedent(_tidy_layout(region.extract_text(layout=True) or ""))
 
 
 def _has_doubled_glyphs(chars: list[dict[str, object]]) -> bool:

@@ -14,24 +14,33 @@ from structurer.tables.resolve import Resolver
 from structurer.tables.spec import CellUnit, RowSpec
 from structurer.tables.textmap import Token, TokenKind
 
+# OCR of ruled tables prints ruling lines as "|" glued to the text, and mixes bracket shapes
+_GLUED_BAR = re.compile(r"[^\s|]\||\|[^\s|]")
+_MIXED_BRACKETS = re.compile(r"〈[^〈〉()（）]{0,6}[)）]|[(（][^〈〉()（）]{0,6}〉")
+OCR_BARS, OCR_BRACKETS = 4, 2  # this many signs make a text look like OCR output
 YEAR_LOW, YEAR_HIGH = 1990, 2100  # a count in this range may be a header's year
 PLACE_MARGIN = 2.0  # placement evidence (log-score) that makes one reading clearly better
 
 
 class Doubts:
-    """Reasons per cell path, in the order found."""
+    """Reasons per cell path, in the order found. A `final` doubt is about what the text
+    itself prints (digits OCR may have misread, a placement nothing printed decides, an
+    identity that breaks): another reading of the same text agreeing settles nothing."""
 
     def __init__(self) -> None:
         self.by_cell: dict[str, list[str]] = {}
+        self.final: set[str] = set()
 
-    def cell(self, path: str, reason: str) -> None:
+    def cell(self, path: str, reason: str, *, final: bool = False) -> None:
         reasons = self.by_cell.setdefault(path, [])
         if reason not in reasons:
             reasons.append(reason)
+        if final:
+            self.final.add(path)
 
-    def row(self, row: RowSpec, reason: str) -> None:
+    def row(self, row: RowSpec, reason: str, *, final: bool = False) -> None:
         for col in row.columns:
-            self.cell(f"{row.path}.{col.key}", reason)
+            self.cell(f"{row.path}.{col.key}", reason, final=final)
 
     def of(self, path: str) -> str | None:
         return "; ".join(self.by_cell.get(path, [])) or None
@@ -128,3 +137,31 @@ def comma_or_point(token: Token | None, unit: CellUnit) -> str | None:
     if re.fullmatch(r"\d{1,3},\d{3}", token.text.split("(")[0].strip()):
         return f"{token.text} may be a decimal misread as a comma ({token.text.replace(',', '.')})"
     return None
+
+
+def ocr_signs(text: str) -> str | None:
+    """Why the text looks like OCR output (None: it does not). OCR misreads digits inside
+    one number ("41" as "4", a decimal point lost) where no identity reaches, so in such a
+    text a cell is trusted only when a table identity confirms it."""
+    bars = sum(
+        len(_GLUED_BAR.findall(line))
+        for line in text.split("\n")
+        if not line.lstrip().startswith("|")  # a markdown row's pipes are delimiters
+    )
+    brackets = len(_MIXED_BRACKETS.findall(text))
+    if bars < OCR_BARS and brackets < OCR_BRACKETS:
+        return None
+    return f"{bars} ruling lines read as '|' glued to text, {brackets} mismatched brackets"
+
+
+def unconfirmed(
+    resolver: Resolver, choice: dict[str, int], doubted: set[str], cells: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The cells (row, column) no identity confirms: none through them holds with every one
+    of its cells free of doubt."""
+    confirming: set[tuple[str, str]] = set()
+    for n, ident in enumerate(resolver.identities):
+        refs = (*ident.lhs, *ident.rhs)
+        if resolver.holds(choice, n) and not any(f"{r}.{c}" in doubted for r, c in refs):
+            confirming.update(refs)
+    return [cell for cell in cells if cell not in confirming]

@@ -21,6 +21,7 @@ def column_positions(
     Learnt from the table's own numbers when they form k clusters of right edges for k
     columns, else from the printed column headers (their centres). Returns, per column
     count, how a slot sits in each column."""
+    wide = _cjk_width(columns, table_rows)
     rows_by_k: dict[int, list[list[int]]] = {}
     columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
     for row, row_slots_ in table_rows:
@@ -29,19 +30,28 @@ def column_positions(
         rows_by_k.setdefault(k, [])
         aligned = [t for s in row_slots_ or [] if (t := _aligned_number(s)) is not None]
         if len(aligned) == k:  # only a full row shows where every column is
-            rows_by_k[k].append([columns.number_end(t) for t in aligned])
+            rows_by_k[k].append([columns.number_end(t, wide) for t in aligned])
     out: dict[int, Placer] = {}
     for k, full_rows in rows_by_k.items():
         if k < 2:
             continue
         centres = _clusters(sorted(x for xs in full_rows for x in xs))
         if len(centres) == k and all(_in_order(xs, centres) for xs in full_rows):
-            out[k] = Placer(columns, centres, centred=False, strong=True)
+            out[k] = Placer(columns, centres, centred=False, strong=True, wide=wide)
             continue
-        header_x = _header_centres(columns, columns_by_k[k], header_region)
+        header_x = _header_centres(columns, columns_by_k[k], header_region, wide)
         if header_x is not None:
-            out[k] = Placer(columns, header_x, centred=True, strong=False)
+            out[k] = Placer(columns, header_x, centred=True, strong=False, wide=wide)
     return out
+
+
+def _cjk_width(columns: DisplayColumns, table_rows: list[tuple[RowSpec, list[Slot] | None]]) -> int:
+    """How wide a CJK character is in this table's layout: the width under which its
+    numbers' right edges take fewer distinct positions (rows with labels of different
+    lengths line up only under the right one). 2 (typed text) unless 1 lines up better."""
+    tokens = [t for _, got in table_rows for s in got or [] if (t := _aligned_number(s))]
+    spread = {wide: len({columns.number_end(t, wide) for t in tokens}) for wide in (2, 1)}
+    return 1 if spread[1] < spread[2] else 2
 
 
 def _aligned_number(slot: Slot) -> Token | None:
@@ -57,21 +67,28 @@ class Placer:
     place in converted CJK text is only approximate (a hint, not evidence)."""
 
     def __init__(
-        self, columns: DisplayColumns, centres: list[float], *, centred: bool, strong: bool
+        self,
+        columns: DisplayColumns,
+        centres: list[float],
+        *,
+        centred: bool,
+        strong: bool,
+        wide: int = 2,
     ) -> None:
         self.columns, self.centres, self.centred, self.strong = columns, centres, centred, strong
+        self.wide = wide
 
     def __call__(self, slot: Slot, col: int) -> float:
         tok = _aligned_number(slot)
         if tok is None:
             return 0.0
-        end = self.columns.number_end(tok)
-        x = (self.columns.at(tok.start) + end) / 2 if self.centred else end
+        end = self.columns.number_end(tok, self.wide)
+        x = (self.columns.at(tok.start, self.wide) + end) / 2 if self.centred else end
         return -PLACE_WEIGHT * min(abs(x - self.centres[col]), 10.0)
 
 
 def _header_centres(
-    display: DisplayColumns, columns: tuple[ColumnSpec, ...], region: list[Token]
+    display: DisplayColumns, columns: tuple[ColumnSpec, ...], region: list[Token], wide: int
 ) -> list[float] | None:
     """Display centres of the columns' printed headers (the last print of each before the
     table's first row; a header broken over lines is found by its first part)."""
@@ -91,8 +108,8 @@ def _header_centres(
         if not found:
             return None
         tok = found[-1]
-        left = display.at(tok.start)
-        centres.append((left + display.at(tok.end)) / 2)
+        left = display.at(tok.start, wide)
+        centres.append((left + display.at(tok.end, wide)) / 2)
     if any(b <= a for a, b in zip(centres, centres[1:], strict=False)):
         return None
     return centres

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
@@ -22,12 +22,14 @@ from structurer.tables.checks import (
     checksum_reason,
     comma_or_point,
     dropped_numbers,
+    ocr_signs,
     owned_numbers,
+    unconfirmed,
     year_like,
 )
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
 from structurer.tables.positions import Placer, column_positions
-from structurer.tables.resolve import Resolver
+from structurer.tables.resolve import Resolver, joint_alternatives
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
     DisplayColumns,
@@ -50,6 +52,7 @@ class TableText:
     tokens: list[Token]
     labels: LabelText
     columns: DisplayColumns
+    ocr: str | None = None  # why the text looks like OCR output (checks.ocr_signs)
     recovered_labels: dict[str, tuple[int, int]] = field(default_factory=dict)  # row path -> span
 
     def best_similarity(self, label: str) -> float:
@@ -70,7 +73,8 @@ def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
     """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
     tokens = tokenize(mapped, units)
-    return TableText(mapped, tokens, build_label_text(mapped, tokens), DisplayColumns(text))
+    labels = build_label_text(mapped, tokens)
+    return TableText(mapped, tokens, labels, DisplayColumns(text), ocr_signs(text))
 
 
 def read_with_specs(doc: TableText, tables: Sequence[TableSpec]) -> TableReadout:
@@ -286,7 +290,21 @@ def _read_table(
     doubts = _check(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
     for i in idx:
         if i in guessed and rows[i][1].path in options:
-            doubts.row(rows[i][1], guessed[i])
+            doubts.row(rows[i][1], guessed[i], final=True)
+    if doc.ocr:
+        cells = [
+            (rows[i][1].path, c.key)
+            for i in idx
+            if rows[i][1].path in options
+            for c in rows[i][1].columns
+        ]
+        for row_path, key in unconfirmed(resolver, choice, set(doubts.by_cell), cells):
+            doubts.cell(
+                f"{row_path}.{key}",
+                f"the text looks like OCR output ({doc.ocr}) and no table identity "
+                "confirms this cell: a digit may be misread",
+                final=True,
+            )
     for i in idx:
         row = rows[i][1]
         if row.path not in options:
@@ -295,9 +313,9 @@ def _read_table(
         hit = hits[i]
         inferred = len(options[row.path]) > 1
         for col, cell in zip(row.columns, reading.cells, strict=True):
-            out.cells.append(
-                _cell(doc, row, col, cell, hit, inferred, doubts.of(f"{row.path}.{col.key}"))
-            )
+            path = f"{row.path}.{col.key}"
+            read = _cell(doc, row, col, cell, hit, inferred, doubts.of(path))
+            out.cells.append(replace(read, doubt_final=path in doubts.final))
 
 
 def _check(
@@ -315,7 +333,7 @@ def _check(
     """Every self-check of one table read (see checks.py)."""
     doubts = Doubts()
     for (row_path, col), name in resolver.broken_cells(choice).items():
-        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold")
+        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold", final=True)
     for row_a, i, row_b, j in resolver.swaps(choice, PLACE_MARGIN):
         other = {**choice, row_a: i, row_b: j}
         for path, value in _differing(rows, idx, options, choice, other):
@@ -323,7 +341,23 @@ def _check(
                 path,
                 f"the identities hold as well with {value:g} here (the blanks of two rows "
                 "placed the other way): the printed text does not decide",
+                final=True,
             )
+    for row_path, other_values in joint_alternatives(resolver, choice, PLACE_MARGIN).items():
+        row = next(r for _, r in rows if r.path == row_path)
+        if other_values is None:
+            doubts.row(
+                row, "whether another placement keeps the identities was not decided", final=True
+            )
+            continue
+        for spec, y in zip(row.columns, other_values, strict=True):
+            if y is not None:
+                doubts.cell(
+                    f"{row_path}.{spec.key}",
+                    f"the identities hold as well with {y:g} here (the blanks of several "
+                    "rows placed another way): the printed text does not decide",
+                    final=True,
+                )
     used: set[int] = set()
     broken_table = sorted(
         {resolver.identities[n].name for n in range(len(resolver.identities))}
@@ -362,6 +396,7 @@ def _check(
                 row,
                 "the row's numbers were placed in its columns by the table identities, "
                 f"but {', '.join(broken_here)} does not hold",
+                final=True,
             )
         if len(opts) > 1:
             placer = columns_x.get(len(row.columns))
@@ -373,7 +408,7 @@ def _check(
                 placer if placer is not None and placer.strong else None,
             )
             if reason:
-                doubts.row(row, reason)
+                doubts.row(row, reason, final=True)
         reason = dropped_numbers(row, slots[i] or [], reading)
         if reason:
             doubts.row(row, reason)
@@ -381,12 +416,13 @@ def _check(
             token = None if placed is None else placed.token
             for reason in (year_like(token, column.unit), comma_or_point(token, column.unit)):
                 if reason:
-                    doubts.cell(f"{row.path}.{column.key}", reason)
+                    doubts.cell(f"{row.path}.{column.key}", reason, final=True)
             if token is None and broken_table:
                 doubts.cell(
                     f"{row.path}.{column.key}",
                     "read as a blank 0 while the table identities do not hold "
                     f"({', '.join(broken_table[:3])}): its number may be lost",
+                    final=True,
                 )
     mine = [r for r in regions if r[0] in idx]
     unaccounted: list[str] = []
@@ -398,7 +434,7 @@ def _check(
         reading = options[row.path][choice[row.path]]
         read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
         printed_sum = sum(t.value or 0.0 for t in in_region)
-        doubts.row(row, checksum_reason(missing, printed_sum, read_sum))
+        doubts.row(row, checksum_reason(missing, printed_sum, read_sum), final=True)
         unaccounted.extend(t.text for t in missing if t.value)
     if unaccounted:  # never a silent 0: a blank may be where one of them belongs
         shown = ", ".join(unaccounted[:6]) + (" …" if len(unaccounted) > 6 else "")
@@ -412,6 +448,7 @@ def _check(
                     doubts.cell(
                         f"{row.path}.{column.key}",
                         f"read as a blank 0 while the table prints numbers no cell holds ({shown})",
+                        final=True,
                     )
     return doubts
 

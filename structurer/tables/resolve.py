@@ -7,12 +7,14 @@ column left blank), then coordinate ascent row by row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from structurer.tables.cells import Placement
 from structurer.tables.spec import Identity
 
 IDENTITY_WEIGHT = 6.0
+JOINT_BUDGET_S = 3.0  # time for the joint search of one table; rows left over are doubted
 MAX_PASSES = 8
 BLANK_TOTAL_CREDIT = 0.8
 
@@ -174,3 +176,105 @@ class Resolver:
                 if len(blanks) == 1:
                     patterns.setdefault(blanks[0], {})[row] = i
         return list(patterns.values())
+
+
+def joint_alternatives(
+    resolver: Resolver, choice: dict[str, int], margin: float
+) -> dict[str, list[float | None] | None]:
+    """Rows whose values another joint placement of every placed row gives while each
+    identity holding under `choice` still holds (several rows' blanks moving together, which
+    a row-by-row or pair-by-pair check misses): row -> the other reading's values. Options
+    whose printed positions are worse than the chosen one's by more than `margin` do not
+    count. Per row, per cell: a value another placement gives it (None: none does); the
+    row None: the search ran out of time (not proven unique). Small integer programs
+    (scipy's HiGHS), one per row and one per cell of a row that has an alternative."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    rows = [r for r, opts in resolver.options.items() if len(opts) > 1]
+    if not rows:
+        return {}
+    allowed = {
+        r: [
+            i
+            for i, o in enumerate(resolver.options[r])
+            if i == choice[r] or o.evidence >= resolver.options[r][choice[r]].evidence - margin
+        ]
+        for r in rows
+    }
+    index = [(r, i) for r in rows for i in allowed[r]]
+    col_of = {key: n for n, key in enumerate(index)}
+    held = [n for n in range(len(resolver.identities)) if resolver.holds(choice, n)]
+    a_rows: list[np.ndarray] = []
+    lo: list[float] = []
+    hi: list[float] = []
+    for r in rows:  # one placement per row
+        line = np.zeros(len(index))
+        for i in allowed[r]:
+            line[col_of[(r, i)]] = 1.0
+        a_rows.append(line)
+        lo.append(1.0)
+        hi.append(1.0)
+    for n in held:  # lhs - rhs == 0, the fixed rows' part moved to the bound
+        ident = resolver.identities[n]
+        line = np.zeros(len(index))
+        const = 0.0
+        for refs, sign in ((ident.lhs, 1.0), (ident.rhs, -1.0)):
+            for row, col in refs:
+                if row in allowed:
+                    c = resolver.col_index[row][col]
+                    for i in allowed[row]:
+                        line[col_of[(row, i)]] += sign * resolver.options[row][i].values()[c]
+                else:
+                    const += sign * resolver._value(choice, row, col)
+        if np.any(line):
+            a_rows.append(line)
+            lo.append(-const - 1e-6)
+            hi.append(-const + 1e-6)
+    base = LinearConstraint(np.array(a_rows), lo, hi)
+    deadline = time.monotonic() + JOINT_BUDGET_S
+
+    def other(r: str, column: int | None) -> tuple[float, ...] | None:
+        """Values of row r in a joint placement where they differ from the chosen ones (in
+        `column`, or anywhere); () when there is none; None when the search ran out of time."""
+        chosen = resolver.options[r][choice[r]].values()
+        ub = np.ones(len(index))
+        for i in allowed[r]:
+            values = resolver.options[r][i].values()
+            if (values == chosen) if column is None else (values[column] == chosen[column]):
+                ub[col_of[(r, i)]] = 0.0
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        res = milp(
+            np.zeros(len(index)),
+            constraints=[base],
+            integrality=np.ones(len(index)),
+            bounds=Bounds(np.zeros(len(index)), ub),
+            options={"time_limit": left},
+        )
+        if res.x is not None and res.status in (0, 1):
+            x = res.x
+            return resolver.options[r][max(allowed[r], key=lambda i: x[col_of[(r, i)]])].values()
+        return () if res.status == 2 else None
+
+    out: dict[str, list[float | None] | None] = {}
+    for r in rows:
+        chosen = resolver.options[r][choice[r]].values()
+        found = other(r, None)
+        if found is None:
+            out[r] = None
+            continue
+        if not found:
+            continue
+        cells: list[float | None] = [None] * len(chosen)
+        for c, x in enumerate(chosen):
+            alt = found if found[c] != x else other(r, c)
+            if alt is None:
+                out[r] = None
+                break
+            if alt:
+                cells[c] = alt[c]
+        else:
+            out[r] = cells
+    return out

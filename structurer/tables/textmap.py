@@ -229,25 +229,27 @@ def label_key(text: str) -> str:
 
 
 class DisplayColumns:
-    """Display column (CJK = 2 wide, tabs to 8) of original offsets, for layout text
-    whose columns line up (pdftotext -layout)."""
+    """Display column (CJK = `wide` columns, tabs to 8) of original offsets, for layout text
+    whose columns line up. Text typed in a monospace editor lines up with CJK 2 wide; the
+    layout text of PDF converters (pdftotext -layout, pdfplumber) puts one character in
+    each grid column, CJK or not (`wide=1`)."""
 
     def __init__(self, original: str) -> None:
         self.original = original
         self.line_starts = [0] + [i + 1 for i, ch in enumerate(original) if ch == "\n"]
 
-    def at(self, offset: int) -> int:
+    def at(self, offset: int, wide: int = 2) -> int:
         line_start = self.line_starts[bisect_right(self.line_starts, offset) - 1]
         col = 0
         for ch in self.original[line_start:offset]:
             if ch == "\t":
                 col = (col // 8 + 1) * 8
             else:
-                col += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+                col += wide if unicodedata.east_asian_width(ch) in ("W", "F") else 1
         return col
 
-    def number_end(self, token: Token) -> int:
+    def number_end(self, token: Token, wide: int = 2) -> int:
         """Column just after the digits of a number token (numbers are right-aligned)."""
         m = _NUM_RE.match(token.text)
         digits = len(m.group("num")) if m is not None else len(token.text)
-        return self.at(token.start) + digits
+        return self.at(token.start, wide) + digits
