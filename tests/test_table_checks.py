@@ -321,46 +321,55 @@ def test_the_model_agreeing_on_a_second_reading_settles_the_doubt(settings: Any)
     assert row.confidence is not None and row.confidence > DOUBTED_CONFIDENCE
 
 
-def test_the_model_agreeing_does_not_settle_which_printed_number_is_the_cell(
+def test_a_doubt_about_which_printed_number_is_the_cell_costs_no_second_reading(
     settings: Any,
 ) -> None:
     """A row printing 87 and 9 for one column: nothing printed says which is the cell, and
-    the model reads the same text, so its agreement leaves the cell in review."""
+    the model would read the same text, so no second reading is asked (it settles nothing)
+    and the cell stays in review."""
     from structurer.llm.mock import MockModel
 
     model = MockModel(default=_answer_proactive([87]))
-    row = _table_reader_pipeline(settings, model, MORE_NUMBERS)["rows"][
-        "proactive.penalties.decisions"
-    ]
-    assert row.value == 87 and row.signals["readers_agree"] == 1.0
-    assert "left out" in row.signals["doubt"] and "doubt_settled" not in row.signals
+    out = _table_reader_pipeline(settings, model, MORE_NUMBERS)
+    assert not [c for c in out["calls"] if c.part.startswith("reread:")]
+    row = out["rows"]["proactive.penalties.decisions"]
+    assert row.value == 87 and "left out" in row.signals["doubt"]
+    assert row.signals.get("doubt_final") and "doubt_settled" not in row.signals
     assert row.status == FieldStatus.needs_review
 
 
-def test_the_model_agreeing_does_not_settle_a_doubt_about_what_the_text_prints(
-    settings: Any,
-) -> None:
-    """In OCR-looking text a digit may be misread; the model reads the same glyphs, so its
-    agreement leaves the cell in review (the real model agreed on misread OCR digits)."""
+def test_a_doubt_about_what_the_text_prints_costs_no_second_reading(settings: Any) -> None:
+    """In OCR-looking text a digit may be misread; the model reads the same glyphs (the real
+    model agreed on misread OCR digits), so no second reading is asked and the cell stays in
+    review."""
     from structurer.llm.mock import MockModel
 
     model = MockModel(default=_answer_proactive([87]))
     out = _table_reader_pipeline(settings, model, NARRATIVE + OCR_NOISE + TAB_2021)
-    assert "reread:proactive" in [c.part for c in out["calls"]]
+    assert not [c for c in out["calls"] if c.part.startswith("reread:")]
     row = out["rows"]["proactive.regulations.issued"]
-    assert row.value == 1 and row.signals["readers_agree"] == 1.0
-    assert "OCR" in row.signals["doubt"] and "doubt_settled" not in row.signals
-    assert row.status == FieldStatus.needs_review
+    assert row.value == 1 and "OCR" in row.signals["doubt"]
+    assert "doubt_settled" not in row.signals and row.status == FieldStatus.needs_review
 
 
 def test_the_model_disagreeing_keeps_the_cell_in_review_with_both_readings(settings: Any) -> None:
     from structurer.llm.mock import MockModel
 
-    model = MockModel(default=_answer_proactive([9]))
-    row = _table_reader_pipeline(settings, model, MORE_NUMBERS)["rows"][
-        "proactive.penalties.decisions"
-    ]
-    assert row.value == 87 and row.signals["other_value"] == 9
+    agree = _answer_proactive([87])
+
+    def disagree(messages: list[dict[str, Any]], model: type[Any]) -> Any:
+        rows = agree(messages, model)
+        if model.__name__ == "Table_proactive":
+            rows["regulations"] = [1, 0, 13]
+        return rows
+
+    moved = TAB_2021.replace(MOVED_BLOCK, "").replace(
+        "行政事业性收费\t2.5\n", "行政事业性收费\t2.5\n" + MOVED_BLOCK
+    )
+    out = _table_reader_pipeline(settings, MockModel(default=disagree), NARRATIVE + moved)
+    assert [c.part for c in out["calls"] if c.part.startswith("reread:")] == ["reread:proactive"]
+    row = out["rows"]["proactive.regulations.in_force"]
+    assert row.value == 12 and row.signals["other_value"] == 13
     assert row.signals["readers_agree"] == 0.0 and row.signals.get("doubt")
     assert row.status == FieldStatus.needs_review
 

@@ -64,8 +64,14 @@ def _response_model(spec: TableSpec, present: set[str]) -> type[BaseModel]:
 
 
 def reread_tables(text: str, cells: Mapping[str, Candidate], model: Model) -> list[Reread]:
-    """One model call per table holding a doubted cell; clean tables cost nothing."""
-    doubted = {p.split(".", 1)[0] for p, c in cells.items() if c.signals.get("doubt")}
+    """One model call per table holding a doubt an agreeing reading can settle; clean tables,
+    and tables whose every doubt is about what the text prints (final: OCR digits, a placement
+    nothing printed decides), cost nothing: the model reads the same damaged text."""
+    doubted = {
+        p.split(".", 1)[0]
+        for p, c in cells.items()
+        if c.signals.get("doubt") and not c.signals.get("doubt_final")
+    }
     out: list[Reread] = []
     for name in ("proactive", "requests", "appeals"):
         if name not in doubted:
