@@ -161,3 +161,28 @@ def test_a_null_written_as_a_string_is_null() -> None:
     values = values_of(model.model_validate(reply), fields)
     assert values["contact.website"] == (None, None) and values["contact.phone"] == (None, None)
     assert values["contact.address"] == ("示例路1号", "示例路1号")
+
+
+def test_a_list_with_an_invented_item_keeps_its_grounded_items_without_a_reask(
+    settings: Settings,
+) -> None:
+    """An item the text lacks is dropped; the list is not re-asked (the answer about the
+    failing item would replace the whole list)."""
+
+    def answer(messages: list[dict[str, Any]], model: type[BaseModel]) -> dict[str, Any]:
+        out: dict[str, Any] = all_null(messages, model)
+        if "problems" in model.model_fields:
+            out["problems"] = ["一是部分单位对公开范围把握不准", "全面完成了上级交办的各项任务"]
+        return out
+
+    doc = LoadedDocument("r.txt", "r.txt", "0" * 64, REPORT, "txt", "utf-8")
+    model = MockModel(default=answer)
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v5")
+    outcome = extract_document(doc, REPORT_TYPE, model, prompts, settings)
+    assert outcome.record is not None, outcome.error
+    assert outcome.record["narrative"]["problems"] == [
+        "部分单位对公开范围把握不准，信息报送不够及时；"
+    ]
+    assert sum("problems" in rm.model_fields for _, rm in model.calls) == 1  # no re-ask
+    row = next(r for r in outcome.fields if r.path == "narrative.problems")
+    assert row.signals["rejected_value"] == ["全面完成了上级交办的各项任务"]

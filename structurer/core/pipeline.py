@@ -227,7 +227,10 @@ def _run_part(
     logprobs = {f.path: primary.logprobs for f in fields}
     retried: set[str] = set()
     if settings.grounding == "reask" and settings.max_retries > 0:
-        failing = [r for r in grounding(values) if r.rejected]
+        # A list keeps its grounded items and drops the others (below); re-asking it would
+        # replace the whole list with the answer about the failing items.
+        lists = {f.path for f in fields if f.is_list}
+        failing = [r for r in grounding(values) if r.rejected and r.path not in lists]
         if failing:
             call, answers, answer_logprobs = _reask(
                 part, rtype, llm, prompts, settings, messages, primary, failing, answered
