@@ -124,10 +124,12 @@ class Settings(BaseSettings):
     # measured at 20 on the dev reports, it cost accuracy (legacy -14.7 points), because the
     # model writes its value after its quote, and a quote cut before the number lost it.
     quote_max_chars: int | None = Field(None, ge=4)
-    # The longest list item a reply may give (the schema's maxLength; None: no limit): the model
-    # writes the start of each item and the pipeline completes it to its sentence's end from the
-    # text (core/evidence/complete.py). Narrative lists were the longest thing decoded.
-    item_max_chars: int | None = Field(20, ge=8)
+    # The longest list item a reply may give (the schema's maxLength; None: no limit), under a
+    # prompt that asks for item starts (v5): the model writes the start of each item and the
+    # pipeline completes it to its sentence's end from the text (core/evidence/complete.py).
+    # Off: measured at 20 on the dev reports, the 1.5B model either copied the whole section in
+    # 20-character pieces or closed the list after its first clipped item (list F1 0.74 -> 0.49).
+    item_max_chars: int | None = Field(None, ge=8)
 
     review_threshold: float = Field(
         0.8, ge=0, le=1, description="fields below this confidence need review"

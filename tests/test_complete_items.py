@@ -113,7 +113,8 @@ def test_the_pipeline_caps_and_completes_items_only_under_a_prompt_that_asks_for
     doc = LoadedDocument("r.txt", "r.txt", "0" * 64, REPORT, "txt", "utf-8")
     model = MockModel(default=_narrative)
     prompts = PromptSet(REPO / "prompts", "gov_disclosure", version)
-    outcome = extract_document(doc, REPORT_TYPE, model, prompts, settings)
+    capped_settings = settings.model_copy(update={"item_max_chars": 20})  # off by default
+    outcome = extract_document(doc, REPORT_TYPE, model, prompts, capped_settings)
     asked = next((m, rm) for m, rm in model.calls if "problems" in rm.model_fields)
     items = asked[1].model_json_schema()["properties"]["problems"]["items"]
     assert items.get("maxLength") == (20 if capped else None)
@@ -180,9 +181,7 @@ def test_a_list_with_an_invented_item_keeps_its_grounded_items_without_a_reask(
     prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v5")
     outcome = extract_document(doc, REPORT_TYPE, model, prompts, settings)
     assert outcome.record is not None, outcome.error
-    assert outcome.record["narrative"]["problems"] == [
-        "部分单位对公开范围把握不准，信息报送不够及时；"
-    ]
+    assert outcome.record["narrative"]["problems"] == ["一是部分单位对公开范围把握不准"]
     assert sum("problems" in rm.model_fields for _, rm in model.calls) == 1  # no re-ask
     row = next(r for r in outcome.fields if r.path == "narrative.problems")
     assert row.signals["rejected_value"] == ["全面完成了上级交办的各项任务"]
