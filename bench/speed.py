@@ -58,8 +58,8 @@ SAMPLE = REPO / "samples" / "sample_2021.txt"
 PORTS = {"old": 18101, "new": 18102}
 CORES = len(os.sched_getaffinity(0))
 # OLD: the settings before issue 12 (prompt v1, one core left free, every part asked, no length
-# caps). NEW: today's defaults (prompt v5, threads chosen from the load, ask_less=fields, quotes
-# and list items capped and completed from the text), which this benchmark chose
+# caps). NEW: today's defaults (prompt v5, threads chosen from the load, ask_less=fields, two
+# server slots; the length caps measured and left off), which this benchmark chose
 # (bench/README.md).
 OLD = {
     "prompt_version": "v1",

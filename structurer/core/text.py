@@ -132,3 +132,23 @@ def _is_page_number(text: str, line: str, start: int, newline_end: int) -> bool:
     after_break = start > 0 and text[start - 1] == "\f"
     before_break = newline_end > 0 and text[newline_end - 1] == "\f"
     return after_break or before_break
+
+
+def is_wide(ch: str) -> bool:
+    """A wide or full-width character (CJK ideographs and punctuation)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def join_lines(text: str) -> str:
+    """Lines wrapped inside one sentence or one table cell joined back: each line stripped,
+    empty lines dropped, nothing between two lines where either side is a wide (CJK)
+    character, a space between words."""
+    out = ""
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if out and not (is_wide(out[-1]) or is_wide(line[0])):
+            out += " "
+        out += line
+    return out

@@ -9,11 +9,11 @@ layout and reading order.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+from structurer.core.text import join_lines
+
 _MIN_ROWS, _MIN_COLS = 2, 2  # a ruled box smaller than this is a frame, not a table
 
 
@@ -62,15 +62,5 @@ def _row_line(cells: list[str | None]) -> str:
 
 def _cell_text(cell: str | None) -> str:
     """A cell's text on one line: a label or a remark wrapped inside a narrow cell is joined
-    back (without a space between CJK characters); tabs inside a cell become spaces."""
-    if not cell:
-        return ""
-    lines = [line.strip() for line in cell.replace("\t", " ").split("\n")]
-    out = ""
-    for line in lines:
-        if not line:
-            continue
-        if out and not (_CJK.match(out[-1]) or _CJK.match(line[0])):
-            out += " "
-        out += line
-    return out
+    back (without a space beside CJK characters); tabs inside a cell become spaces."""
+    return join_lines(cell.replace("\t", " ")) if cell else ""

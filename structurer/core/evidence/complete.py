@@ -2,22 +2,21 @@
 
 With `item_max_chars` the prompt (v5) asks for the first words of each list item and the
 reply's schema caps each item (llama.cpp's grammar stops it there), so the model decodes the
-start of each item, not the whole sentence: list items were most of what it decoded. Each item
-is found in the text and completed to the end of its sentence there, so the record holds the
-report's own words (an endpoint without grammars may give whole items: they keep their first
-sentence, what the spec asks). Likewise `quote_max_chars` caps quotes, and a clipped quote is
-completed to its clause's end (the value often follows the words the cap kept). An item the text does not
-contain is left as given (grounding judges it). An item that starts inside an earlier item's
-completed sentence (the model went on with the sentence it was cut off in) is dropped.
+start of each item, not the whole sentence. Each item is found in the text and completed to
+the end of the sentence it stops in, so the record holds the report's own words (what the
+model wrote is never shortened; an endpoint without grammars may give whole items). An item
+the text does not contain is left as given (grounding judges it). Likewise `quote_max_chars`
+caps quotes, and a clipped quote is completed to its clause's end (the value often follows
+the words the cap kept). Both caps are off by default (settings.py says why).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from structurer.core.evidence.align import align_quote
+from structurer.core.text import join_lines
 from structurer.core.types import AlignmentStatus
 
 SENTENCE_ENDS = frozenset("。！？；：!?;")
@@ -25,17 +24,14 @@ CLAUSE_ENDS = SENTENCE_ENDS | frozenset("，,")
 MAX_QUOTE_GROWTH = 60  # a clipped quote is completed to its clause's end, at most this far
 MAX_ITEM_CHARS = 200  # an item with no sentence end this far is cut here
 _PARAGRAPH = re.compile(r"\n[ \t\u3000]*\n")
+_N = "一二三四五六七八九十"
+# the start of a point: its number, or a word that opens one
 _POINT = re.compile(
-    r"[ \t\u3000]*(?:[一二三四五六七八九十]+是|[（(]?[一二三四五六七八九十\d]+[)）、.．]|第[一二三四五六七八九十]+|"
-    r"首先|其次|再次|最后|此外|另外)"
+    rf"[ \t\u3000]*(?:[{_N}]+是|[（(]?[{_N}\d]+[)）、.．]|第[{_N}]+|首先|其次|再次|最后|此外|另外)"
 )
 # a point's number, dropped from its item (the spec's items are the report's words, unnumbered)
-_NUMBER = re.compile(
-    r"^(?:[一二三四五六七八九十]+是|[（(][一二三四五六七八九十\d]+[)）]、?|[一二三四五六七八九十\d]+[、.．]"
-    r"|第[一二三四五六七八九十]+[，、,])"
-)
-_LEADING_MARKS = frozenset("。！？；：，、,.;:!?")
-_LINE_BREAK = re.compile(r"[ \t\u3000]*\n[ \t\u3000]*")
+_NUMBER = re.compile(rf"^(?:[{_N}]+是|[（(][{_N}\d]+[)）]、?|[{_N}\d]+[、.．]|第[{_N}]+[，、,])")
+_LEADING_MARKS = CLAUSE_ENDS | frozenset("、.:")  # a fuzzy match may begin on one
 
 
 def complete_items(
@@ -47,16 +43,18 @@ def complete_items(
     "4."), extends it (the model split one point); one inside an earlier item is dropped."""
     out: list[str] = []
     spans: list[tuple[int, int]] = []
+    last_is_span = False  # whether out[-1] is the text of spans[-1]
     for item in items:
         # items come in the text's order: look after the previous one first
         after = [(spans[-1][1], e) for _, e in windows or [(0, len(text))]] if spans else []
         found = align_quote(item, text, [*after, *windows])
         if found.status == AlignmentStatus.not_found or found.start is None or found.end is None:
             out.append(item)
+            last_is_span = False
             continue
         start = _skip_marks(text, found.start, found.end)
         end = sentence_end(text, start, found.end)
-        last = spans[-1] if spans and out[-1] == _unwrap(text[slice(*spans[-1])]) else None
+        last = spans[-1] if last_is_span else None
         if last is not None and (last[0] <= start < last[1] or _goes_on(text, last[1], start)):
             # the model went on with the point it was cut off in: the point runs on
             start, end = last[0], max(end, last[1])
@@ -65,7 +63,8 @@ def complete_items(
         elif any(s <= start < e for s, e in spans):
             continue
         spans.append((start, end))
-        out.append(_unwrap(text[start:end]))
+        out.append(join_lines(text[start:end]))
+        last_is_span = True
     return [_NUMBER.sub("", item, count=1) or item for item in out]
 
 
@@ -98,13 +97,14 @@ def complete_quote(
         return quote
     limit = min(len(text), found.end + MAX_QUOTE_GROWTH)
     end = next((i for i in range(found.end, limit) if text[i] in CLAUSE_ENDS), limit)
-    return _unwrap(text[found.start : end])
+    return join_lines(text[found.start : end])
 
 
 def sentence_end(text: str, start: int, end: int) -> int:
     """The end of the sentence `text[start:end]` stops in: just after the first sentence mark
     (or a "." before a space) from the span's last character on, before a blank line, at most
-    MAX_ITEM_CHARS from its start (never before `end`). Single line breaks don't end a sentence (PDF text wraps lines inside sentences)."""
+    MAX_ITEM_CHARS from its start (never before `end`). Single line breaks don't end a
+    sentence (PDF text wraps lines inside sentences)."""
     limit = max(end, min(len(text), start + MAX_ITEM_CHARS))
     paragraph = _PARAGRAPH.search(text, end, limit)
     if paragraph is not None:
@@ -113,18 +113,3 @@ def sentence_end(text: str, start: int, end: int) -> int:
         if text[i] in SENTENCE_ENDS or (text[i] == "." and text[i + 1 : i + 2].isspace()):
             return i + 1
     return max(end, limit)
-
-
-def _unwrap(span: str) -> str:
-    """A span's wrapped lines joined: nothing beside a CJK character, a space between words."""
-
-    def join(m: re.Match[str]) -> str:
-        before = span[m.start() - 1] if m.start() > 0 else ""
-        after = span[m.end()] if m.end() < len(span) else ""
-        return "" if _is_wide(before) or _is_wide(after) else " "
-
-    return _LINE_BREAK.sub(join, span).strip()
-
-
-def _is_wide(ch: str) -> bool:
-    return bool(ch) and unicodedata.east_asian_width(ch) in ("W", "F")
