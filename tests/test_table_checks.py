@@ -467,7 +467,7 @@ def test_layout_text_of_pdf_converters_lines_up_one_column_per_character() -> No
     """pdftotext -layout puts one character per grid column, CJK or not: a label of 3 CJK
     characters and one of 6 are followed by numbers at the same character column."""
     from structurer.tables.cells import Slot
-    from structurer.tables.positions import _cjk_width
+    from structurer.tables.positions import cjk_width
     from structurer.tables.spec import ColumnSpec, RowSpec
     from structurer.tables.textmap import DisplayColumns, TokenKind, normalise, tokenize
 
@@ -479,4 +479,4 @@ def test_layout_text_of_pdf_converters_lines_up_one_column_per_character() -> No
     typed = "".join(f"{label}{' ' * (20 - 2 * len(label))}{n}\n" for label, n in numbers.items())
     for text, wide in ((converter, 1), (typed, 2)):
         tokens = [t for t in tokenize(normalise(text)) if t.kind == TokenKind.number]
-        assert _cjk_width(DisplayColumns(text), [(row, [Slot(t) for t in tokens])]) == wide
+        assert cjk_width(DisplayColumns(text), [(row, [Slot(t) for t in tokens])]) == wide

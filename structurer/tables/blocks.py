@@ -4,7 +4,10 @@ numbers (table 四), labels lost to OCR, blocks with blank cells. Each function 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from structurer.tables.cells import Placement, Slot, placements
+from structurer.tables.grid import evenly_spaced
 from structurer.tables.locate import LabelHit
 from structurer.tables.resolve import BLANK_TOTAL_CREDIT, IDENTITY_WEIGHT
 from structurer.tables.spec import Identity, RowSpec, TableSpec
@@ -80,9 +83,12 @@ def spread_short_blocks(
     slots: list[list[Slot] | None],
     problems: list[str],
     guessed: dict[int, str] | None = None,
+    spacing: Callable[[Placement], float | None] | None = None,
 ) -> None:
     """Like _spread_blocks, when some cells of the block were left blank (fewer than m*k
-    numbers): place them over the m rows as one long row, by the identities and priors."""
+    numbers): place them over the m rows as one long row, by the identities and priors.
+    `spacing`: how far a placement's numbers are from evenly spaced columns (layout text),
+    which keeps only the placements about as evenly spaced as the best."""
     for i in range(len(rows)):
         cur = slots[i]
         table, row = rows[i]
@@ -115,11 +121,13 @@ def spread_short_blocks(
         options = placements(cur, columns, limit=BLOCK_CANDIDATES)
         if not options:
             continue
+        held = max(_held(o, local, where) for o in options)
+        options = [o for o in options if _held(o, local, where) >= held - 1e-9]
+        if spacing is not None:  # one printed line: its numbers sit in evenly spaced columns
+            keep = evenly_spaced([spacing(o) for o in options])
+            options = [o for o, k in zip(options, keep, strict=True) if k]
         best = max(options, key=lambda r: _block_score(r, local, where))
-        held = _held(best, local, where)
-        tie = any(
-            o.values() != best.values() and _held(o, local, where) >= held - 1e-9 for o in options
-        )
+        tie = any(o.values() != best.values() for o in options)
         for n, r in enumerate(window):
             slots[r] = [c if c is not None else Slot(None) for c in best.cells[n * k : (n + 1) * k]]
             if tie and guessed is not None:

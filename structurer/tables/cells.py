@@ -137,19 +137,19 @@ def placements(
     n = len(slots)
     out: list[Placement] = []
     if n == k:
-        out.append(Placement(tuple(slots), _prior(tuple(slots), columns)))
+        out.append(Placement(tuple(slots), column_prior(tuple(slots), columns)))
     elif n < k:
         for filled in _limited(combinations(range(k), n), limit):
             cells: list[Slot | None] = [None] * k
             for pos, slot in zip(filled, slots, strict=True):
                 cells[pos] = slot
-            out.append(Placement(tuple(cells), _prior(tuple(cells), columns)))
+            out.append(Placement(tuple(cells), column_prior(tuple(cells), columns)))
     else:
         for kept in _limited(combinations(range(n), k), limit):
             dropped = [i for i in range(n) if i not in kept]
             penalty = sum(0.5 if i >= k else 3.0 for i in dropped)
             cells_t = tuple(slots[i] for i in kept)
-            out.append(Placement(cells_t, _prior(cells_t, columns) - penalty, -penalty))
+            out.append(Placement(cells_t, column_prior(cells_t, columns) - penalty, -penalty))
     if place is not None:
         # positions guessed from the headers only (a placer that is not `strong`) order the
         # placements but are no evidence against the others
@@ -175,7 +175,7 @@ def _limited(it: combinations[tuple[int, ...]], limit: int) -> list[tuple[int, .
     return out
 
 
-def _prior(cells: tuple[Slot | None, ...], columns: tuple[ColumnSpec, ...]) -> float:
+def column_prior(cells: tuple[Slot | None, ...], columns: tuple[ColumnSpec, ...]) -> float:
     score = 0.0
     for cell, col in zip(cells, columns, strict=True):
         p = min(max(col.nonzero_prior, 0.02), 0.98)

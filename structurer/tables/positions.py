@@ -21,7 +21,7 @@ def column_positions(
     Learnt from the table's own numbers when they form k clusters of right edges for k
     columns, else from the printed column headers (their centres). Returns, per column
     count, how a slot sits in each column."""
-    wide = _cjk_width(columns, table_rows)
+    wide = cjk_width(columns, table_rows)
     rows_by_k: dict[int, list[list[int]]] = {}
     columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
     for row, row_slots_ in table_rows:
@@ -45,7 +45,7 @@ def column_positions(
     return out
 
 
-def _cjk_width(columns: DisplayColumns, table_rows: list[tuple[RowSpec, list[Slot] | None]]) -> int:
+def cjk_width(columns: DisplayColumns, table_rows: list[tuple[RowSpec, list[Slot] | None]]) -> int:
     """How wide a CJK character is in this table's layout: the width under which its
     numbers' right edges take fewer distinct positions (rows with labels of different
     lengths line up only under the right one). 2 (typed text) unless 1 lines up better."""

@@ -27,8 +27,9 @@ from structurer.tables.checks import (
     unconfirmed,
     year_like,
 )
+from structurer.tables.grid import GridPlacer, learn_grid, line_spacing
 from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
-from structurer.tables.positions import Placer, column_positions
+from structurer.tables.positions import Placer, cjk_width, column_positions
 from structurer.tables.resolve import Resolver, joint_alternatives
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
@@ -149,7 +150,7 @@ def _all_slots(
             result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
-    spread_short_blocks(rows, result, problems, guessed)
+    spread_short_blocks(rows, result, problems, guessed, line_spacing(doc.columns))
     return result
 
 
@@ -258,7 +259,11 @@ def _read_table(
     absent: set[str] = set()
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
     header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
-    columns_x = column_positions(doc.columns, [(rows[i][1], slots[i]) for i in idx], header_region)
+    table_rows = [(rows[i][1], slots[i]) for i in idx]
+    columns_x: dict[int, Placer | GridPlacer] = {
+        **column_positions(doc.columns, table_rows, header_region),
+        **learn_grid(doc.columns, table_rows, table.identities, cjk_width(doc.columns, table_rows)),
+    }
     blank_table = all(slot.value == 0 for i in idx for slot in slots[i] or [])  # all blank or 0
     for i in idx:
         row = rows[i][1]
@@ -328,7 +333,7 @@ def _check(
     options: dict[str, list[Placement]],
     choice: dict[str, int],
     resolver: Resolver,
-    columns_x: dict[int, Placer],
+    columns_x: dict[int, Placer | GridPlacer],
 ) -> Doubts:
     """Every self-check of one table read (see checks.py)."""
     doubts = Doubts()

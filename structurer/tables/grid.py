@@ -1,0 +1,269 @@
+"""The column grid of a space-aligned table (pdftotext -layout), learnt from where all its
+numbers sit, to place the numbers of rows with blank cells.
+
+A column's numbers line up down the page (by their left edge, right edge or centre), so
+the numbers of all rows on one page fall into clusters, one per column that prints any
+number. Which columns the clusters are is one choice for the whole page, not one per row:
+every way of giving the clusters distinct columns in order is tried, and the table's
+identities keep the ones under which they all hold. A number sitting in a column none of
+the kept ways gives it is placed there only against this evidence.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from itertools import combinations, product
+from math import comb
+
+from structurer.tables.cells import Placement, Slot, column_prior
+from structurer.tables.resolve import Resolver
+from structurer.tables.spec import Identity, RowSpec
+from structurer.tables.textmap import DisplayColumns, Token, TokenKind
+
+OFF_GRID = 4.0  # log-score against a number placed off the learnt grid (> checks.PLACE_MARGIN)
+MAX_WAYS = 20000  # ways of mapping clusters to columns tried per table
+CLUSTER_GAP = 2  # display columns between edges of one column's numbers
+CLUSTER_WIDTH = 3
+FIT_GOOD = 0.35  # spacing_misfit at most this: the columns are evenly spaced
+FIT_MARGIN = 0.3  # a way spaced worse than the best by more than this is not kept
+
+
+class GridPlacer:
+    """Log-score of a slot in a column: 0 where a kept grid puts its number, -OFF_GRID
+    elsewhere; neutral for a slot the grid does not know. Strong: learnt from the table's
+    own numbers."""
+
+    strong = True
+
+    def __init__(self, allowed: dict[int, set[int]]) -> None:
+        self.allowed = allowed  # token start offset -> columns a kept grid gives it
+
+    def __call__(self, slot: Slot, col: int) -> float:
+        if slot.token is None or slot.token.start not in self.allowed:
+            return 0.0
+        return 0.0 if col in self.allowed[slot.token.start] else -OFF_GRID
+
+
+def learn_grid(
+    display: DisplayColumns,
+    table_rows: list[tuple[RowSpec, list[Slot] | None]],
+    identities: Sequence[Identity],
+    wide: int,
+) -> dict[int, GridPlacer]:
+    """Per column count, a placer from the grid of the table's pages; {} when the layout
+    does not show one (delimited or one-per-line cells, numbers that do not line up, more
+    numbers than columns) or when no grid lets every identity hold."""
+    pages = [i for i, ch in enumerate(display.original) if ch == "\f"]
+    groups: dict[tuple[int, int], list[tuple[RowSpec, list[Token]]]] = {}
+    for row, slots in table_rows:
+        if not slots:
+            continue
+        tokens = [s.token for s in slots]
+        if any(t is None or not _positioned(t) for t in tokens) or len(tokens) > len(row.columns):
+            return {}
+        placed = [t for t in tokens if t is not None]
+        page = bisect_right(pages, placed[0].start)
+        if any(bisect_right(pages, t.start) != page for t in placed):
+            return {}
+        groups.setdefault((len(row.columns), page), []).append((row, placed))
+    clusters: dict[tuple[int, int], dict[int, int]] = {}
+    centres: dict[tuple[int, int], list[float]] = {}
+    for key, members in groups.items():
+        found = _clusters(display, members, wide)
+        if found is None or len(found[1]) > key[0]:
+            return {}
+        clusters[key], centres[key] = found
+    keys = sorted(clusters)
+    ways_per_group = [
+        list(combinations(range(k), max(clusters[(k, p)].values(), default=-1) + 1))
+        for k, p in keys
+    ]
+    total = 1
+    for k, p in keys:
+        total *= comb(k, max(clusters[(k, p)].values(), default=-1) + 1)
+    if not keys or total > MAX_WAYS:
+        return {}
+    kept = _kept_ways(table_rows, groups, clusters, keys, ways_per_group, identities)
+    kept = _evenly_spaced(kept, [centres[k] for k in keys])
+    if not kept:
+        return {}
+    allowed: dict[int, dict[int, set[int]]] = {}
+    for way in kept:
+        for (k, p), cols in zip(keys, way, strict=True):
+            for t_start, c in clusters[(k, p)].items():
+                allowed.setdefault(k, {}).setdefault(t_start, set()).add(cols[c])
+    return {k: GridPlacer(a) for k, a in allowed.items()}
+
+
+def _positioned(token: Token | None) -> bool:
+    return (
+        token is not None
+        and token.kind in (TokenKind.number, TokenKind.blank)
+        and "\t" not in token.sep
+        and "|" not in token.sep
+    )
+
+
+def _clusters(
+    display: DisplayColumns, members: list[tuple[RowSpec, list[Token]]], wide: int
+) -> tuple[dict[int, int], list[float]] | None:
+    """token start -> cluster index (in order along the line), by the edge that lines the
+    numbers up in the fewest clusters; None when no edge gives each row's numbers distinct
+    clusters in printed order."""
+    best: tuple[dict[int, int], list[float]] | None = None
+    for edge in ("left", "right", "centre"):
+        xs: dict[int, float] = {}
+        for _, tokens in members:
+            for t in tokens:
+                xs[t.start] = _edge(display, t, wide, edge)
+        order = sorted(xs, key=lambda s: xs[s])
+        index: dict[int, int] = {}
+        n, first, last = 0, None, None
+        for s in order:
+            x = xs[s]
+            if (
+                first is not None
+                and last is not None
+                and (x - last > CLUSTER_GAP or x - first > CLUSTER_WIDTH)
+            ):
+                n += 1
+                first = None
+            if first is None:
+                first = x
+            last = x
+            index[s] = n
+        if all(
+            all(index[a.start] < index[b.start] for a, b in zip(tokens, tokens[1:], strict=False))
+            for _, tokens in members
+        ) and (best is None or max(index.values()) < max(best[0].values())):
+            n_clusters = max(index.values()) + 1
+            centres = [
+                sum(xs[s] for s in xs if index[s] == c) / sum(1 for s in xs if index[s] == c)
+                for c in range(n_clusters)
+            ]
+            best = index, centres
+    return best
+
+
+def _kept_ways(
+    table_rows: list[tuple[RowSpec, list[Slot] | None]],
+    groups: dict[tuple[int, int], list[tuple[RowSpec, list[Token]]]],
+    clusters: dict[tuple[int, int], dict[int, int]],
+    keys: list[tuple[int, int]],
+    ways_per_group: list[list[tuple[int, ...]]],
+    identities: Sequence[Identity],
+) -> list[tuple[tuple[int, ...], ...]]:
+    """The ways (one column tuple per group) under which every checkable identity holds."""
+    options: dict[str, list[Placement]] = {}
+    index: dict[tuple[str, tuple[int, ...]], int] = {}
+    absent = {row.path for row, slots in table_rows if slots is None and row.optional}
+    for row, slots in table_rows:
+        if slots is not None and not slots:
+            options[row.path] = [Placement((None,) * len(row.columns), 0.0)]
+    combos = list(product(*ways_per_group))
+    choices: list[dict[str, int]] = []
+    for way in combos:
+        choice = {path: 0 for path in options if not _in_groups(path, groups)}
+        for (k, p), cols in zip(keys, way, strict=True):
+            for row, tokens in groups[(k, p)]:
+                at = tuple(cols[clusters[(k, p)][t.start]] for t in tokens)
+                key = (row.path, at)
+                if key not in index:
+                    cells: list[Slot | None] = [None] * k
+                    for c, t in zip(at, tokens, strict=True):
+                        cells[c] = Slot(t)
+                    opts = options.setdefault(row.path, [])
+                    index[key] = len(opts)
+                    opts.append(Placement(tuple(cells), column_prior(tuple(cells), row.columns)))
+                choice[row.path] = index[key]
+        choices.append(choice)
+    resolver = Resolver(
+        {row.path: [c.key for c in row.columns] for row, _ in table_rows},
+        options,
+        absent,
+        identities,
+    )
+    n = len(resolver.identities)
+    if not n:  # nothing but the positions: kept only when they allow one way
+        return combos if len(combos) == 1 else []
+    return [
+        way
+        for way, choice in zip(combos, choices, strict=True)
+        if all(resolver.holds(choice, i) for i in range(n))
+    ]
+
+
+def _in_groups(path: str, groups: dict[tuple[int, int], list[tuple[RowSpec, list[Token]]]]) -> bool:
+    return any(row.path == path for members in groups.values() for row, _ in members)
+
+
+def spacing_misfit(xs: Sequence[float], cols: Sequence[int]) -> float | None:
+    """How far numbers' positions are from evenly spaced columns, for the columns `cols`
+    they are given: the largest gap between neighbours off its share of the columns
+    between them, as a fraction of one column's width (the mean). Gaps are compared one
+    by one, so a converter's drift along the line does not add up. None with fewer than
+    three positions (any placement fits)."""
+    if len(xs) < 3:
+        return None
+    gaps = [b - a for a, b in zip(xs, xs[1:], strict=False)]
+    steps = [b - a for a, b in zip(cols, cols[1:], strict=False)]
+    pitch = sum(gaps) / sum(steps)
+    if pitch <= 0:
+        return float("inf")
+    return max(abs(g - s * pitch) for g, s in zip(gaps, steps, strict=True)) / pitch
+
+
+def _evenly_spaced(
+    ways: list[tuple[tuple[int, ...], ...]], centres: list[list[float]]
+) -> list[tuple[tuple[int, ...], ...]]:
+    """The ways whose columns are evenly spaced about as well as the best way's, when the
+    best fits well (equal-width columns); all of them when spacing tells nothing."""
+    misfits = []
+    for way in ways:
+        fits = [
+            f
+            for cols, xs in zip(way, centres, strict=True)
+            if (f := spacing_misfit(xs, cols)) is not None
+        ]
+        misfits.append(max(fits) if fits else None)
+    return [w for w, keep in zip(ways, evenly_spaced(misfits), strict=True) if keep]
+
+
+def evenly_spaced(misfits: Sequence[float | None]) -> list[bool]:
+    """Which of several placements to keep by their spacing misfits: those about as evenly
+    spaced as the best, when the best is evenly spaced; all when spacing tells nothing."""
+    known = [m for m in misfits if m is not None]
+    if not known or min(known) > FIT_GOOD:
+        return [True] * len(misfits)
+    best = min(known)
+    return [m is None or m <= best + FIT_MARGIN for m in misfits]
+
+
+def line_spacing(display: DisplayColumns) -> Callable[[Placement], float | None]:
+    """The spacing misfit of a placement of numbers printed on one line of layout text (by
+    whichever edge and CJK width line them up best); None when they are not on one
+    undelimited line."""
+
+    def misfit(reading: Placement) -> float | None:
+        placed = [(c, s.token) for c, s in enumerate(reading.cells) if s is not None and s.token]
+        tokens = [t for _, t in placed]
+        if len(tokens) < 3 or not all(_positioned(t) for t in tokens):
+            return None
+        if "\n" in display.original[tokens[0].start : tokens[-1].end]:
+            return None
+        cols = [c for c, _ in placed]
+        fits = []
+        for edge, wide in product(("left", "right", "centre"), (1, 2)):
+            xs = [_edge(display, t, wide, edge) for t in tokens]
+            if (f := spacing_misfit(xs, cols)) is not None:
+                fits.append(f)
+        return min(fits, default=None)
+
+    return misfit
+
+
+def _edge(display: DisplayColumns, token: Token, wide: int, edge: str) -> float:
+    left = display.at(token.start, wide)
+    right = display.number_end(token, wide)
+    return {"left": left, "right": right, "centre": (left + right) / 2}[edge]
