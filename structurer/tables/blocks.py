@@ -121,13 +121,14 @@ def spread_short_blocks(
         options = placements(cur, columns, limit=BLOCK_CANDIDATES)
         if not options:
             continue
-        held = max(_held(o, local, where) for o in options)
-        options = [o for o in options if _held(o, local, where) >= held - 1e-9]
-        if spacing is not None:  # one printed line: its numbers sit in evenly spaced columns
-            keep = evenly_spaced([spacing(o) for o in options])
-            options = [o for o, k in zip(options, keep, strict=True) if k]
         best = max(options, key=lambda r: _block_score(r, local, where))
-        tie = any(o.values() != best.values() for o in options)
+        held = _held(best, local, where)
+        rivals = [o for o in options if _held(o, local, where) >= held - 1e-9]
+        if spacing is not None:  # one printed line: its numbers sit in evenly spaced columns
+            keep = evenly_spaced([spacing(o) for o in rivals])
+            rivals = [o for o, k in zip(rivals, keep, strict=True) if k]
+            best = max(rivals, key=lambda r: _block_score(r, local, where))
+        tie = any(o.values() != best.values() for o in rivals)
         for n, r in enumerate(window):
             slots[r] = [c if c is not None else Slot(None) for c in best.cells[n * k : (n + 1) * k]]
             if tie and guessed is not None:

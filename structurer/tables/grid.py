@@ -27,6 +27,7 @@ CLUSTER_GAP = 2  # display columns between edges of one column's numbers
 CLUSTER_WIDTH = 3
 FIT_GOOD = 0.35  # spacing_misfit at most this: the columns are evenly spaced
 FIT_MARGIN = 0.3  # a way spaced worse than the best by more than this is not kept
+MIN_PITCH = 4.0  # display columns: the narrowest printed column a grid may have
 
 
 class GridPlacer:
@@ -209,7 +210,7 @@ def spacing_misfit(xs: Sequence[float], cols: Sequence[int]) -> float | None:
     gaps = [b - a for a, b in zip(xs, xs[1:], strict=False)]
     steps = [b - a for a, b in zip(cols, cols[1:], strict=False)]
     pitch = sum(gaps) / sum(steps)
-    if pitch <= 0:
+    if pitch < MIN_PITCH:  # narrower than any printed column: the spaces are no layout
         return float("inf")
     return max(abs(g - s * pitch) for g, s in zip(gaps, steps, strict=True)) / pitch
 

@@ -150,7 +150,9 @@ def _all_slots(
             result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
-    spread_short_blocks(rows, result, problems, guessed, line_spacing(doc.columns))
+    spread_short_blocks(
+        rows, result, problems, guessed, None if doc.ocr else line_spacing(doc.columns)
+    )
     return result
 
 
@@ -262,8 +264,10 @@ def _read_table(
     table_rows = [(rows[i][1], slots[i]) for i in idx]
     columns_x: dict[int, Placer | GridPlacer] = {
         **column_positions(doc.columns, table_rows, header_region),
-        **learn_grid(doc.columns, table_rows, table.identities, cjk_width(doc.columns, table_rows)),
     }
+    if not doc.ocr:  # OCR text's spaces are not where the characters were printed
+        wide = cjk_width(doc.columns, table_rows)
+        columns_x.update(learn_grid(doc.columns, table_rows, table.identities, wide))
     blank_table = all(slot.value == 0 for i in idx for slot in slots[i] or [])  # all blank or 0
     for i in idx:
         row = rows[i][1]
