@@ -31,6 +31,7 @@ from structurer.tables.locate import LabelHit, LabelText, build_label_text, find
 from structurer.tables.positions import Placer, column_positions
 from structurer.tables.resolve import Resolver, joint_alternatives
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
+from structurer.tables.wraps import join_wrapped_remarks
 from structurer.tables.textmap import (
     DisplayColumns,
     MappedText,
@@ -72,7 +73,7 @@ class TableReadout:
 def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
     """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
-    tokens = tokenize(mapped, units)
+    tokens = join_wrapped_remarks(tokenize(mapped, units), mapped, units)
     labels = build_label_text(mapped, tokens)
     return TableText(mapped, tokens, labels, DisplayColumns(text), ocr_signs(text))
 
