@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from structurer.core.text import join_lines
+from structurer.core.text import is_wide, join_lines
 from structurer.tables.textmap import MappedText, Token, TokenKind, parse_number
 
 MAX_LINES = 5  # lines from a remark's opening piece to its closing piece
@@ -47,21 +47,15 @@ def join_wrapped_remarks(
 ) -> list[Token]:
     """`tokens` with every wrapped remark joined into its number's token."""
     lines = _line_numbers(tokens)
+    widths = [_width(mapped.original[t.start : t.end]) for t in tokens]
+    openings = [i for i, tok in enumerate(tokens) if _opening(tok, units) is not None]
     wraps: list[_Wrap] = []
-    taken: set[int] = set()
-    for i, tok in enumerate(tokens):
-        if i in taken:
-            continue
-        opening = _opening(tok, units)
-        if opening is None:
-            continue
-        wrap = _find_wrap(tokens, lines, i, units)
-        if wrap is None:
-            continue
-        wraps.append(wrap)
-        taken.update((wrap.opening, wrap.closing, *wrap.pieces))
+    for line in sorted({lines[i] for i in openings}):
+        group = [i for i in openings if lines[i] == line]
+        wraps.extend(_find_wraps(tokens, lines, widths, group, units))
     if not wraps:
         return tokens
+    taken = {j for w in wraps for j in (w.opening, w.closing, *w.pieces)}
     joined = {w.at: _joined(tokens, w, mapped, units) for w in wraps}
     return _rebuild(tokens, taken, joined)
 
@@ -73,6 +67,10 @@ def _line_numbers(tokens: list[Token]) -> list[int]:
         line += tok.sep.count("\n")
         out.append(line)
     return out
+
+
+def _width(text: str) -> int:
+    return sum(2 if is_wide(ch) else 1 for ch in text)
 
 
 def _opening(tok: Token, units: tuple[str, ...]) -> _Opening | None:
@@ -93,57 +91,98 @@ def _opening(tok: Token, units: tuple[str, ...]) -> _Opening | None:
     return _Opening(parsed[0], parsed[1], lead, rest)
 
 
-def _piece(tok: Token) -> bool:
+def _fits(tok: Token, width: int, cell: int) -> bool:
+    """Could be a line of the cell whose first line is `cell` wide: each line of a wrapped
+    cell is at most its first line and the character that did not fit on it."""
+    return width <= cell + 2 and len(tok.text) <= MAX_PIECE
+
+
+def _piece(tok: Token, width: int, cell: int) -> bool:
     """A token that may be a middle piece of a wrapped remark."""
-    if tok.kind == TokenKind.blank or "(" in tok.text or ")" in tok.text:
+    if tok.kind == TokenKind.blank or "(" in tok.text or ")" in tok.text or tok.remark:
         return False
-    return len(tok.text) <= MAX_PIECE and not tok.remark
+    return _fits(tok, width, cell)
 
 
-def _find_wrap(
-    tokens: list[Token], lines: list[int], i: int, units: tuple[str, ...]
-) -> _Wrap | None:
-    closing = None
-    for j in range(i + 1, len(tokens)):
-        if lines[j] - lines[i] > MAX_LINES:
-            return None
-        tok = tokens[j]
-        if _opening(tok, units) is not None:
-            return None  # another remark opens first: not ours to join
-        if (
-            tok.kind == TokenKind.text
-            and tok.text.endswith(")")
-            and "(" not in tok.text
-            and tok.text.count(")") == 1
-            and len(tok.text) <= MAX_PIECE
-        ):
-            closing = j
+def _closing(tok: Token, width: int, cell: int) -> bool:
+    text = tok.text
+    return (
+        tok.kind == TokenKind.text
+        and text.endswith(")")
+        and "(" not in text
+        and text.count(")") == 1
+        and _fits(tok, width, cell)
+    )
+
+
+def _find_wraps(
+    tokens: list[Token],
+    lines: list[int],
+    widths: list[int],
+    group: list[int],
+    units: tuple[str, ...],
+) -> list[_Wrap]:
+    """The wraps opened on one line (several narrow cells of a row may wrap side by side):
+    closed on the first later line holding closing pieces, one for each."""
+    line0 = lines[group[0]]
+    cell = min(widths[i] for i in group)
+    closings: list[int] = []
+    for j in range(group[-1] + 1, len(tokens)):
+        if lines[j] - line0 > MAX_LINES or (closings and lines[j] != lines[closings[0]]):
             break
-    if closing is None or lines[closing] == lines[i]:
-        return None
-    between = sorted({lines[j] for j in range(i + 1, closing)} - {lines[i], lines[closing]})
+        if lines[j] == line0:
+            continue
+        if _opening(tokens[j], units) is not None:
+            return []  # another remark opens before these close: not ours to join
+        if _closing(tokens[j], widths[j], cell):
+            closings.append(j)
+    if len(closings) != len(group):
+        return []
+    end_line = lines[closings[0]]
+    inside = range(group[0] + 1, closings[0])
+    between = sorted({lines[j] for j in inside} - {line0, end_line})
     if not between:
-        return _Wrap(i, closing, (), i)
-    on_line = {n: [j for j in range(i + 1, closing) if lines[j] == n] for n in between}
-    if all(len(js) == 1 and _piece(tokens[js[0]]) for js in on_line.values()):
+        return [_Wrap(o, c, (), o) for o, c in zip(group, closings, strict=True)]
+    on_line = {n: [j for j in inside if lines[j] == n] for n in between}
+    if len(group) == 1 and all(
+        len(js) == 1 and _piece(tokens[js[0]], widths[js[0]], cell) for js in on_line.values()
+    ):
         # each line between holds one piece only: a converter printing cell by cell
-        return _Wrap(i, closing, tuple(js[0] for js in on_line.values()), i)
-    pieces: list[int] = []
+        return [_Wrap(group[0], closings[0], tuple(js[0] for js in on_line.values()), group[0])]
+    pieces: list[list[int]] = [[] for _ in group]
     for js in on_line.values():
-        # the piece printed among the row's cells: text after a number on its line
-        among = [
-            j
-            for n, j in enumerate(js)
-            if tokens[j].kind == TokenKind.text
-            and _piece(tokens[j])
-            and any(tokens[k].kind != TokenKind.text for k in js[:n])
-        ]
-        if len(among) > 1:
-            return None
-        pieces.extend(among)
-    if not pieces:
-        return None
-    return _Wrap(i, closing, tuple(pieces), pieces[0])
+        among = _among_cells(tokens, widths, js, cell)
+        if not among:
+            continue
+        if len(among) != len(group):
+            return []
+        for k, j in enumerate(among):
+            pieces[k].append(j)
+    if not pieces[0]:
+        return []
+    return [
+        _Wrap(o, c, tuple(p), p[0]) for o, c, p in zip(group, closings, pieces, strict=True)
+    ]
+
+
+def _among_cells(tokens: list[Token], widths: list[int], line: list[int], cell: int) -> list[int]:
+    """The pieces printed among a row's cells on one line: text after a number, or else the
+    text right before the line's first number (the cell is the row's first)."""
+    items = [n for n, j in enumerate(line) if tokens[j].kind != TokenKind.text]
+    if not items:
+        return []
+    after = [
+        j
+        for j in line[items[0] + 1 :]
+        if tokens[j].kind == TokenKind.text and _piece(tokens[j], widths[j], cell)
+    ]
+    if after:
+        return after
+    if items[0] > 0:
+        j = line[items[0] - 1]
+        if tokens[j].kind == TokenKind.text and _piece(tokens[j], widths[j], cell):
+            return [j]
+    return []
 
 
 def _joined(tokens: list[Token], wrap: _Wrap, mapped: MappedText, units: tuple[str, ...]) -> Token:
