@@ -31,7 +31,6 @@ from structurer.tables.locate import LabelHit, LabelText, build_label_text, find
 from structurer.tables.positions import Placer, column_positions
 from structurer.tables.resolve import Resolver, joint_alternatives
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
-from structurer.tables.wraps import join_wrapped_remarks
 from structurer.tables.textmap import (
     DisplayColumns,
     MappedText,
@@ -41,6 +40,7 @@ from structurer.tables.textmap import (
     normalise,
     tokenize,
 )
+from structurer.tables.wraps import join_wrapped_remarks
 
 HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
 
