@@ -41,6 +41,7 @@ from structurer.tables.textmap import (
     normalise,
     tokenize,
 )
+from structurer.tables.wraps import join_wrapped_remarks
 
 HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
 
@@ -73,7 +74,7 @@ class TableReadout:
 def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
     """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
-    tokens = tokenize(mapped, units)
+    tokens = join_wrapped_remarks(tokenize(mapped, units), mapped, units)
     labels = build_label_text(mapped, tokens)
     return TableText(mapped, tokens, labels, DisplayColumns(text), ocr_signs(text))
 
