@@ -21,7 +21,7 @@ from structurer.tables.resolve import Resolver
 from structurer.tables.spec import Identity, RowSpec
 from structurer.tables.textmap import DisplayColumns, Token, TokenKind
 
-OFF_GRID = 4.0  # log-score against a number placed off the learnt grid (> checks.PLACE_MARGIN)
+OFF_GRID = 20.0  # log-score against a number off the learnt grid: above any column prior
 MAX_WAYS = 20000  # ways of mapping clusters to columns tried per table
 CLUSTER_GAP = 2  # display columns between edges of one column's numbers
 CLUSTER_WIDTH = 3
@@ -218,17 +218,15 @@ def spacing_misfit(xs: Sequence[float], cols: Sequence[int]) -> float | None:
 def _evenly_spaced(
     ways: list[tuple[tuple[int, ...], ...]], centres: list[list[float]]
 ) -> list[tuple[tuple[int, ...], ...]]:
-    """The ways whose columns are evenly spaced about as well as the best way's, when the
-    best fits well (equal-width columns); all of them when spacing tells nothing."""
-    misfits = []
-    for way in ways:
-        fits = [
-            f
-            for cols, xs in zip(way, centres, strict=True)
-            if (f := spacing_misfit(xs, cols)) is not None
-        ]
-        misfits.append(max(fits) if fits else None)
-    return [w for w, keep in zip(ways, evenly_spaced(misfits), strict=True) if keep]
+    """The ways whose columns are, on each page, evenly spaced about as well as the best
+    way's there, when that best fits well (equal-width columns). Pages are judged one by
+    one: a page the converter printed unevenly decides nothing, the others still do."""
+    for g, xs in enumerate(centres):
+        options = sorted({way[g] for way in ways})
+        keep = evenly_spaced([spacing_misfit(xs, cols) for cols in options])
+        kept = {cols for cols, k in zip(options, keep, strict=True) if k}
+        ways = [way for way in ways if way[g] in kept]
+    return ways
 
 
 def evenly_spaced(misfits: Sequence[float | None]) -> list[bool]:
