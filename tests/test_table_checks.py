@@ -480,3 +480,24 @@ def test_layout_text_of_pdf_converters_lines_up_one_column_per_character() -> No
     for text, wide in ((converter, 1), (typed, 2)):
         tokens = [t for t in tokenize(normalise(text)) if t.kind == TokenKind.number]
         assert cjk_width(DisplayColumns(text), [(row, [Slot(t) for t in tokens])]) == wide
+
+
+def test_rows_placed_by_identities_are_doubted_when_any_identity_of_the_table_breaks() -> None:
+    """Two rows print their numbers without their blanks; the granted row's total is
+    misprinted, so the table's identities do not all hold and the placement of the rows
+    with blanks is not confirmed, even where their own identities hold."""
+    text = NARRATIVE + TAB_2021
+    for old, new in {
+        "一、本年新收政府信息公开申请数量\t10\t2\t0\t0\t1\t0\t13": (
+            "一、本年新收政府信息公开申请数量 10 2 1 13"
+        ),
+        "（七）总计\t10\t2\t0\t0\t1\t0\t13": "（七）总计 10 2 1 13",
+        "（一）予以公开\t5\t1\t0\t0\t0\t0\t6": "（一）予以公开\t5\t1\t0\t0\t0\t0\t7",
+    }.items():
+        assert old in text
+        text = text.replace(old, new)
+    readout = read_tables(text)
+    reasons = doubted(readout)
+    for row in ("new_received", "total"):
+        for col in ("natural_person", "commercial", "legal_services", "total"):
+            assert "does not hold" in reasons[f"requests.{row}.{col}"]

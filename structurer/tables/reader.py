@@ -401,11 +401,13 @@ def _check(
                 if not resolver.holds(choice, n)
             }
         )
-        if len(opts) > 1 and broken_here:
+        if len(opts) > 1 and (broken_here or broken_table):
+            # a placement is confirmed only by a table whose identities all hold: the
+            # blanks of every row may have been moved together with a broken one's
             doubts.row(
                 row,
                 "the row's numbers were placed in its columns by the table identities, "
-                f"but {', '.join(broken_here)} does not hold",
+                f"but {', '.join((broken_here or broken_table)[:3])} does not hold",
                 final=True,
             )
         if len(opts) > 1:
