@@ -501,3 +501,15 @@ def test_rows_placed_by_identities_are_doubted_when_any_identity_of_the_table_br
     for row in ("new_received", "total"):
         for col in ("natural_person", "commercial", "legal_services", "total"):
             assert "does not hold" in reasons[f"requests.{row}.{col}"]
+
+
+def test_a_row_label_after_the_numbers_on_one_line_is_no_remark() -> None:
+    """A converter ran two rows into one line: the bracketed item number that opens the
+    next row's label is that row's label, not a remark of the number before it."""
+    text = NARRATIVE + TAB_2021
+    old = "（一）予以公开\t5\t1\t0\t0\t0\t0\t6\n\t（二）部分公开"
+    assert old in text
+    readout = read_tables(text.replace(old, "（一）予以公开 5 1 0 0 0 0 6 （二）部分公开"))
+    assert values(readout) == expected()
+    total = next(c for c in readout.cells if c.path == "requests.granted.total")
+    assert total.evidence.quote == "6" and "remark" not in (total.note or "")

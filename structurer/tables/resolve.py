@@ -45,7 +45,7 @@ class Resolver:
             row in self.options or row in self.absent_as_zero for row, _ in (*ident.lhs, *ident.rhs)
         )
 
-    def _value(self, choice: dict[str, int], row: str, col: str) -> float:
+    def value(self, choice: dict[str, int], row: str, col: str) -> float:
         if row not in self.options:
             return 0.0
         reading = self.options[row][choice[row]]
@@ -56,8 +56,8 @@ class Resolver:
 
     def _holds(self, choice: dict[str, int], n: int) -> bool:
         ident = self.identities[n]
-        lhs = sum(self._value(choice, r, c) for r, c in ident.lhs)
-        rhs = sum(self._value(choice, r, c) for r, c in ident.rhs)
+        lhs = sum(self.value(choice, r, c) for r, c in ident.lhs)
+        rhs = sum(self.value(choice, r, c) for r, c in ident.rhs)
         return abs(lhs - rhs) < 1e-6
 
     def _credit(self, choice: dict[str, int], n: int) -> float:
@@ -226,7 +226,7 @@ def joint_alternatives(
                     for i in allowed[row]:
                         line[col_of[(row, i)]] += sign * resolver.options[row][i].values()[c]
                 else:
-                    const += sign * resolver._value(choice, row, col)
+                    const += sign * resolver.value(choice, row, col)
         if np.any(line):
             a_rows.append(line)
             lo.append(-const - 1e-6)

@@ -38,6 +38,7 @@ _NUM_RE = _number_re(())
 _BLANK_RE = re.compile(r"[-—–─~]{1,2}|/|\\|无|空|/")
 _RULE_RE = re.compile(r":?[-—–─=:]{3,}:?")
 _CN_NUMERAL_RE = re.compile(r"[零〇一二两三四五六七八九十百千]+")
+_ITEM_NUMBER_RE = re.compile(r"\([一二三四五六七八九十]{1,3}\)")
 _OCR_DIGITS = {"O": "0", "o": "0", "l": "1", "I": "1"}
 # a token: a run of non-space chars, or a parenthesised group (which may hold spaces)
 _TOKEN_RE = re.compile(r"(?:[^\s|(]|\([^()\n]{0,60}\)|\()+")
@@ -193,6 +194,7 @@ def tokenize(mapped: MappedText, units: tuple[str, ...] = ()) -> list[Token]:
             tokens.append(Token(TokenKind.blank, raw, start, end, sep, m.start(), 0.0))
         elif (
             raw.startswith("(")
+            and not _ITEM_NUMBER_RE.match(raw)  # "(二)部分公开…": the next row's label
             and tokens
             and tokens[-1].kind == TokenKind.number
             and tokens[-1].remark is None
