@@ -22,7 +22,9 @@ from typing import Any
 
 from structurer.batch.document import DocResult
 from structurer.batch.run import Engine, RunSummary, run_extraction
+from structurer.confidence.cross_report import CrossBreak, check_reports
 from structurer.core.model import Model
+from structurer.core.report_type import load_report_type
 from structurer.core.types import AlignmentStatus, DocStatus, Evidence, FieldStatus
 from structurer.settings import Settings
 from structurer.store.outcomes import extraction_of, field_rows
@@ -65,10 +67,13 @@ class Result:
 
 @dataclass
 class BatchResult:
-    """A run over many documents: its summary now, each document's Result on demand."""
+    """A run over many documents: its summary now, each document's Result on demand, and
+    the breaks of its reports with their bodies' reports of other years (`structurer check`),
+    whose fields were sent to review on both records."""
 
     summary: RunSummary
     settings: Settings
+    cross_report: list[CrossBreak] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[Result]:
         for doc in self.summary.results:
@@ -147,7 +152,9 @@ def extract_many(
         on_result=on_result,
         on_start=on_start,
     )
-    return BatchResult(summary, settings)
+    with session_scope(settings) as session:
+        breaks = check_reports(session, load_report_type(settings.report_type), summary.run_id)
+    return BatchResult(summary, settings, breaks)
 
 
 def _is_path(value: str | Path) -> bool:

@@ -13,7 +13,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from gov_disclosure.crossyear import body_key, cross_year_breaks
-from structurer.batch.run import run_extraction
+from structurer.api import extract_many
 from structurer.cli.main import app
 from structurer.llm.mock import MockModel, all_null
 from structurer.settings import Settings
@@ -91,11 +91,13 @@ def test_check_finds_a_carried_over_break_and_both_fields_go_to_review(
         path = tmp_path / f"report_{year}.txt"
         path.write_text(report(year, tables), encoding="utf-8")
         docs.append(str(path))
-    summary = run_extraction(docs, s, llm=MockModel(default=meta_from_text))
+    batch = extract_many(docs, s, llm=MockModel(default=meta_from_text))
+    summary = batch.summary
     assert [r.status for r in summary.results] == ["ok", "ok"], summary.results
-    from structurer.cli.main import _cross_report_after_run
-
-    _cross_report_after_run(s, summary.run_id)  # what `structurer extract` does after a run
+    assert sorted(b.name for b in batch.cross_report) == [
+        "cross_year.carried_over.natural_person",
+        "cross_year.carried_over.total",
+    ]  # the batch ran the checks (the CLI's `extract` and the API alike)
     with session_scope(s) as session:
         assert any(fv.signals.get("cross_report") for fv in session.exec(select(FieldValue)))
     monkeypatch.setenv("STRUCTURER_DATA_DIR", str(s.data_dir))

@@ -23,7 +23,6 @@ from rich.text import Text
 
 from structurer.cli import calibrate_cmd, eval_cmd, gold_cmd, model_cmd, review_cmd
 from structurer.cli.settings_cli import load_settings
-from structurer.settings import Settings
 
 app = typer.Typer(
     help="Structure government information-disclosure annual reports into validated records.",
@@ -199,7 +198,7 @@ def extract(
                 )
 
         try:
-            summary = extract_many(
+            batch = extract_many(
                 paths,
                 settings,
                 name=name,
@@ -209,7 +208,8 @@ def extract(
                 resume=resume,
                 on_result=on_result,
                 on_start=on_start,
-            ).summary
+            )
+            summary = batch.summary
         except ResumeError as exc:
             raise fail(str(exc), 2) from None
 
@@ -257,7 +257,11 @@ def extract(
     ):
         totals.add_row(label, value)
     console.print(totals)
-    _cross_report_after_run(settings, summary.run_id)
+    if batch.cross_report:
+        err.print(
+            f"[yellow]{len(batch.cross_report)} break(s) with the same bodies' reports of other "
+            f"years: fields sent to review; `structurer check {summary.run_id}` lists them[/yellow]"
+        )
     if summary.failed:
         failures = Table(title=f"{len(summary.failed)} failed document(s)")
         failures.add_column("document")
@@ -420,21 +424,6 @@ def _write_show_html(
     except OSError as exc:
         err.print(f"[red]cannot write {out}: {exc.strerror or exc}[/red]")
         raise typer.Exit(1) from None
-
-
-def _cross_report_after_run(settings: Settings, run_id: str) -> None:
-    """The run's reports against their bodies' reports of other years (see `check`)."""
-    from structurer.confidence.cross_report import check_reports
-    from structurer.core.report_type import load_report_type
-    from structurer.store.session import session_scope
-
-    with session_scope(settings) as session:
-        breaks = check_reports(session, load_report_type(settings.report_type), run_id)
-    if breaks:
-        err.print(
-            f"[yellow]{len(breaks)} break(s) with the same bodies' reports of other years: "
-            f"fields sent to review; `structurer check {run_id}` lists them[/yellow]"
-        )
 
 
 @app.command()
