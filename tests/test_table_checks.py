@@ -513,3 +513,29 @@ def test_a_row_label_after_the_numbers_on_one_line_is_no_remark() -> None:
     assert values(readout) == expected()
     total = next(c for c in readout.cells if c.path == "requests.granted.total")
     assert total.evidence.quote == "6" and "remark" not in (total.note or "")
+
+
+OCR_APPEALS = """\
+四、政府信息公开行政复议、行政诉讼情况
+
+行政复议       行政诉讼
+未经复议直接起诉      复议后起诉
+结果 | 结果 | 其他 | 尚未 | 忌计
+维持 | 纠正 | 结果 | 审结 | 结果 | 结果 | 其他 | 尚未 | 澡计 | 结果 | 结果
+维持 | 纠正 | 结 韦结 | 交 维持 。 | 纠正
+3  1   4     2   2  1
+
+五、存在的主要问题及改进情况
+"""
+
+
+def test_numbers_printed_after_where_a_tables_rows_were_cut_leave_no_silent_zero() -> None:
+    """OCR garbled table 四's header: its rows are found but their parts of the text end
+    before the line of numbers, so every cell reads blank; the numbers the table prints and
+    no cell holds doubt every blank 0 (the identities hold for all zeros)."""
+    text = NARRATIVE + TAB_2021.split("四、政府信息公开行政复议")[0] + OCR_APPEALS
+    readout = read_tables(text)
+    reasons = doubted(readout)
+    appeals = [c for c in readout.cells if c.path.startswith("appeals.")]
+    assert len(appeals) == 15 and all(c.value == 0 for c in appeals)
+    assert all("numbers no cell holds" in reasons[c.path] for c in appeals)

@@ -448,6 +448,8 @@ def _check(
         printed_sum = sum(t.value or 0.0 for t in in_region)
         doubts.row(row, checksum_reason(missing, printed_sum, read_sum), final=True)
         unaccounted.extend(t.text for t in missing if t.value)
+    stray = _stray_numbers(doc, rows, idx, hits, used)
+    unaccounted.extend(t.text for t in stray)
     if unaccounted:  # never a silent 0: a blank may be where one of them belongs
         shown = ", ".join(unaccounted[:6]) + (" …" if len(unaccounted) > 6 else "")
         for i in idx:
@@ -463,6 +465,36 @@ def _check(
                         final=True,
                     )
     return doubts
+
+
+def _stray_numbers(
+    doc: TableText,
+    rows: list[tuple[TableSpec, RowSpec]],
+    idx: list[int],
+    hits: list[LabelHit | None],
+    used: set[int],
+) -> list[Token]:
+    """Non-zero numbers printed between the table's first row label and its end (its end
+    marker, or the next table's first row) that no row's part of the text took: a table
+    whose labels OCR garbled, so its numbers came after where its rows were cut."""
+    table = rows[idx[0]][0]
+    starts = [h.first_token for i in idx if (h := hits[i]) is not None]
+    if not starts:
+        return []
+    first = min(starts)
+    mine = set(idx)
+    after = [
+        h.first_token
+        for i, h in enumerate(hits)
+        if h is not None and i not in mine and h.first_token > first
+    ]
+    ends = [e for e in _end_tokens(doc, [table])[table.name] if e > first]
+    stop = min([len(doc.tokens), *after, *ends])
+    return [
+        t
+        for t in doc.tokens[first:stop]
+        if t.kind == TokenKind.number and t.value and t.start not in used
+    ]
 
 
 def _differing(
