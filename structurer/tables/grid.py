@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import combinations, product
-from math import comb
+from math import prod
 
 from structurer.tables.cells import Placement, Slot, column_prior
 from structurer.tables.resolve import Resolver
@@ -76,14 +76,8 @@ def learn_grid(
             return {}
         clusters[key], centres[key] = found
     keys = sorted(clusters)
-    ways_per_group = [
-        list(combinations(range(k), max(clusters[(k, p)].values(), default=-1) + 1))
-        for k, p in keys
-    ]
-    total = 1
-    for k, p in keys:
-        total *= comb(k, max(clusters[(k, p)].values(), default=-1) + 1)
-    if not keys or total > MAX_WAYS:
+    ways_per_group = [list(combinations(range(k), len(centres[(k, p)]))) for k, p in keys]
+    if not keys or prod(len(w) for w in ways_per_group) > MAX_WAYS:
         return {}
     kept = _kept_ways(table_rows, groups, clusters, keys, ways_per_group, identities)
     kept = _evenly_spaced(kept, [centres[k] for k in keys])
@@ -162,10 +156,12 @@ def _kept_ways(
     for row, slots in table_rows:
         if slots is not None and not slots:
             options[row.path] = [Placement((None,) * len(row.columns), 0.0)]
+    grouped = {row.path for members in groups.values() for row, _ in members}
+    fixed = {path: 0 for path in options if path not in grouped}
     combos = list(product(*ways_per_group))
     choices: list[dict[str, int]] = []
     for way in combos:
-        choice = {path: 0 for path in options if not _in_groups(path, groups)}
+        choice = dict(fixed)
         for (k, p), cols in zip(keys, way, strict=True):
             for row, tokens in groups[(k, p)]:
                 at = tuple(cols[clusters[(k, p)][t.start]] for t in tokens)
@@ -193,10 +189,6 @@ def _kept_ways(
         for way, choice in zip(combos, choices, strict=True)
         if all(resolver.holds(choice, i) for i in range(n))
     ]
-
-
-def _in_groups(path: str, groups: dict[tuple[int, int], list[tuple[RowSpec, list[Token]]]]) -> bool:
-    return any(row.path == path for members in groups.values() for row, _ in members)
 
 
 def spacing_misfit(xs: Sequence[float], cols: Sequence[int]) -> float | None:
