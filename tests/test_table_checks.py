@@ -20,7 +20,7 @@ import pytest
 from gov_disclosure.tables import read_tables
 from structurer.confidence.route import DOUBTED_CONFIDENCE
 from structurer.core.types import FieldStatus
-from structurer.tables.reader import TableReadout
+from structurer.tables import TableReadout
 from tests.test_tables import NARRATIVE, TAB_2021, expected, values
 
 REPO = Path(__file__).resolve().parents[1]

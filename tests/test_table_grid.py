@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from gov_disclosure.tables import read_tables
+from structurer.tables import TableReadout
 from structurer.tables.grid import evenly_spaced, spacing_misfit
-from structurer.tables.reader import TableReadout
 from tests.test_tables import NARRATIVE, TAB_2021, values
 
 COLS = ["natural_person", "commercial", "research", "nonprofit", "legal_services", "other_org"]

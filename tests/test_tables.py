@@ -18,7 +18,7 @@ import pytest
 from gov_disclosure.identities import REQUEST_COLUMNS
 from gov_disclosure.tables import read_tables, read_tables_cells
 from structurer.core.types import BLANK_NOTE
-from structurer.tables.reader import TableReadout
+from structurer.tables import TableReadout
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # shared/ beside the repo
 WULANHUA = SHARED / "corpus" / "wulanhua-town_2020.txt"

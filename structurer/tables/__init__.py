@@ -5,7 +5,8 @@ It knows no report type: rows, columns, identities and units of measure (e.g. mo
 factors) come from the report type's specs. Chinese counting units, numerals and full-width
 forms are handled as language support (textmap.py). Imports only structurer.core."""
 
-from structurer.tables.reader import TableReadout, TableText, prepare_text, read_with_specs
+from structurer.tables.document import TableReadout, TableText, prepare_text
+from structurer.tables.reader import read_with_specs
 from structurer.tables.spec import CellUnit, ColumnSpec, Identity, RowSpec, TableSpec
 
 __all__ = [

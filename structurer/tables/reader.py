@@ -8,75 +8,28 @@ then all numbers); choose between placements of damaged rows by the identities (
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
+from structurer.tables.audit import audit_table
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
 from structurer.tables.cells import Placement, Slot, line_gap, placements, row_slots
 from structurer.tables.checks import (
-    PLACE_MARGIN,
-    Doubts,
-    ambiguous_placement,
-    checksum_reason,
-    comma_or_point,
-    dropped_numbers,
-    ocr_signs,
-    owned_numbers,
     unconfirmed,
-    year_like,
 )
+from structurer.tables.document import TableReadout, TableText, end_tokens
 from structurer.tables.grid import GridPlacer, learn_grid, line_spacing
-from structurer.tables.locate import LabelHit, LabelText, build_label_text, find_label, locate_rows
+from structurer.tables.locate import LabelHit, locate_rows
 from structurer.tables.positions import Placer, cjk_width, column_positions
-from structurer.tables.resolve import Resolver, joint_alternatives
+from structurer.tables.resolve import Resolver
 from structurer.tables.spec import CellUnit, ColumnSpec, RowSpec, TableSpec
 from structurer.tables.textmap import (
-    DisplayColumns,
-    MappedText,
     Token,
     TokenKind,
-    label_key,
-    normalise,
-    tokenize,
 )
-from structurer.tables.wraps import join_wrapped_remarks
 
 HEADER_TOKENS = 80  # how far before a table's first row its column headers are looked for
-
-
-@dataclass(frozen=True)
-class TableText:
-    """A document made ready for table reading (do it once, read many specs)."""
-
-    mapped: MappedText
-    tokens: list[Token]
-    labels: LabelText
-    columns: DisplayColumns
-    ocr: str | None = None  # why the text looks like OCR output (checks.ocr_signs)
-    recovered_labels: dict[str, tuple[int, int]] = field(default_factory=dict)  # row path -> span
-
-    def best_similarity(self, label: str) -> float:
-        """How well `label` occurs anywhere in the label text (0..1)."""
-        hits = find_label(self.labels, label_key(label), limit=1)
-        return max((sim for _, _, sim in hits), default=0.0)
-
-
-@dataclass
-class TableReadout:
-    cells: list[CellReading] = field(default_factory=list)
-    format: str | None = None
-    unread: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
-    """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
-    mapped = normalise(text)
-    tokens = join_wrapped_remarks(tokenize(mapped, units), mapped, units)
-    labels = build_label_text(mapped, tokens)
-    return TableText(mapped, tokens, labels, DisplayColumns(text), ocr_signs(text))
 
 
 def read_with_specs(doc: TableText, tables: Sequence[TableSpec]) -> TableReadout:
@@ -104,7 +57,7 @@ def _all_slots(
     token stream each row was read from: (row index, first token, stop token); `guessed`
     gets the rows whose cells were placed by a guess nothing confirms (row -> why)."""
     tokens = doc.tokens
-    ends = _end_tokens(doc, tables)
+    ends = end_tokens(doc, tables)
     # in printed order: a row moved out of the official order ends where the next label is
     found = sorted((i for i, h in enumerate(hits) if h is not None), key=_first_token(hits))
     gap = line_gap(tokens)
@@ -228,18 +181,6 @@ def _next_row_start(
     return None
 
 
-def _end_tokens(doc: TableText, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
-    ends: dict[str, list[int]] = {}
-    for table in tables:
-        pats = [re.compile(p) for p in table.end_markers]
-        ends[table.name] = [
-            i
-            for i, tok in enumerate(doc.tokens)
-            if tok.kind == TokenKind.text and any(p.match(label_key(tok.text)) for p in pats)
-        ]
-    return ends
-
-
 def _read_table(
     doc: TableText,
     table: TableSpec,
@@ -297,7 +238,7 @@ def _read_table(
     )
     choice, broken = resolver.solve()
     out.problems.extend(f"identity does not hold: {name}" for name in broken)
-    doubts = _check(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
+    doubts = audit_table(doc, rows, idx, hits, slots, regions, options, choice, resolver, columns_x)
     for i in idx:
         if i in guessed and rows[i][1].path in options:
             doubts.row(rows[i][1], guessed[i], final=True)
@@ -326,202 +267,6 @@ def _read_table(
             path = f"{row.path}.{col.key}"
             read = _cell(doc, row, col, cell, hit, inferred, doubts.of(path))
             out.cells.append(replace(read, doubt_final=path in doubts.final))
-
-
-def _check(
-    doc: TableText,
-    rows: list[tuple[TableSpec, RowSpec]],
-    idx: list[int],
-    hits: list[LabelHit | None],
-    slots: list[list[Slot] | None],
-    regions: list[tuple[int, int, int]],
-    options: dict[str, list[Placement]],
-    choice: dict[str, int],
-    resolver: Resolver,
-    columns_x: dict[int, Placer | GridPlacer],
-) -> Doubts:
-    """Every self-check of one table read (see checks.py)."""
-    doubts = Doubts()
-    for (row_path, col), name in resolver.broken_cells(choice).items():
-        doubts.cell(f"{row_path}.{col}", f"the table identity {name} does not hold", final=True)
-    for row_a, i, row_b, j in resolver.swaps(choice, PLACE_MARGIN):
-        other = {**choice, row_a: i, row_b: j}
-        for path, value in _differing(rows, idx, options, choice, other):
-            doubts.cell(
-                path,
-                f"the identities hold as well with {value:g} here (the blanks of two rows "
-                "placed the other way): the printed text does not decide",
-                final=True,
-            )
-    for row_path, other_values in joint_alternatives(resolver, choice, PLACE_MARGIN).items():
-        row = next(r for _, r in rows if r.path == row_path)
-        if other_values is None:
-            doubts.row(
-                row, "whether another placement keeps the identities was not decided", final=True
-            )
-            continue
-        for spec, y in zip(row.columns, other_values, strict=True):
-            if y is not None:
-                doubts.cell(
-                    f"{row_path}.{spec.key}",
-                    f"the identities hold as well with {y:g} here (the blanks of several "
-                    "rows placed another way): the printed text does not decide",
-                    final=True,
-                )
-    used: set[int] = set()
-    broken_table = sorted(
-        {resolver.identities[n].name for n in range(len(resolver.identities))}
-        - {
-            resolver.identities[n].name
-            for n in range(len(resolver.identities))
-            if resolver.holds(choice, n)
-        }
-    )
-    for i in idx:
-        row = rows[i][1]
-        if row.path not in options:
-            continue
-        opts = options[row.path]
-        reading = opts[choice[row.path]]
-        used.update(c.token.start for c in reading.cells if c is not None and c.token is not None)
-        hit = hits[i]
-        if hit is not None and hit.moved:
-            doubts.row(row, "the row is printed out of the official row order")
-        printed = any(c is not None and c.token is not None for c in reading.cells)
-        if hit is None and printed and not _identities_close(resolver, choice, row.path):
-            doubts.row(
-                row,
-                "the row's label was not found; its cells were placed by position and "
-                "the table identities do not confirm them",
-            )
-        broken_here = sorted(
-            {
-                resolver.identities[n].name
-                for n in resolver.by_row.get(row.path, [])
-                if not resolver.holds(choice, n)
-            }
-        )
-        if len(opts) > 1 and (broken_here or broken_table):
-            # a placement is confirmed only by a table whose identities all hold: the
-            # blanks of every row may have been moved together with a broken one's
-            doubts.row(
-                row,
-                "the row's numbers were placed in its columns by the table identities, "
-                f"but {', '.join((broken_here or broken_table)[:3])} does not hold",
-                final=True,
-            )
-        if len(opts) > 1:
-            placer = columns_x.get(len(row.columns))
-            reason = ambiguous_placement(
-                row,
-                opts,
-                choice,
-                resolver,
-                placer if placer is not None and placer.strong else None,
-            )
-            if reason:
-                doubts.row(row, reason, final=True)
-        reason = dropped_numbers(row, slots[i] or [], reading)
-        if reason:
-            doubts.row(row, reason)
-        for column, placed in zip(row.columns, reading.cells, strict=True):
-            token = None if placed is None else placed.token
-            for reason in (year_like(token, column.unit), comma_or_point(token, column.unit)):
-                if reason:
-                    doubts.cell(f"{row.path}.{column.key}", reason, final=True)
-            if token is None and broken_table:
-                doubts.cell(
-                    f"{row.path}.{column.key}",
-                    "read as a blank 0 while the table identities do not hold "
-                    f"({', '.join(broken_table[:3])}): its number may be lost",
-                    final=True,
-                )
-    mine = [r for r in regions if r[0] in idx]
-    unaccounted: list[str] = []
-    for owner, in_region in owned_numbers(doc.tokens, mine).items():
-        missing = [t for t in in_region if t.start not in used]
-        row = rows[owner][1]
-        if not missing or row.path not in options:
-            continue
-        reading = options[row.path][choice[row.path]]
-        read_sum = sum(c.value for c in reading.cells if c is not None and c.token is not None)
-        printed_sum = sum(t.value or 0.0 for t in in_region)
-        doubts.row(row, checksum_reason(missing, printed_sum, read_sum), final=True)
-        unaccounted.extend(t.text for t in missing if t.value)
-    stray = _stray_numbers(doc, rows, idx, hits, used)
-    unaccounted.extend(t.text for t in stray)
-    if unaccounted:  # never a silent 0: a blank may be where one of them belongs
-        shown = ", ".join(unaccounted[:6]) + (" …" if len(unaccounted) > 6 else "")
-        for i in idx:
-            row = rows[i][1]
-            if row.path not in options:
-                continue
-            cells = options[row.path][choice[row.path]].cells
-            for column, placed in zip(row.columns, cells, strict=True):
-                if placed is None or placed.token is None:
-                    doubts.cell(
-                        f"{row.path}.{column.key}",
-                        f"read as a blank 0 while the table prints numbers no cell holds ({shown})",
-                        final=True,
-                    )
-    return doubts
-
-
-def _stray_numbers(
-    doc: TableText,
-    rows: list[tuple[TableSpec, RowSpec]],
-    idx: list[int],
-    hits: list[LabelHit | None],
-    used: set[int],
-) -> list[Token]:
-    """Non-zero numbers printed between the table's first row label and its end (its end
-    marker, or the next table's first row) that no row's part of the text took: a table
-    whose labels OCR garbled, so its numbers came after where its rows were cut."""
-    table = rows[idx[0]][0]
-    starts = [h.first_token for i in idx if (h := hits[i]) is not None]
-    if not starts:
-        return []
-    first = min(starts)
-    mine = set(idx)
-    after = [
-        h.first_token
-        for i, h in enumerate(hits)
-        if h is not None and i not in mine and h.first_token > first
-    ]
-    ends = [e for e in _end_tokens(doc, [table])[table.name] if e > first]
-    stop = min([len(doc.tokens), *after, *ends])
-    return [
-        t
-        for t in doc.tokens[first:stop]
-        if t.kind == TokenKind.number and t.value and t.start not in used
-    ]
-
-
-def _differing(
-    rows: list[tuple[TableSpec, RowSpec]],
-    idx: list[int],
-    options: dict[str, list[Placement]],
-    choice: dict[str, int],
-    other: dict[str, int],
-) -> list[tuple[str, float]]:
-    """(cell path, the other value) where two choices read differently."""
-    out = []
-    for i in idx:
-        row = rows[i][1]
-        if row.path not in options or choice[row.path] == other[row.path]:
-            continue
-        a = options[row.path][choice[row.path]].values()
-        b = options[row.path][other[row.path]].values()
-        for col, x, y in zip(row.columns, a, b, strict=True):
-            if x != y:
-                out.append((f"{row.path}.{col.key}", y))
-    return out
-
-
-def _identities_close(resolver: Resolver, choice: dict[str, int], row: str) -> bool:
-    """Every identity through `row` holds (a row placed by position, confirmed)."""
-    n = len(resolver.by_row.get(row, []))
-    return n > 0 and resolver.row_credit(choice, row) >= n - 1e-9
 
 
 def _cell(
