@@ -134,7 +134,8 @@ def test_table_four_on_one_line_is_placed_by_its_even_spacing() -> None:
 
 def test_spacing_misfit_compares_each_gap_with_its_share_of_columns() -> None:
     assert spacing_misfit([10, 16, 34, 40], [0, 1, 4, 5]) == 0.0
-    assert spacing_misfit([10, 16, 34, 40], [0, 1, 2, 5]) == 2.0  # 18 for one column of 6
+    assert spacing_misfit([10, 16, 34, 40], [0, 1, 2, 5]) == 12.0  # 18 for one column of 6
+    assert spacing_misfit([10, 17, 34, 40], [0, 1, 4, 5]) == 1.0  # a converter's rounding
     assert spacing_misfit([10, 16], [0, 3]) is None  # two numbers fit any columns
-    assert evenly_spaced([0.0, 1.0, None]) == [True, False, True]
-    assert evenly_spaced([0.7, 0.8]) == [True, True]  # the best is no even grid
+    assert evenly_spaced([0.0, 2.0, None]) == [True, False, True]
+    assert evenly_spaced([2.5, 3.0]) == [True, True]  # the best is no even grid

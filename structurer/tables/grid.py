@@ -25,8 +25,8 @@ OFF_GRID = 20.0  # log-score against a number off the learnt grid: above any col
 MAX_WAYS = 20000  # ways of mapping clusters to columns tried per table
 CLUSTER_GAP = 2  # display columns between edges of one column's numbers
 CLUSTER_WIDTH = 3
-FIT_GOOD = 0.35  # spacing_misfit at most this: the columns are evenly spaced
-FIT_MARGIN = 0.3  # a way spaced worse than the best by more than this is not kept
+FIT_GOOD = 2.0  # spacing_misfit (display columns) at most this: evenly spaced columns
+FIT_MARGIN = 1.5  # a way spaced worse than the best by more than this is not kept
 MIN_PITCH = 4.0  # display columns: the narrowest printed column a grid may have
 
 
@@ -194,9 +194,11 @@ def _kept_ways(
 def spacing_misfit(xs: Sequence[float], cols: Sequence[int]) -> float | None:
     """How far numbers' positions are from evenly spaced columns, for the columns `cols`
     they are given: the largest gap between neighbours off its share of the columns
-    between them, as a fraction of one column's width (the mean). Gaps are compared one
-    by one, so a converter's drift along the line does not add up. None with fewer than
-    three positions (any placement fits)."""
+    between them (one column's width: the mean), in display columns. A converter rounds
+    each position to its character grid, so a true gap is off by a character or two
+    whatever the columns' width; a gap given one column too many or too few is off by a
+    whole width. Gaps are compared one by one, so drift along a line does not add up.
+    None with fewer than three positions (any placement fits)."""
     if len(xs) < 3:
         return None
     gaps = [b - a for a, b in zip(xs, xs[1:], strict=False)]
@@ -204,7 +206,7 @@ def spacing_misfit(xs: Sequence[float], cols: Sequence[int]) -> float | None:
     pitch = sum(gaps) / sum(steps)
     if pitch < MIN_PITCH:  # narrower than any printed column: the spaces are no layout
         return float("inf")
-    return max(abs(g - s * pitch) for g, s in zip(gaps, steps, strict=True)) / pitch
+    return max(abs(g - s * pitch) for g, s in zip(gaps, steps, strict=True))
 
 
 def _evenly_spaced(
