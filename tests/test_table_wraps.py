@@ -8,7 +8,7 @@ real report.
 from __future__ import annotations
 
 from gov_disclosure.tables import read_tables
-from structurer.tables.textmap import Token, TokenKind, normalise, tokenize
+from structurer.tables.textmap import DisplayColumns, Token, TokenKind, normalise, tokenize
 from structurer.tables.wraps import join_wrapped_remarks
 from tests.test_tables import NARRATIVE, TAB_2021, assert_evidence_exact, diff, expected, values
 
@@ -18,7 +18,7 @@ CELL = "requests.new_received.legal_services"
 
 def joined(text: str) -> list[Token]:
     mapped = normalise(text)
-    return join_wrapped_remarks(tokenize(mapped), mapped)
+    return join_wrapped_remarks(tokenize(mapped), mapped, DisplayColumns(mapped.original))
 
 
 def numbers(tokens: list[Token]) -> list[float | None]:
@@ -106,7 +106,9 @@ def test_bracketed_row_labels_are_not_remarks() -> None:
         "（三）不予公开 1.属于国家秘密 0 0 0 0 0 0 0\n"
     )
     mapped = normalise(text)
-    assert join_wrapped_remarks(tokenize(mapped), mapped) == tokenize(mapped)
+    assert join_wrapped_remarks(
+        tokenize(mapped), mapped, DisplayColumns(mapped.original)
+    ) == tokenize(mapped)
 
 
 def test_a_bare_number_between_the_pieces_stays_a_cell() -> None:

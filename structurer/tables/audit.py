@@ -16,7 +16,7 @@ from structurer.tables.checks import (
     owned_numbers,
     year_like,
 )
-from structurer.tables.document import TableText, end_tokens
+from structurer.tables.document import TableText
 from structurer.tables.grid import GridPlacer
 from structurer.tables.locate import LabelHit
 from structurer.tables.positions import Placer
@@ -98,7 +98,7 @@ def audit_table(
                 if not resolver.holds(choice, n)
             }
         )
-        if len(opts) > 1 and (broken_here or broken_table):
+        if len(opts) > 1 and broken_table:  # broken_here, when any, is a part of it
             # a placement is confirmed only by a table whose identities all hold: the
             # blanks of every row may have been moved together with a broken one's
             doubts.row(
@@ -185,7 +185,7 @@ def _stray_numbers(
         for i, h in enumerate(hits)
         if h is not None and i not in mine and h.first_token > first
     ]
-    ends = [e for e in end_tokens(doc, [table])[table.name] if e > first]
+    ends = [e for e in doc.end_tokens(table) if e > first]
     stop = min([len(doc.tokens), *after, *ends])
     return [
         t

@@ -4,7 +4,6 @@ original, tokenised (wrapped remarks joined), its label text and display columns
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from structurer.core.types import CellReading
@@ -33,6 +32,19 @@ class TableText:
     columns: DisplayColumns
     ocr: str | None = None  # why the text looks like OCR output (checks.ocr_signs)
     recovered_labels: dict[str, tuple[int, int]] = field(default_factory=dict)  # row path -> span
+    _ends: dict[tuple[str, ...], list[int]] = field(default_factory=dict)  # by end markers
+
+    def end_tokens(self, table: TableSpec) -> list[int]:
+        """The tokens that mark the end of `table` (its end markers, on label text)."""
+        markers = table.end_markers
+        if markers not in self._ends:
+            pats = [re.compile(p) for p in markers]
+            self._ends[markers] = [
+                i
+                for i, tok in enumerate(self.tokens)
+                if tok.kind == TokenKind.text and any(p.match(label_key(tok.text)) for p in pats)
+            ]
+        return self._ends[markers]
 
     def best_similarity(self, label: str) -> float:
         """How well `label` occurs anywhere in the label text (0..1)."""
@@ -51,18 +63,7 @@ class TableReadout:
 def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
     """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
     mapped = normalise(text)
-    tokens = join_wrapped_remarks(tokenize(mapped, units), mapped, units)
+    display = DisplayColumns(text)
+    tokens = join_wrapped_remarks(tokenize(mapped, units), mapped, display, units)
     labels = build_label_text(mapped, tokens)
-    return TableText(mapped, tokens, labels, DisplayColumns(text), ocr_signs(text))
-
-
-def end_tokens(doc: TableText, tables: Sequence[TableSpec]) -> dict[str, list[int]]:
-    ends: dict[str, list[int]] = {}
-    for table in tables:
-        pats = [re.compile(p) for p in table.end_markers]
-        ends[table.name] = [
-            i
-            for i, tok in enumerate(doc.tokens)
-            if tok.kind == TokenKind.text and any(p.match(label_key(tok.text)) for p in pats)
-        ]
-    return ends
+    return TableText(mapped, tokens, labels, display, ocr_signs(text))

@@ -11,12 +11,12 @@ the kept ways gives it is placed there only against this evidence.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from itertools import combinations, product
 from math import prod
 
 from structurer.tables.cells import Placement, Slot, column_prior
+from structurer.tables.positions import gap_clusters
 from structurer.tables.resolve import Resolver
 from structurer.tables.spec import Identity, RowSpec
 from structurer.tables.textmap import DisplayColumns, Token, TokenKind
@@ -55,7 +55,6 @@ def learn_grid(
     """Per column count, a placer from the grid of the table's pages; {} when the layout
     does not show one (delimited or one-per-line cells, numbers that do not line up, more
     numbers than columns) or when no grid lets every identity hold."""
-    pages = [i for i, ch in enumerate(display.original) if ch == "\f"]
     groups: dict[tuple[int, int], list[tuple[RowSpec, list[Token]]]] = {}
     for row, slots in table_rows:
         if not slots:
@@ -64,8 +63,8 @@ def learn_grid(
         if any(t is None or not _positioned(t) for t in tokens) or len(tokens) > len(row.columns):
             return {}
         placed = [t for t in tokens if t is not None]
-        page = bisect_right(pages, placed[0].start)
-        if any(bisect_right(pages, t.start) != page for t in placed):
+        page = display.page(placed[0].start)
+        if any(display.page(t.start) != page for t in placed):
             return {}
         groups.setdefault((len(row.columns), page), []).append((row, placed))
     clusters: dict[tuple[int, int], dict[int, int]] = {}
@@ -107,37 +106,17 @@ def _clusters(
     numbers up in the fewest clusters; None when no edge gives each row's numbers distinct
     clusters in printed order."""
     best: tuple[dict[int, int], list[float]] | None = None
-    for edge in ("left", "right", "centre"):
-        xs: dict[int, float] = {}
-        for _, tokens in members:
-            for t in tokens:
-                xs[t.start] = _edge(display, t, wide, edge)
-        order = sorted(xs, key=lambda s: xs[s])
-        index: dict[int, int] = {}
-        n, first, last = 0, None, None
-        for s in order:
-            x = xs[s]
-            if (
-                first is not None
-                and last is not None
-                and (x - last > CLUSTER_GAP or x - first > CLUSTER_WIDTH)
-            ):
-                n += 1
-                first = None
-            if first is None:
-                first = x
-            last = x
-            index[s] = n
+    edges = {t.start: _edges(display, t, wide) for _, tokens in members for t in tokens}
+    for edge in range(3):
+        xs = {start: e[edge] for start, e in edges.items()}
+        groups = gap_clusters(sorted(xs.values()), CLUSTER_GAP, CLUSTER_WIDTH)
+        cluster_of = {x: n for n, group in enumerate(groups) for x in group}
+        index = {start: cluster_of[x] for start, x in xs.items()}
         if all(
             all(index[a.start] < index[b.start] for a, b in zip(tokens, tokens[1:], strict=False))
             for _, tokens in members
-        ) and (best is None or max(index.values()) < max(best[0].values())):
-            n_clusters = max(index.values()) + 1
-            centres = [
-                sum(xs[s] for s in xs if index[s] == c) / sum(1 for s in xs if index[s] == c)
-                for c in range(n_clusters)
-            ]
-            best = index, centres
+        ) and (best is None or len(groups) < len(best[1])):
+            best = index, [sum(g) / len(g) for g in groups]
     return best
 
 
@@ -238,6 +217,8 @@ def line_spacing(display: DisplayColumns) -> Callable[[Placement], float | None]
     whichever edge and CJK width line them up best); None when they are not on one
     undelimited line."""
 
+    edges: dict[tuple[int, int], tuple[float, float, float]] = {}  # the same tokens, every call
+
     def misfit(reading: Placement) -> float | None:
         placed = [(c, s.token) for c, s in enumerate(reading.cells) if s is not None and s.token]
         tokens = [t for _, t in placed]
@@ -247,16 +228,19 @@ def line_spacing(display: DisplayColumns) -> Callable[[Placement], float | None]
             return None
         cols = [c for c, _ in placed]
         fits = []
-        for edge, wide in product(("left", "right", "centre"), (1, 2)):
-            xs = [_edge(display, t, wide, edge) for t in tokens]
-            if (f := spacing_misfit(xs, cols)) is not None:
-                fits.append(f)
+        for wide in (1, 2):
+            at = [edges.get((t.start, wide)) or _edges(display, t, wide) for t in tokens]
+            edges.update(((t.start, wide), e) for t, e in zip(tokens, at, strict=True))
+            for edge in range(3):
+                if (f := spacing_misfit([e[edge] for e in at], cols)) is not None:
+                    fits.append(f)
         return min(fits, default=None)
 
     return misfit
 
 
-def _edge(display: DisplayColumns, token: Token, wide: int, edge: str) -> float:
+def _edges(display: DisplayColumns, token: Token, wide: int) -> tuple[float, float, float]:
+    """A number's left edge, right edge and centre on its line."""
     left = display.at(token.start, wide)
     right = display.number_end(token, wide)
-    return {"left": left, "right": right, "centre": (left + right) / 2}[edge]
+    return left, right, (left + right) / 2

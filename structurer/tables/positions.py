@@ -4,6 +4,9 @@ printed column headers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from math import inf
+
 from structurer.tables.cells import Slot
 from structurer.tables.spec import ColumnSpec, RowSpec
 from structurer.tables.textmap import DisplayColumns, Token, TokenKind, label_key
@@ -15,13 +18,13 @@ def column_positions(
     columns: DisplayColumns,
     table_rows: list[tuple[RowSpec, list[Slot] | None]],
     header_region: list[Token],
+    wide: int,
 ) -> dict[int, Placer]:
     """For space-aligned layouts (pdftotext -layout): where each column sits on the line.
 
     Learnt from the table's own numbers when they form k clusters of right edges for k
     columns, else from the printed column headers (their centres). Returns, per column
-    count, how a slot sits in each column."""
-    wide = cjk_width(columns, table_rows)
+    count, how a slot sits in each column. `wide`: see cjk_width."""
     rows_by_k: dict[int, list[list[int]]] = {}
     columns_by_k: dict[int, tuple[ColumnSpec, ...]] = {}
     for row, row_slots_ in table_rows:
@@ -35,7 +38,8 @@ def column_positions(
     for k, full_rows in rows_by_k.items():
         if k < 2:
             continue
-        centres = _clusters(sorted(x for xs in full_rows for x in xs))
+        groups = gap_clusters(sorted(x for xs in full_rows for x in xs), gap=3)
+        centres = [sum(g) / len(g) for g in groups]
         if len(centres) == k and all(_in_order(xs, centres) for xs in full_rows):
             out[k] = Placer(columns, centres, centred=False, strong=True, wide=wide)
             continue
@@ -122,11 +126,13 @@ def _in_order(xs: list[int], centres: list[float]) -> bool:
     )
 
 
-def _clusters(xs: list[int], gap: int = 3) -> list[float]:
-    groups: list[list[int]] = []
+def gap_clusters(xs: Sequence[float], gap: float, width: float = inf) -> list[list[float]]:
+    """Sorted positions in groups: a position joins the group before when it is at most
+    `gap` after the group's last one and `width` after its first."""
+    groups: list[list[float]] = []
     for x in xs:
-        if groups and x - groups[-1][-1] <= gap:
+        if groups and x - groups[-1][-1] <= gap and x - groups[-1][0] <= width:
             groups[-1].append(x)
         else:
             groups.append([x])
-    return [sum(g) / len(g) for g in groups]
+    return groups

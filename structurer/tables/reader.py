@@ -18,7 +18,7 @@ from structurer.tables.cells import Placement, Slot, line_gap, placements, row_s
 from structurer.tables.checks import (
     unconfirmed,
 )
-from structurer.tables.document import TableReadout, TableText, end_tokens
+from structurer.tables.document import TableReadout, TableText
 from structurer.tables.grid import GridPlacer, learn_grid, line_spacing
 from structurer.tables.locate import LabelHit, locate_rows
 from structurer.tables.positions import Placer, cjk_width, column_positions
@@ -57,7 +57,6 @@ def _all_slots(
     token stream each row was read from: (row index, first token, stop token); `guessed`
     gets the rows whose cells were placed by a guess nothing confirms (row -> why)."""
     tokens = doc.tokens
-    ends = end_tokens(doc, tables)
     # in printed order: a row moved out of the official order ends where the next label is
     found = sorted((i for i, h in enumerate(hits) if h is not None), key=_first_token(hits))
     gap = line_gap(tokens)
@@ -71,7 +70,7 @@ def _all_slots(
             assert nxt is not None
             stop = nxt.first_token
         stop = min([stop, *(b for b in doc.labels.barriers if b > hit.last_token)])
-        stop = min([stop, *(e for e in ends[rows[i][0].name] if e > hit.last_token)])
+        stop = min([stop, *(e for e in doc.end_tokens(rows[i][0]) if e > hit.last_token)])
         regions.append((i, hit.first_token, stop))
         lost = []
         j = i + 1
@@ -204,11 +203,11 @@ def _read_table(
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
     header_region = doc.tokens[max(0, first - HEADER_TOKENS) : first]
     table_rows = [(rows[i][1], slots[i]) for i in idx]
-    columns_x: dict[int, Placer | GridPlacer] = {
-        **column_positions(doc.columns, table_rows, header_region),
-    }
+    wide = cjk_width(doc.columns, table_rows)
+    columns_x: dict[int, Placer | GridPlacer] = dict(
+        column_positions(doc.columns, table_rows, header_region, wide)
+    )
     if not doc.ocr:  # OCR text's spaces are not where the characters were printed
-        wide = cjk_width(doc.columns, table_rows)
         columns_x.update(learn_grid(doc.columns, table_rows, table.identities, wide))
     blank_table = all(slot.value == 0 for i in idx for slot in slots[i] or [])  # all blank or 0
     for i in idx:

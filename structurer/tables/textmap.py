@@ -230,6 +230,17 @@ def label_key(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", text) if is_key_char(ch))
 
 
+def display_width(text: str, wide: int = 2) -> int:
+    """Display columns `text` takes from a line's start: a CJK character `wide`, tabs to 8."""
+    col = 0
+    for ch in text:
+        if ch == "\t":
+            col = (col // 8 + 1) * 8
+        else:
+            col += wide if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return col
+
+
 class DisplayColumns:
     """Display column (CJK = `wide` columns, tabs to 8) of original offsets, for layout text
     whose columns line up. Text typed in a monospace editor lines up with CJK 2 wide; the
@@ -239,16 +250,15 @@ class DisplayColumns:
     def __init__(self, original: str) -> None:
         self.original = original
         self.line_starts = [0] + [i + 1 for i, ch in enumerate(original) if ch == "\n"]
+        self.page_breaks = [i for i, ch in enumerate(original) if ch == "\f"]
 
     def at(self, offset: int, wide: int = 2) -> int:
         line_start = self.line_starts[bisect_right(self.line_starts, offset) - 1]
-        col = 0
-        for ch in self.original[line_start:offset]:
-            if ch == "\t":
-                col = (col // 8 + 1) * 8
-            else:
-                col += wide if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-        return col
+        return display_width(self.original[line_start:offset], wide)
+
+    def page(self, offset: int) -> int:
+        """How many page breaks (form feeds) come before `offset`."""
+        return bisect_right(self.page_breaks, offset)
 
     def number_end(self, token: Token, wide: int = 2) -> int:
         """Column just after the digits of a number token (numbers are right-aligned)."""

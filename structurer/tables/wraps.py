@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from structurer.core.text import is_wide, join_lines
+from structurer.core.text import join_lines
 from structurer.tables.textmap import (
     DisplayColumns,
     MappedText,
     Token,
     TokenKind,
+    display_width,
     parse_number,
 )
 
@@ -68,7 +69,7 @@ class _Doc:
 
 
 def join_wrapped_remarks(
-    tokens: list[Token], mapped: MappedText, units: tuple[str, ...] = ()
+    tokens: list[Token], mapped: MappedText, display: DisplayColumns, units: tuple[str, ...] = ()
 ) -> list[Token]:
     """`tokens` with every wrapped remark joined into its number's token."""
     openings = [i for i, tok in enumerate(tokens) if _opening(tok, units) is not None]
@@ -77,8 +78,8 @@ def join_wrapped_remarks(
     doc = _Doc(
         tokens,
         _line_numbers(tokens),
-        [_width(mapped.original[t.start : t.end]) for t in tokens],
-        DisplayColumns(mapped.original),
+        [display_width(mapped.original[t.start : t.end]) for t in tokens],
+        display,
         units,
     )
     wraps: list[_Wrap] = []
@@ -107,10 +108,6 @@ def _line_numbers(tokens: list[Token]) -> list[int]:
         line += tok.sep.count("\n")
         out.append(line)
     return out
-
-
-def _width(text: str) -> int:
-    return sum(2 if is_wide(ch) else 1 for ch in text)
 
 
 def _layout(tok: Token) -> bool:
