@@ -39,6 +39,9 @@ def test_numbers_in_every_notation() -> None:
     assert 48.0 in numbers_in("主动公开政府信息４８条")  # full-width
     assert 3.0 in numbers_in("召开专题会议三次")
     assert 251000.0 in numbers_in("采购总金额251,000元")
+    # a decrease printed with a minus sign (table 二's 增/减 column), but no date part
+    assert -3.0 in numbers_in("行政许可\t40\t-3\t811") and -2.5 in numbers_in("减少−2.5万元")
+    assert -12.0 not in numbers_in("2023-12-31") and -3.0 not in numbers_in("3-3")
 
 
 def test_dates_in_printed_forms() -> None:

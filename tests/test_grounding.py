@@ -277,3 +277,72 @@ def test_the_end_of_the_statistics_period_is_rejected_as_publish_date(settings: 
         len(meta_requests) == 2
         and "统计期限的起止日期" in meta_requests[1]["messages"][-1]["content"]
     )
+
+
+RUNNING = "截至2023年底，累计主动公开政府信息3,512条，其中2023年新增286条。\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "flagged"),
+    [
+        (3512, RUNNING, True),
+        (286, RUNNING, False),
+        (
+            1200,
+            "历年累计公开信息一千二百条。其中本年度公开三百条。",
+            True,
+        ),  # numerals, next sentence
+        (
+            415,
+            "2023年累计主动公开信息415条，其中网上公开300条。",
+            False,
+        ),  # the year's running total
+        (415, "今年以来累计受理申请415件，本年办结400件。", False),
+        (3512, "累计公开信息3512条。", False),  # no figure of the year beside it
+        (300, "累计培训干部300人次，本年公开信息415条。", False),  # not the same unit
+        (3512, RUNNING + "本年主动公开3512条。", False),  # also stated as the year's
+        (12, "截至2023年12月31日，累计公开信息3512条，其中本年286条。", False),  # a date's part
+    ],
+)
+def test_a_running_total_is_no_count_of_the_year(value: int, text: str, flagged: bool) -> None:
+    from gov_disclosure.periods import running_total_problem
+
+    problem = running_total_problem(value, text)
+    assert (problem is not None) is flagged
+    if flagged:
+        assert problem is not None and problem.startswith(f"{value} 是截至某时的累计数")
+        assert "或填 null" in problem
+    assert REPORT_TYPE.check_value is not None
+    assert (REPORT_TYPE.check_value("proactive.total_items", value, text) is not None) is flagged
+
+
+def test_a_running_total_given_for_the_year_is_reasked_then_rejected(settings: Settings) -> None:
+    text = (
+        (SAMPLES / "sample_2021.txt")
+        .read_text("utf-8")
+        .replace("全年主动公开政府信息286条", RUNNING.strip() + "全年主动公开政府信息286条", 1)
+    )
+    running = {"value": 3512, "quote": "累计主动公开政府信息3,512条"}
+    right = {"value": 286, "quote": "其中2023年新增286条"}
+    for reask_answer, expected in ((right, 286), (running, None)):
+
+        def respond(
+            request: dict[str, Any], reask_answer: Any = reask_answer, echo: Any = gold_echo(GOLD)
+        ) -> dict[str, Any]:
+            answer = echo(request)
+            if "total_items" in answer:
+                answer["total_items"] = reask_answer if len(request["messages"]) > 2 else running
+            return answer
+
+        fake = FakeChatModel(respond, logprob=-0.01)
+        outcome = extract(settings, fake, text)
+        first, second = _proactive_requests(fake)
+        assert "3512 是截至某时的累计数" in second["messages"][-1]["content"]
+        assert "（286）" in second["messages"][-1]["content"]
+        row = {r.path: r for r in outcome.fields}["proactive.total_items"]
+        assert row.value == expected
+        if expected is None:  # still the running total: not accepted, shown to a person
+            assert row.signals["rejected_value"] == 3512
+            row.confidence = 0.99
+            route_rows([row], 0.5)
+            assert row.status == FieldStatus.needs_review

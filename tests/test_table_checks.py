@@ -539,3 +539,46 @@ def test_numbers_printed_after_where_a_tables_rows_were_cut_leave_no_silent_zero
     appeals = [c for c in readout.cells if c.path.startswith("appeals.")]
     assert len(appeals) == 15 and all(c.value == 0 for c in appeals)
     assert all("numbers no cell holds" in reasons[c.path] for c in appeals)
+
+
+# ---- what the tables say about the input, for the operator ---------------------------------
+
+LOSSLESS = ("markitdown_docx", "markitdown_html", "structurer_html", "structurer_pdf")
+
+
+@pytest.mark.parametrize("converter", CONVERTERS)
+def test_a_document_says_when_its_conversion_lost_what_the_tables_need(converter: str) -> None:
+    notes = [
+        note
+        for path in sorted((FIXTURES / converter).glob("*.txt"))
+        for note in read_tables(path.read_text(encoding="utf-8")).notes
+    ]
+    if converter in LOSSLESS or converter == "pdftotext_layout":
+        assert notes == []  # blanks kept as cells or as layout
+    elif converter == "ocr":
+        assert len(notes) == 2 and all("looks like OCR output" in n for n in notes)
+    else:  # text without layout: blank cells are gone
+        (note,) = notes
+        assert note.startswith("tables (") and "cells doubted" in note
+        assert "dropped blank cells" in note and "original PDF, DOCX or HTML" in note
+
+
+def test_the_input_note_reaches_the_batch_result(tmp_path: Path, settings: Any) -> None:
+    from structurer.batch.run import run_extraction
+    from structurer.llm.client import LLMClient
+    from structurer.llm.fake import FakeChatModel
+
+    lossy = FIXTURES / "pdfplumber" / "r01_2019.txt"
+    clean = FIXTURES / "structurer_html" / "r01_2019.txt"
+    from gov_disclosure.record import Report
+    from tests.gold_echo import gold_echo
+
+    nothing = gold_echo(Report().model_dump(mode="json"))  # the model states nothing
+    fake = FakeChatModel(nothing, logprob=-0.01)
+    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    results = {
+        r.path: r for r in run_extraction([str(lossy), str(clean)], settings, llm=llm).results
+    }
+    assert {r.status for r in results.values()} == {"ok"}, [r.error for r in results.values()]
+    assert any("dropped blank cells" in n for n in results[str(lossy)].notes)
+    assert results[str(clean)].notes == ()

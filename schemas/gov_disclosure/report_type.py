@@ -144,12 +144,15 @@ GROUNDING_REASONS = {
 
 
 def _check_value(path: str, value: Any, text: str) -> str | None:
+    from gov_disclosure.periods import running_total_problem
     from gov_disclosure.rules import contact_form_problem, period_end_as_publish_date
 
     if path == "meta.publish_date":
         return period_end_as_publish_date(str(value), text)
     if path.startswith("contact."):
         return contact_form_problem(path, str(value))
+    if not path.startswith("meta."):  # every count of this report type is the year's
+        return running_total_problem(value, text)
     return None
 
 

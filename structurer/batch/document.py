@@ -226,7 +226,7 @@ def store_outcome(
         calls=len(outcome.calls),
         cached_calls=sum(1 for c in outcome.calls if c.cached),
         cost=cost_of(outcome.tokens_in, outcome.tokens_out, ctx.settings),
-        notes=doc.notes,
+        notes=(*doc.notes, *outcome.notes),
         n_invented=count_invented(outcome.fields, doc.text, ctx.rtype.float_scales),
         n_rejected=sum(1 for f in outcome.fields if "rejected_reason" in f.signals),
     )

@@ -10,20 +10,23 @@ the endpoint at once; `ray` maps the pure unit of work (`extract_document`) over
 while this process reads the documents and writes every result (structurer/batch/ray.py).
 
 Every finished document is committed on its own, so a killed batch loses only the documents
-in flight; a rerun skips what is stored (same bytes, same settings) and the response cache
-makes the parts already answered free. Ctrl-C stops taking new documents and finishes the ones
-in flight (a second Ctrl-C abandons them); the run is marked `interrupted`.
+in flight; a rerun skips what is stored (same bytes, same settings, same code) and the
+response cache makes the parts already answered free. Ctrl-C stops taking new documents and
+finishes the ones in flight (a second Ctrl-C abandons them); the run is marked `interrupted`.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import importlib
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,10 +120,27 @@ def resolve_paths(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
     return unique, missing
 
 
+@lru_cache(maxsize=8)
+def code_fingerprint(report_type: str) -> str:
+    """A hash of the engine's and the report type's Python sources: a stored extraction is
+    reused only by the code that made it (the reply cache keeps a re-extraction cheap)."""
+    packages = [Path(__file__).resolve().parents[1]]
+    module = sys.modules.get(report_type) or importlib.import_module(report_type)
+    if module.__file__ is not None:
+        packages.append(Path(module.__file__).resolve().parent)
+    digest = hashlib.sha256()
+    for package in packages:
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def run_settings(settings: Settings, prompts: PromptSet) -> tuple[dict[str, Any], str]:
     data = settings.extraction_settings()
     data["response_models"] = RESPONSE_MODEL_VERSION
     data["prompt"] = prompts.fingerprint
+    data["code"] = code_fingerprint(settings.report_type)
     blob = repr(sorted(data.items()))
     return data, hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -384,10 +384,11 @@ def _reask(
 def _table_readings(
     doc: LoadedDocument, rtype: ReportType
 ) -> tuple[dict[str, list[Candidate]], str | None, list[str]]:
+    """The table reader's candidates, the format it detected, and its notes for the operator."""
     if rtype.read_tables is None:
         return {}, None, []
     readout = rtype.read_tables(doc.text)
-    return _candidates(readout.cells, "table"), readout.format, list(readout.unread)
+    return _candidates(readout.cells, "table"), readout.format, list(readout.notes)
 
 
 def _rule_readings(doc: LoadedDocument, rtype: ReportType) -> dict[str, list[Candidate]]:
@@ -530,9 +531,10 @@ def extract_document(
 
     candidates: dict[str, list[Candidate]] = {}
     table_format: str | None = None
+    notes: list[str] = []
     table_ran = settings.table_reader in ("table", "both") and rtype.read_tables is not None
     if table_ran:
-        table_candidates, table_format, _unread = _table_readings(doc, rtype)
+        table_candidates, table_format, notes = _table_readings(doc, rtype)
         for path, rs in table_candidates.items():
             candidates.setdefault(path, []).extend(rs)
 
@@ -642,4 +644,5 @@ def extract_document(
         record_flat.get(rtype.format_path) if rtype.format_path else None,
         calls,
         time.perf_counter() - started,
+        notes,
     )

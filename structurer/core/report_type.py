@@ -21,11 +21,13 @@ from structurer.core.types import Candidate, CellReading
 
 class TablesRead(Protocol):
     """What a report type's table reader returns (`structurer.tables.TableReadout` is one):
-    the cells it read, the format it detected (None: no standard table), the rows it missed."""
+    the cells it read, the format it detected (None: no standard table), the rows it missed,
+    and notes for the operator (what about the input made its readings doubtful)."""
 
     cells: list[CellReading]
     format: str | None
     unread: list[str]
+    notes: list[str]
 
 
 @dataclass(frozen=True)

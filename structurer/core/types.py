@@ -186,6 +186,7 @@ class DocumentOutcome:
     detected_format: str | None
     calls: list[CallRecord]
     seconds: float
+    notes: list[str] = field(default_factory=list)  # for the operator, e.g. about the input
 
     @property
     def tokens_in(self) -> int:

@@ -58,6 +58,7 @@ class TableReadout:
     format: str | None = None
     unread: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the operator (tables.advice)
 
 
 def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
+from structurer.tables.advice import TableDoubts, input_note, table_doubts
 from structurer.tables.audit import audit_table
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
 from structurer.tables.cells import Placement, Slot, line_gap, placements, row_slots
@@ -39,8 +40,10 @@ def read_with_specs(doc: TableText, tables: Sequence[TableSpec]) -> TableReadout
     regions: list[tuple[int, int, int]] = []
     guessed: dict[int, str] = {}
     slots = _all_slots(doc, tables, rows, hits, out.problems, regions, guessed)
-    for table in tables:
-        _read_table(doc, table, rows, hits, slots, regions, guessed, out)
+    read = [_read_table(doc, table, rows, hits, slots, regions, guessed, out) for table in tables]
+    note = input_note([t for t in read if t is not None], doc.ocr)
+    if note:
+        out.notes.append(note)
     return out
 
 
@@ -189,7 +192,8 @@ def _read_table(
     regions: list[tuple[int, int, int]],
     guessed: dict[int, str],
     out: TableReadout,
-) -> None:
+) -> TableDoubts | None:
+    """Read one table into `out`; what was doubted in it (None: not found)."""
     idx = [i for i, (t, _) in enumerate(rows) if t is table]
     if all(hits[i] is None for i in idx):
         for i in idx:
@@ -197,7 +201,7 @@ def _read_table(
                 out.unread.extend(
                     f"{rows[i][1].path}.{c.key}: table not found" for c in rows[i][1].columns
                 )
-        return
+        return None
     options: dict[str, list[Placement]] = {}
     absent: set[str] = set()
     first = min((h.first_token for i in idx if (h := hits[i]) is not None), default=0)
@@ -266,6 +270,8 @@ def _read_table(
             path = f"{row.path}.{col.key}"
             read = _cell(doc, row, col, cell, hit, inferred, doubts.of(path))
             out.cells.append(replace(read, doubt_final=path in doubts.final))
+    read_rows = [(rows[i][1], slots[i] or []) for i in idx if rows[i][1].path in options]
+    return table_doubts(table.name, read_rows, set(doubts.by_cell))
 
 
 def _cell(

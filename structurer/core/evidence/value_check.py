@@ -26,6 +26,8 @@ STRING_MIN_SCORE = 90.0
 # Words that state zero without a digit: "没有收到申请", "未发生行政复议", "无".
 ZERO_WORDS = ("没有", "未", "无", "零", "不存在", "尚无", "均无")
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+# a minus sign not after a digit (a date's "2023-12" states no -12): "-3" in an 增/减 column
+_NEGATIVE = re.compile(r"(?<![\d.])[-−](?=\d)")
 _DATE = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})")
 _DATE_ALONE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
@@ -57,9 +59,12 @@ def numbers_in(text: str) -> list[float]:
     for variant in {unicodedata.normalize("NFKC", text), to_arabic(text)}:
         for m in _NUMBER.finditer(variant):
             try:
-                found.append(float(m.group().replace(",", "")))
+                number = float(m.group().replace(",", ""))
             except ValueError:
                 continue
+            found.append(number)
+            if m.start() > 0 and _NEGATIVE.match(variant, m.start() - 1):
+                found.append(-number)
     return found
 
 
