@@ -346,3 +346,65 @@ def test_a_running_total_given_for_the_year_is_reasked_then_rejected(settings: S
             row.confidence = 0.99
             route_rows([row], 0.5)
             assert row.status == FieldStatus.needs_review
+
+
+NO_REQUESTS = "本年度没有收到公民、法人和其他组织提出的政府信息公开申请。"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "flagged"),
+    [
+        ("legacy.requests_in_person", NO_REQUESTS, True),  # says nothing of the channel
+        ("requests.granted.total", NO_REQUESTS, True),
+        ("requests.new_received.total", NO_REQUESTS, False),  # what the sentence does state
+        ("legacy.requests_in_person", "共收到申请0件，其中当面申请0件，网络申请0件。", False),
+        ("legacy.requests_online", "本年没有收到网上、信件和当面提出的申请。", False),
+        ("legacy.requests_by_fax", "本年没有收到网上、信件和当面提出的申请。", True),
+        ("legacy.requests_extended", "按时办结3件，延期办结2件。", True),  # not stated as zero
+    ],
+)
+def test_a_zero_needs_words_that_state_it_for_its_item(path: str, text: str, flagged: bool) -> None:
+    from gov_disclosure.stated_zeros import unstated_zero_problem
+
+    problem = unstated_zero_problem(path, 0, text)
+    assert (problem is not None) is flagged
+    assert REPORT_TYPE.check_value is not None
+    assert (REPORT_TYPE.check_value(path, 0, text) is not None) is flagged
+    assert unstated_zero_problem(path, 2, text) is None  # only zeros: a count is grounded apart
+
+
+def test_a_number_nothing_ties_to_its_field_is_rejected(settings: Settings) -> None:
+    """95 is printed (people trained), but neither the made-up quote nor the words before the
+    number name the website: re-asked, then nulled, the proposal kept for the reviewer."""
+    echo = gold_echo(GOLD)
+
+    def respond(request: dict[str, Any]) -> dict[str, Any]:
+        answer = echo(request)
+        if "published_on_website" in answer:
+            answer["published_on_website"] = {"value": 95, "quote": "政府网站公开信息95条"}
+        return answer
+
+    fake = FakeChatModel(respond, logprob=-0.01)
+    outcome = extract(settings, fake)
+    first, second = _proactive_requests(fake)
+    assert (
+        "published_on_website: 原文中有 95，但所引的句子和它前后的文字都没有说明"
+        in (second["messages"][-1]["content"])
+    )
+    row = {r.path: r for r in outcome.fields}["legacy.published_on_website"]
+    assert row.value is None and row.signals["rejected_value"] == 95
+    # the same number cited badly but printed right after the field's words is kept (weak)
+    assert problem(
+        213,
+        "全年主动公开政府信息286条",
+        "int",
+        TEXT_WEBSITE,
+        [(0, len(TEXT_WEBSITE))],
+        label="政府网站公开政府信息数（条）",
+    ) == (
+        "value_not_in_quote",
+        False,
+    )
+
+
+TEXT_WEBSITE = "全年主动公开政府信息286条，其中通过政府网站公开政府信息213条。"

@@ -37,8 +37,24 @@ PARTS: tuple[PartSpec, ...] = (
             "legacy.published_on_weibo_wechat",
             "legacy.hot_topic_responses",
         ),
-        ("proactive", "responses"),
+        # 2019/2021-format reports state these in their overview (一、总体情况), not in the
+        # section of table 二; only the lines naming them are sent
+        ("overview", "proactive", "responses"),
         "proactive",
+        focus=(
+            "主动公开",
+            "发布",
+            "公开信息",
+            "公开政府信息",
+            "网站",
+            "微博",
+            "微信",
+            "公众号",
+            "新媒体",
+            "热点",
+            "舆情",
+            "回应",
+        ),
     ),
     PartSpec(
         "requests_text",
@@ -136,6 +152,8 @@ GROUNDING_REASONS = {
     "quote_not_found": "{value} 所引的句子原文中没有；请逐字引用原文，或填 null",
     "value_not_in_quote": "{value} 不在所引的句子中；请引用原文中说明{label}的句子，或填 null",
     "not_in_text": "{value} 不在原文中；请引用原文中说明{label}的句子，或填 null",
+    "no_evidence": "原文中有 {value}，但所引的句子和它前后的文字都没有说明{label}；"
+    "请引用原文中说明{label}的句子，或填 null",
     # after the reasons, when only the failing fields are asked again
     "reask_only": "只重新回答以上字段；其余字段保持原答案。",
     # for the review task of a field whose proposal was rejected (signals rejected_value/_reason)
@@ -146,13 +164,14 @@ GROUNDING_REASONS = {
 def _check_value(path: str, value: Any, text: str) -> str | None:
     from gov_disclosure.periods import running_total_problem
     from gov_disclosure.rules import contact_form_problem, period_end_as_publish_date
+    from gov_disclosure.stated_zeros import unstated_zero_problem
 
     if path == "meta.publish_date":
         return period_end_as_publish_date(str(value), text)
     if path.startswith("contact."):
         return contact_form_problem(path, str(value))
     if not path.startswith("meta."):  # every count of this report type is the year's
-        return running_total_problem(value, text)
+        return running_total_problem(value, text) or unstated_zero_problem(path, value, text)
     return None
 
 

@@ -14,9 +14,13 @@ Two tiers, per field:
   sentence of the part's windows names the field and states zero (`zero_sentence`: the model
   often paraphrases "未发生行政复议" into a quote the text lacks). The model is re-asked about
   these; what still fails becomes null, its proposal and reason kept as signals.
+  A number the text prints, but that no quote states and that is printed nowhere near the
+  field's label words (`locate.search_near_label`), is rejected too: nothing ties it to the
+  field (`no_evidence`).
 - *weak* (the value is in the report, its citation is not): no quote, a quote not found in
   the text (exact, or fuzzy with a score of at least `align.FUZZY_MIN_SCORE`), or a quote whose
-  aligned text does not state the value. Kept, with the reason as a signal for the reviewer.
+  aligned text does not state the value, for a value printed near the field's label. Kept,
+  with the reason as a signal for the reviewer.
 Enums are judgements (a level, a format), not printed values: not checked.
 
 Reasons are written in the report's language: the report type's `grounding_reasons` (keyed
@@ -32,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 
 from structurer.core.evidence.align import align_quote
+from structurer.core.evidence.locate import label_terms, search_near_label
 from structurer.core.evidence.value_check import (
     ZERO_WORDS,
     numbers_in,
@@ -50,6 +55,8 @@ REASONS: dict[str, str] = {
     "{label}, or answer null",
     "not_in_text": "{value} is not in the text; quote the sentence that states {label}, "
     "or answer null",
+    "no_evidence": "{value} is in the text, but neither its quote nor the words around it "
+    "state {label}; quote the sentence that states {label}, or answer null",
 }
 CHECKED_KINDS = ("int", "float", "date", "str", "list")
 
@@ -94,7 +101,7 @@ def problem(
         if found is not None and zero_sentence(text, windows, label) is not None:
             return None
         return found
-    return _quote_problem(value, quote, kind, text, windows, scales, zero=False)
+    return _quote_problem(value, quote, kind, text, windows, scales, zero=False, label=label)
 
 
 def _quote_problem(
@@ -106,22 +113,36 @@ def _quote_problem(
     scales: Sequence[float],
     *,
     zero: bool,
+    label: str = "",
 ) -> tuple[str, bool] | None:
     if not zero and not _in_text(value, kind, text, scales):
         return "not_in_text", True
     if not quote or not quote.strip():
-        return "no_quote", zero
+        return _unattached(value, kind, text, windows, label) or ("no_quote", zero)
     found = align_quote(quote, text, windows)
     if found.status is AlignmentStatus.not_found or found.start is None or found.end is None:
-        return "quote_not_found", zero
+        return _unattached(value, kind, text, windows, label) or ("quote_not_found", zero)
     # read the value from what the text says there, not from the model's copy: a quote with
     # its number changed still aligns (fuzzily) with the sentence it was made from
     span = text[found.start : found.end]
     if zero:
         return None if states_zero(span) else ("value_not_in_quote", True)
     if kind != "str" and value_in_text(value, span, kind, scales=scales) == 0.0:
-        return "value_not_in_quote", False
+        return _unattached(value, kind, text, windows, label) or ("value_not_in_quote", False)
     return None
+
+
+def _unattached(
+    value: Any, kind: str, text: str, windows: Sequence[tuple[int, int]], label: str
+) -> tuple[str, bool] | None:
+    """A number printed somewhere, cited by no quote that states it, and printed nowhere near
+    the field's label words: nothing ties it to the field (a "22" the model also gave to two
+    other fields). Rejected. None when it may be the field's, or there is no label to check."""
+    if kind not in ("int", "float") or value == 0 or not windows or not label_terms(label):
+        return None
+    if search_near_label(value, kind, label, text, windows) is not None:
+        return None
+    return "no_evidence", True
 
 
 def _in_text(value: Any, kind: str, text: str, scales: Sequence[float]) -> bool:
