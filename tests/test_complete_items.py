@@ -32,6 +32,36 @@ TEXT = (
 )
 
 
+COLONS = (
+    "三、存在的主要问题\n"
+    "受多种因素影响，本单位的公开工作仍存在以下几个问题：\n"
+    "1、公开目录分类不清。信息可分为三类：主动公开、依申请公开和不予公开，界限不明。\n"
+    "2、更新不够及时。\n"
+)
+
+
+def test_a_colon_ends_an_item_only_at_the_end_of_its_line() -> None:
+    items = complete_items(
+        ["受多种因素影响，本单位的公开工作仍存在以下几个问题", "1、公开目录分类不清", "2、更新"],
+        COLONS,
+    )
+    # the line introducing the points is none of them; a colon inside a point goes on
+    assert items == [
+        "公开目录分类不清。",
+        "更新不够及时。",
+    ]
+    # an item begun after its point's heading or its sentence's first words begins there
+    assert complete_items(["信息可分为三类"], COLONS) == [
+        "公开目录分类不清。信息可分为三类：主动公开、依申请公开和不予公开，界限不明。"
+    ]
+    assert complete_items(["本单位的公开工作仍存在以下几个问题"], COLONS) == []
+    prose = "三是衔接不畅。四是内容不够丰富。我们将在今后的工作中继续加强人员配备，做到专人负责。\n"
+    assert complete_items(["加强人员配备"], prose) == [
+        "我们将在今后的工作中继续加强人员配备，做到专人负责。"
+    ]
+    assert complete_items(["加强人员配备"], "  　继续加强人员配备。") == ["继续加强人员配备。"]
+
+
 def test_an_item_begun_is_completed_to_its_sentence_end_across_a_line_break() -> None:
     items = complete_items(["一是部分单位对公开范围把握不准", "二是政策解读"], TEXT)
     assert items == [

@@ -408,3 +408,23 @@ def test_a_number_nothing_ties_to_its_field_is_rejected(settings: Settings) -> N
 
 
 TEXT_WEBSITE = "全年主动公开政府信息286条，其中通过政府网站公开政府信息213条。"
+
+
+def test_show_lists_the_proposals_grounding_rejected(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from structurer.batch.run import run_extraction
+    from structurer.cli.main import app
+
+    fake = FakeChatModel(responder(None), logprob=-0.01)  # insists on an invented total
+    llm = LLMClient(settings, "http://fake-endpoint/v1", http_client=fake.client(), backoff=0.001)
+    (result,) = run_extraction([str(SAMPLES / "sample_2021.txt")], settings, llm=llm).results
+    assert result.n_rejected == 1
+    monkeypatch.setenv("STRUCTURER_DATA_DIR", str(settings.data_dir))
+    shown = CliRunner().invoke(app, ["show", "sample_2021.txt"])
+    assert shown.exit_code == 0, shown.output
+    output = " ".join(shown.output.split())  # the console wraps long lines
+    assert "1 model proposal(s) not in the report as stated" in output
+    assert "proactive.total_items: 48 不在原文中" in output

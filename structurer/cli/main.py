@@ -377,6 +377,7 @@ def show(
     for key, what in (
         ("doubt", "field(s) the table reader doubts"),
         ("cross_report", "field(s) breaking a check with the body's report of another year"),
+        ("rejected_reason", "model proposal(s) not in the report as stated (left null, in review)"),
     ):
         marked = {p: fv.signals[key] for p, fv in rows.items() if (fv.signals or {}).get(key)}
         if marked:

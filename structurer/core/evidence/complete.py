@@ -23,15 +23,19 @@ SENTENCE_ENDS = frozenset("。！？；：!?;")
 CLAUSE_ENDS = SENTENCE_ENDS | frozenset("，,")
 MAX_QUOTE_GROWTH = 60  # a clipped quote is completed to its clause's end, at most this far
 MAX_ITEM_CHARS = 200  # an item with no sentence end this far is cut here
+MAX_BACK_CHARS = 30  # an item begun this close after its sentence's or point's start begins there
 _PARAGRAPH = re.compile(r"\n[ \t\u3000]*\n")
 _N = "一二三四五六七八九十"
 # the start of a point: its number, or a word that opens one
 _POINT = re.compile(
     rf"[ \t\u3000]*(?:[{_N}]+是|[（(]?[{_N}\d]+[)）、.．]|第[{_N}]+|首先|其次|再次|最后|此外|另外)"
 )
+# a point's start where one can begin: at a line's start or after a sentence's end
+_POINT_OPENS = re.compile(rf"(?:^|(?<=[\n。；;！？!?]))(?:{_POINT.pattern})")
 # a point's number, dropped from its item (the spec's items are the report's words, unnumbered)
 _NUMBER = re.compile(rf"^(?:[{_N}]+是|[（(][{_N}\d]+[)）]、?|[{_N}\d]+[、.．]|第[{_N}]+[，、,])")
 _LEADING_MARKS = CLAUSE_ENDS | frozenset("、.:")  # a fuzzy match may begin on one
+_COLONS = ("：", ":")
 
 
 def complete_items(
@@ -52,7 +56,7 @@ def complete_items(
             out.append(item)
             last_is_span = False
             continue
-        start = _skip_marks(text, found.start, found.end)
+        start = sentence_start(text, _skip_marks(text, found.start, found.end))
         end = sentence_end(text, start, found.end)
         last = spans[-1] if last_is_span else None
         if last is not None and (last[0] <= start < last[1] or _goes_on(text, last[1], start)):
@@ -65,7 +69,39 @@ def complete_items(
         spans.append((start, end))
         out.append(join_lines(text[start:end]))
         last_is_span = True
-    return [_NUMBER.sub("", item, count=1) or item for item in out]
+    # a line ending with a colon ("存在以下几个问题：") introduces the points, it is none
+    points = [item for item in out if not item.rstrip().endswith(_COLONS)]
+    return [_NUMBER.sub("", item, count=1) or item for item in points]
+
+
+def sentence_start(text: str, start: int) -> int:
+    """Where the item found at `start` begins: the start of its point, numbered at its line's
+    start ("（一）认识不到位。部分…" holds its heading), or else of its sentence, when that is at
+    most MAX_BACK_CHARS before `start` on the same line (the model often begins a point after
+    its first words)."""
+    line = text.rfind("\n", 0, start) + 1
+    floor = max(line, start - MAX_BACK_CHARS)
+    opens = list(_POINT_OPENS.finditer(text, line, start + 1))
+    # a point numbered at its line's start ("（一）"); "一是…；二是…" on one line are sentences
+    head = opens[-1].end() if opens and opens[-1].start() == line else None
+    if head is not None and floor <= head <= start:
+        while head < start and text[head] in " \t\u3000，,、":
+            head += 1
+        return head
+    for i in range(start - 1, floor - 1, -1):
+        if text[i] in SENTENCE_ENDS:
+            return i + 1 if text[i] not in _COLONS or _ends_line(text, i) else start
+    if floor != line:
+        return start
+    while floor < start and text[floor] in " \t\u3000":
+        floor += 1
+    return floor
+
+
+def _ends_line(text: str, i: int) -> bool:
+    """Is `text[i]` the last printed character of its line?"""
+    newline = text.find("\n", i + 1)
+    return not text[i + 1 : newline if newline >= 0 else len(text)].strip()
 
 
 def _skip_marks(text: str, start: int, end: int) -> int:
@@ -104,12 +140,15 @@ def sentence_end(text: str, start: int, end: int) -> int:
     """The end of the sentence `text[start:end]` stops in: just after the first sentence mark
     (or a "." before a space) from the span's last character on, before a blank line, at most
     MAX_ITEM_CHARS from its start (never before `end`). Single line breaks don't end a
-    sentence (PDF text wraps lines inside sentences)."""
+    sentence (PDF text wraps lines inside sentences); a colon ends one only at the end of its
+    line ("分为三类：甲、乙、丙。" goes on; "存在以下问题：" before the list of them ends)."""
     limit = max(end, min(len(text), start + MAX_ITEM_CHARS))
     paragraph = _PARAGRAPH.search(text, end, limit)
     if paragraph is not None:
         limit = paragraph.start()
     for i in range(max(end - 1, start + 1), limit):
+        if text[i] in _COLONS and not _ends_line(text, i):
+            continue
         if text[i] in SENTENCE_ENDS or (text[i] == "." and text[i + 1 : i + 2].isspace()):
             return i + 1
     return max(end, limit)
