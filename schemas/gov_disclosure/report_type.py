@@ -63,6 +63,31 @@ PARTS: tuple[PartSpec, ...] = (
         "requests_text",
         skip_with_tables=True,
     ),
+    # Reports with the standard tables sometimes also state how requests came in or were
+    # answered in words (the tables don't say); asked only from the lines naming a channel.
+    PartSpec(
+        "requests_channels",
+        tuple(p for p in LEGACY_TEXT_REQUESTS if p.startswith("legacy.")),
+        ("overview", "requests"),
+        "requests_channels",
+        only_with_tables=True,
+        focus=(
+            "当面",
+            "信函",
+            "传真",
+            "网上申请",
+            "网络申请",
+            "在线申请",
+            "信件申请",
+            "邮寄申请",
+            "按时办结",
+            "按期办结",
+            "按时答复",
+            "延期办结",
+            "延期答复",
+        ),
+        focus_required=True,
+    ),
     PartSpec(
         "appeals_fees",
         (
@@ -199,6 +224,7 @@ def build() -> ReportType:
         float_scales=(1.0, 10_000.0, 1 / 10_000.0),
         ui=_review_ui(),
         grounding_reasons=GROUNDING_REASONS,
+        list_sections={"narrative.problems": ("problems",)},
         reread_tables=reread_tables,
         body_and_year=body_and_year,
         cross_year=cross_year_breaks,

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from structurer.core.evidence.complete import complete_items, complete_quote
+from structurer.core.evidence.complete import complete_items, complete_quote, items_within
 from structurer.core.evidence.grounding import (
     GroundedField,
     Rejection,
@@ -65,7 +65,8 @@ FOCUS_MIN_CHARS = 600  # shorter parts are sent whole: cheap, and safer
 def part_text(
     doc: LoadedDocument, sections: list[Section], part: PartSpec
 ) -> tuple[str, list[tuple[int, int]]]:
-    """The text a part reads, and the windows (offsets in the document) it came from."""
+    """The text a part reads, and the windows (offsets in the document) it came from (none: a
+    `focus_required` part whose sections name none of its focus words)."""
     text = doc.text
     by_name: dict[str, list[Section]] = {}
     for s in sections:
@@ -79,13 +80,21 @@ def part_text(
     if part.tail_chars and windows[-1][1] < len(text):
         windows.append((max(0, len(text) - part.tail_chars), len(text)))
     merged = _merge(windows)
-    if part.focus and sum(e - s for s, e in merged) > FOCUS_MIN_CHARS:
+    if part.focus_required:
+        merged = _focus(text, merged, part.focus)
+        if not merged:
+            return "", []
+    elif part.focus and sum(e - s for s, e in merged) > FOCUS_MIN_CHARS:
         merged = _focus(text, merged, part.focus) or merged
     chunks = [text[s:e] for s, e in merged]
     joined = "\n……\n".join(chunks)
     if len(joined) > MAX_PART_CHARS:
         joined = joined[:MAX_PART_CHARS]
     return joined, merged
+
+
+def _own_spans(sections: list[Section], names: tuple[str, ...]) -> list[tuple[int, int]]:
+    return [(s.start, s.end) for s in sections if s.name in names]
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -178,6 +187,8 @@ def _run_part(
     cap = item_cap(settings, prompts)
     model = build_response_model(rtype, part, settings.quote_max_chars, cap)
     text, windows = part_text(doc, sections, part)
+    if not windows:
+        return {}, [], None  # the report does not state these fields: no call
     messages = build_messages(prompts, part, fields, text, doc.name, report_format, cap)
     schema = model.model_json_schema()
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
@@ -215,8 +226,11 @@ def _run_part(
         found = values_of(parsed, asked)
         for f in asked:
             value, quote = found[f.path]
-            if f.is_list and value and cap is not None:
-                found[f.path] = (complete_items(value, doc.text, windows), quote)
+            if f.is_list and value:
+                items = complete_items(value, doc.text, windows)
+                if own := _own_spans(sections, rtype.list_sections.get(f.path, ())):
+                    items = items_within(items, doc.text, own, windows)
+                found[f.path] = (items, quote)
             elif not f.is_list and settings.quote_max_chars is not None:
                 quote = complete_quote(quote, settings.quote_max_chars, doc.text, windows)
                 found[f.path] = (value, quote)
@@ -551,6 +565,7 @@ def extract_document(
         for part in rtype.parts
         if not (part.table and settings.table_reader == "table")
         and not (part.skip_with_tables and table_format is not None)
+        and not (part.only_with_tables and table_format is None)
     ]
     if settings.ask_less != "off":
         read = _read_for_sure(candidates)

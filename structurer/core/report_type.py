@@ -50,6 +50,9 @@ class PartSpec:
     state these fields).
     `focus`: words one of which every line stating these fields carries; when set, a long part
     sends only its lines naming one of them (the model reads less, the server prefills less).
+    `only_with_tables`: asked only when the table reader found a standard format.
+    `focus_required`: not asked when no line of its sections names a focus word (the report
+    does not state these fields: a call would only invite guesses).
     """
 
     name: str
@@ -61,6 +64,8 @@ class PartSpec:
     table: bool = False
     skip_with_tables: bool = False
     focus: tuple[str, ...] = ()
+    only_with_tables: bool = False
+    focus_required: bool = False
 
 
 @dataclass
@@ -116,6 +121,9 @@ class ReportType:
     value_description: str = "The value; null if the text does not state it"
     ui: dict[str, str] = field(default_factory=dict)
     float_scales: tuple[float, ...] = (1.0,)
+    # a list field's items lie in these sections, when the report has one of them: an item
+    # the text holds elsewhere belongs to another field (plans a model lists as problems)
+    list_sections: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # the model reads again, alone, each table with a cell the table reader doubts:
     # (text, table cells by path, model) -> one Reread per table read again
     reread_tables: Callable[[str, Mapping[str, Candidate], Model], list[Reread]] | None = None

@@ -104,6 +104,24 @@ def _ends_line(text: str, i: int) -> bool:
     return not text[i + 1 : newline if newline >= 0 else len(text)].strip()
 
 
+def items_within(
+    items: Sequence[str],
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    windows: Sequence[tuple[int, int]] = (),
+) -> list[str]:
+    """The items not found in the text outside `spans` (an item the text does not hold is
+    kept: grounding judges it)."""
+    kept = []
+    for item in items:
+        found = align_quote(item, text, windows)
+        start = found.start
+        if start is not None and not any(s <= start < e for s, e in spans):
+            continue
+        kept.append(item)
+    return kept
+
+
 def _skip_marks(text: str, start: int, end: int) -> int:
     """A fuzzy match may begin on the punctuation before the item: start after it."""
     while start < end - 1 and (text[start].isspace() or text[start] in _LEADING_MARKS):
