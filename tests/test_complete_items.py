@@ -244,3 +244,23 @@ def test_a_problem_the_text_holds_among_the_plans_is_none(settings: Settings) ->
     narrative = outcome.record["narrative"]
     assert narrative["problems"] == ["认识不到位。部分股室对公开工作重视不够。"]
     assert narrative["improvements"] == ["加强培训。每季度组织一次业务培训。"]
+
+
+def test_an_item_given_as_both_problem_and_plan_is_a_plan(settings: Settings) -> None:
+    """Under one heading for both (存在的主要问题及改进情况) the model gives the plans twice."""
+
+    def answer(messages: list[dict[str, Any]], model: type[BaseModel]) -> dict[str, Any]:
+        out: dict[str, Any] = all_null(messages, model)
+        if "problems" in model.model_fields:
+            plan = "（二）加强业务培训，每半年组织一次专题培训。"
+            out["problems"] = ["一是部分单位对公开范围把握不准，信息报送不够及时；", plan]
+            out["improvements"] = [plan]
+        return out
+
+    doc = LoadedDocument("r.txt", "r.txt", "0" * 64, REPORT, "txt", "utf-8")
+    prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v5")
+    outcome = extract_document(doc, REPORT_TYPE, MockModel(default=answer), prompts, settings)
+    assert outcome.record is not None, outcome.error
+    narrative = outcome.record["narrative"]
+    assert narrative["problems"] == ["部分单位对公开范围把握不准，信息报送不够及时；"]
+    assert narrative["improvements"] == ["加强业务培训，每半年组织一次专题培训。"]

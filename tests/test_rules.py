@@ -227,3 +227,19 @@ def test_a_contact_value_must_have_its_form(path: str, value: str, ok: bool) -> 
     assert (REPORT_TYPE.check_value is not None) and (
         (REPORT_TYPE.check_value(path, value, "") is None) is ok
     )
+
+
+def test_a_persons_number_from_a_staff_table_is_no_contact_phone() -> None:
+    from gov_disclosure.rules import personal_phone_problem
+
+    text = (
+        "政务公开工作人员登记表\n姓名 | 职务 | 联系方式 | 备注 |\n"
+        "张三 | 镇长 | 13900000001 | |\n李四 | 秘书 | 13900000002 |\n"
+        "联系电话：0999-1234567\n"
+    )
+    problem = personal_phone_problem("13900000001", text)
+    assert problem is not None and problem.startswith("13900000001 是人员登记表中个人的电话")
+    assert personal_phone_problem("0999-1234567", text) is None
+    assert REPORT_TYPE.check_value is not None
+    assert REPORT_TYPE.check_value("contact.phone", "13900000002", text) is not None
+    assert REPORT_TYPE.check_value("contact.phone", "0999-1234567", text) is None

@@ -188,11 +188,17 @@ GROUNDING_REASONS = {
 
 def _check_value(path: str, value: Any, text: str) -> str | None:
     from gov_disclosure.periods import running_total_problem
-    from gov_disclosure.rules import contact_form_problem, period_end_as_publish_date
+    from gov_disclosure.rules import (
+        contact_form_problem,
+        period_end_as_publish_date,
+        personal_phone_problem,
+    )
     from gov_disclosure.stated_zeros import unstated_zero_problem
 
     if path == "meta.publish_date":
         return period_end_as_publish_date(str(value), text)
+    if path == "contact.phone":
+        return contact_form_problem(path, str(value)) or personal_phone_problem(str(value), text)
     if path.startswith("contact."):
         return contact_form_problem(path, str(value))
     if not path.startswith("meta."):  # every count of this report type is the year's
@@ -225,6 +231,7 @@ def build() -> ReportType:
         ui=_review_ui(),
         grounding_reasons=GROUNDING_REASONS,
         list_sections={"narrative.problems": ("problems",)},
+        list_owner={"narrative.problems": "narrative.improvements"},
         reread_tables=reread_tables,
         body_and_year=body_and_year,
         cross_year=cross_year_breaks,

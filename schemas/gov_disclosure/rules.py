@@ -384,6 +384,24 @@ def contact_form_problem(path: str, value: str) -> str | None:
     return f"{value} 不是{name}（{name}应是{looks}）；请只填原文中的{name}，或填 null"
 
 
+# a row of a table of people (姓名 | 职务 | 联系方式): their own numbers, not the report's contact
+_TITLE = re.compile(
+    r"姓名|职务|乡长|镇长|县长|市长|书记|主任|秘书|科长|股长|局长|处长|所长|站长|干事|委员"
+)
+
+
+def personal_phone_problem(value: str, text: str) -> str | None:
+    """Why a proposed contact phone is a person's: every line printing it is a row of a table
+    of people (cells and a job title). The re-ask reason, or None."""
+    number = value.strip()
+    rows = [line for line in text.split("\n") if number and number in line]
+    if not rows or not all(_TITLE.search(r) and r.count("|") + r.count("\t") >= 2 for r in rows):
+        return None
+    return (
+        f"{value} 是人员登记表中个人的电话，不是报告所列的联系电话；报告没有印出联系电话时填 null"
+    )
+
+
 def read_rules(text: str) -> list[CellReading]:
     """Every rule reading of one document."""
     return [

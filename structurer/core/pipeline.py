@@ -30,7 +30,7 @@ from structurer.core.evidence.grounding import (
 )
 from structurer.core.evidence.locate import cell_signals, locate_evidence
 from structurer.core.evidence.plausible import Bounds, plausible, shared_unlabelled_spans
-from structurer.core.kinds import field_kinds
+from structurer.core.kinds import field_kinds, normalize_text
 from structurer.core.logprob import value_logprob
 from structurer.core.model import LLMResult, Model, TokenLogprob, request_hash
 from structurer.core.prompts import PromptSet, safe_name
@@ -234,6 +234,11 @@ def _run_part(
             elif not f.is_list and settings.quote_max_chars is not None:
                 quote = complete_quote(quote, settings.quote_max_chars, doc.text, windows)
                 found[f.path] = (value, quote)
+        for path, other in rtype.list_owner.items():
+            if path in found and other in found and found[path][0] and found[other][0]:
+                theirs = {normalize_text(str(item)) for item in found[other][0]}
+                mine = [i for i in found[path][0] if normalize_text(str(i)) not in theirs]
+                found[path] = (mine, found[path][1])
         return found
 
     values = answered(primary.parsed, fields)

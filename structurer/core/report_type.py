@@ -124,6 +124,9 @@ class ReportType:
     # a list field's items lie in these sections, when the report has one of them: an item
     # the text holds elsewhere belongs to another field (plans a model lists as problems)
     list_sections: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # list A -> list B: an item the model gives in both belongs to B (a plan listed as a problem
+    # in a section printing both)
+    list_owner: dict[str, str] = field(default_factory=dict)
     # the model reads again, alone, each table with a cell the table reader doubts:
     # (text, table cells by path, model) -> one Reread per table read again
     reread_tables: Callable[[str, Mapping[str, Candidate], Model], list[Reread]] | None = None
