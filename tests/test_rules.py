@@ -243,3 +243,30 @@ def test_a_persons_number_from_a_staff_table_is_no_contact_phone() -> None:
     assert REPORT_TYPE.check_value is not None
     assert REPORT_TYPE.check_value("contact.phone", "13900000002", text) is not None
     assert REPORT_TYPE.check_value("contact.phone", "0999-1234567", text) is None
+
+
+def test_a_sentence_stating_zero_for_request_items_is_read_for_each() -> None:
+    from gov_disclosure.stated_zeros import read_stated_zeros
+
+    text = (
+        "2031年，本镇没有收到网上、信件和当面提出的政府信息公开申请。\n"
+        "应该公开的未能做到全部公开。\n"  # not about requests
+        "本年收到申请5件，没有传真申请。\n"  # prints another count: not read
+        "在0件申请中，按时办结0件，延期办结0件。\n"
+        "（二）未收到行政诉讼案件和举报投诉案件。\n"  # its number is no count
+    )
+    read = {c.path: c for c in read_stated_zeros(text)}
+    assert set(read) == {
+        "legacy.requests_online",
+        "legacy.requests_by_letter",
+        "legacy.requests_in_person",
+        "legacy.requests_on_time",
+        "legacy.requests_extended",
+        "legacy.complaints",
+    }
+    assert all(c.value == 0 for c in read.values())
+    online = read["legacy.requests_online"].evidence
+    assert (
+        text[online.start : online.end]
+        == "2031年，本镇没有收到网上、信件和当面提出的政府信息公开申请"
+    )

@@ -5,6 +5,10 @@ request figure with 0 (granted, partially granted, by channel, on time, extended
 contract maps that sentence to `requests.new_received.total = 0` only and leaves what the
 report does not state null. So a 0 for one of these items stands only when a sentence of the
 text names the item and states zero ("当面申请0件", "没有收到网上、信件和当面提出的申请").
+
+The same sentences are read as a rule (`read_stated_zeros`): a sentence that names an item,
+states zero and prints no other count gives that item its 0 (the model often answers null for
+the items of a sentence it read one zero from).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import re
 
 from structurer.core.evidence.grounding import states_zero
+from structurer.core.evidence.value_check import numbers_in
+from structurer.core.types import AlignmentStatus, CellReading, Evidence
 
 # the words that name each item in a sentence (language support, like grounding.ZERO_WORDS)
 ITEM_WORDS: dict[str, tuple[str, ...]] = {
@@ -23,8 +29,15 @@ ITEM_WORDS: dict[str, tuple[str, ...]] = {
     "legacy.requests_by_fax": ("传真",),
     "legacy.requests_on_time": ("按时", "按期", "如期", "期限内"),
     "legacy.requests_extended": ("延期", "延长"),
+    "legacy.complaints": ("举报", "投诉"),
 }
+# what a sentence must be about for its zero to count for the item (default: requests)
+TOPIC: dict[str, str] = {"legacy.complaints": ""}
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*年")
+_ENUMERATOR = re.compile(
+    r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．])"
+)
 
 
 def unstated_zero_problem(path: str, value: object, text: str) -> str | None:
@@ -40,3 +53,24 @@ def unstated_zero_problem(path: str, value: object, text: str) -> str | None:
         f"原文没有说明“{words[0]}”的件数为 0（“没有收到申请”只说明收到申请数为 0）；"
         "原文未单独说明时填 null"
     )
+
+
+def read_stated_zeros(text: str) -> list[CellReading]:
+    """A 0 for each item a sentence about requests names and states zero for, printing no
+    other count."""
+    out: dict[str, CellReading] = {}
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group()
+        bare = _YEAR.sub(" ", _ENUMERATOR.sub(" ", sentence))
+        if not states_zero(bare) or any(n != 0 for n in numbers_in(bare)):
+            continue
+        for path, words in ITEM_WORDS.items():
+            # only sentences about the item's topic: "未能做到全部公开" states no request count
+            if TOPIC.get(path, "申请") not in sentence:
+                continue
+            if path not in out and any(w in sentence for w in words):
+                start = m.start() + len(sentence) - len(sentence.lstrip())
+                end = m.end() - (len(sentence) - len(sentence.rstrip()))
+                evidence = Evidence(start, end, text[start:end], AlignmentStatus.exact)
+                out[path] = CellReading(path, 0, evidence, "zero stated for the item")
+    return list(out.values())
