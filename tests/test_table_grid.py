@@ -132,6 +132,20 @@ def test_table_four_on_one_line_is_placed_by_its_even_spacing() -> None:
     assert not [p for p in doubted(readout) if p.startswith("appeals.")]
 
 
+def test_table_four_with_two_rows_worth_of_numbers_is_not_read_as_two_full_rows() -> None:
+    """10 numbers for 15 cells: two full rows would take them all (their sums break), the
+    three rows with five blanks place them by the sums and the spacing."""
+    cells = [0, 3, 1, 4, 8, 0, 0, 1, 5, 6, 2, 2, 0, 0, 4]
+    line = "".join(f"{v if v else '':<6}" for v in cells).rstrip()
+    readout = read_tables(appeals_text("    " + line))
+    assert appeals_values(readout) == {
+        "reconsideration": [0, 3, 1, 4, 8],
+        "litigation_direct": [0, 0, 1, 5, 6],
+        "litigation_after_reconsideration": [2, 2, 0, 0, 4],
+    }
+    assert not [p for p in doubted(readout) if p.startswith("appeals.")]
+
+
 def test_spacing_misfit_compares_each_gap_with_its_share_of_columns() -> None:
     assert spacing_misfit([10, 16, 34, 40], [0, 1, 4, 5]) == 0.0
     assert spacing_misfit([10, 16, 34, 40], [0, 1, 2, 5]) == 12.0  # 18 for one column of 6

@@ -44,9 +44,11 @@ def spread_blocks(
                 continue
             if any(slots[r] for r in window if r != i):
                 continue
-            after = window[-1] + 1
+            after, before = window[-1] + 1, window[0] - 1
             if after < len(rows) and same_shape(i, after) and slots[after] is None:
                 break  # a lost label right after: maybe a longer block with blanks
+            if before >= 0 and same_shape(i, before) and not slots[before]:
+                break  # a row before printed nothing either: maybe a longer block with blanks
             if any(slots[r] is None for r in window):
                 problems.append(
                     f"{rows[i][0].name}: a row label was not found; its cells taken by position"
