@@ -582,3 +582,29 @@ def test_the_input_note_reaches_the_batch_result(tmp_path: Path, settings: Any) 
     assert {r.status for r in results.values()} == {"ok"}, [r.error for r in results.values()]
     assert any("dropped blank cells" in n for n in results[str(lossy)].notes)
     assert results[str(clean)].notes == ()
+
+
+def test_a_row_with_empty_cells_on_both_sides_keeps_the_cut_its_numbers_fit() -> None:
+    """A 2019 table read from HTML (bench corpus, seed 103): "行政事业性收费 | | -1 |" and
+    "政府集中采购 | | 61.66 |", one empty cell more than their two columns on each side. The
+    leading one is the blank value: -1 is no count, 61.66 no number of projects."""
+    case = FIXTURES.parent / "cases" / "html_2019_leading_blanks"
+    gold = json.loads(case.with_suffix(".json").read_text(encoding="utf-8"))
+    readout = read_tables(case.with_suffix(".txt").read_text(encoding="utf-8"))
+    got = {c.path: c.value for c in readout.cells}
+    assert {p: got[p] for p in gold} == gold
+    assert (
+        got["proactive.fees.change"] == -1 and got["proactive.procurement.amount_10k_yuan"] == 61.66
+    )
+    # and a count column that still holds a negative or a fraction is doubted
+    from structurer.tables.checks import unfit_count
+    from structurer.tables.spec import CellUnit
+    from structurer.tables.textmap import Token, TokenKind
+
+    def token(text: str, value: float) -> Token:
+        return Token(TokenKind.number, text, 0, len(text), " ", 0, value)
+
+    assert unfit_count(token("-1", -1), CellUnit.integer)
+    assert unfit_count(token("61.66", 61.66), CellUnit.integer)
+    assert unfit_count(token("-1", -1), CellUnit.signed_integer) is None
+    assert unfit_count(token("61.66", 61.66), CellUnit.amount) is None

@@ -14,6 +14,7 @@ from structurer.tables.checks import (
     comma_or_point,
     dropped_numbers,
     owned_numbers,
+    unfit_count,
     year_like,
 )
 from structurer.tables.document import TableText
@@ -123,7 +124,11 @@ def audit_table(
             doubts.row(row, reason)
         for column, placed in zip(row.columns, reading.cells, strict=True):
             token = None if placed is None else placed.token
-            for reason in (year_like(token, column.unit), comma_or_point(token, column.unit)):
+            for reason in (
+                year_like(token, column.unit),
+                comma_or_point(token, column.unit),
+                unfit_count(token, column.unit),
+            ):
                 if reason:
                     doubts.cell(f"{row.path}.{column.key}", reason, final=True)
             if token is None and broken_table:

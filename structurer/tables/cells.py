@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -181,10 +181,19 @@ def column_prior(cells: tuple[Slot | None, ...], columns: tuple[ColumnSpec, ...]
         p = min(max(col.nonzero_prior, 0.02), 0.98)
         nonzero = cell is not None and cell.value != 0
         score += math.log(p if nonzero else 1 - p)
-        if cell is not None and cell.token is not None and col.unit != CellUnit.amount:
-            unit = cell.token.unit
-            if cell.value != int(cell.value) or (unit is not None and unit not in COUNT_UNITS):
-                score -= UNFIT_PENALTY  # money or a fraction in a count column
-            if cell.value < 0 and col.unit == CellUnit.integer:
-                score -= UNFIT_PENALTY
-    return score
+    return score - UNFIT_PENALTY * unfit_cells(cells, columns)
+
+
+def unfit_cells(cells: Sequence[Slot | None], columns: tuple[ColumnSpec, ...]) -> int:
+    """Numbers that cannot sit in their column: money or a fraction in a count column, a
+    negative in an unsigned one."""
+    unfit = 0
+    for cell, col in zip(cells, columns, strict=True):
+        if cell is None or cell.token is None or col.unit == CellUnit.amount:
+            continue
+        unit = cell.token.unit
+        if cell.value != int(cell.value) or (unit is not None and unit not in COUNT_UNITS):
+            unfit += 1
+        if cell.value < 0 and col.unit == CellUnit.integer:
+            unfit += 1
+    return unfit

@@ -129,6 +129,18 @@ def checksum_reason(missing: list[Token], printed_sum: float, read_sum: float) -
     )
 
 
+def unfit_count(token: Token | None, unit: CellUnit) -> str | None:
+    """A count column holding a fraction, or an unsigned one a negative: the number of
+    another column (money, a change) placed here."""
+    if token is None or token.value is None or unit == CellUnit.amount:
+        return None
+    if token.value != int(token.value):
+        return f"{token.text} is not a whole number, so not a count: it may be another column's"
+    if token.value < 0 and unit == CellUnit.integer:
+        return f"{token.text} is negative, so not a count: it may be another column's"
+    return None
+
+
 def comma_or_point(token: Token | None, unit: CellUnit) -> str | None:
     """Money printed with a comma before exactly three digits: a thousands separator, or a
     decimal point misread (OCR) as a comma."""

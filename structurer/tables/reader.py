@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import combinations
 
 from structurer.core.types import BLANK_NOTE, AlignmentStatus, CellReading, Evidence
 from structurer.tables.advice import TableDoubts, input_note, table_doubts
 from structurer.tables.audit import audit_table
 from structurer.tables.blocks import recover_first_rows, spread_blocks, spread_short_blocks
-from structurer.tables.cells import Placement, Slot, line_gap, placements, row_slots
+from structurer.tables.cells import (
+    Placement,
+    Slot,
+    line_gap,
+    placements,
+    row_slots,
+    unfit_cells,
+)
 from structurer.tables.checks import (
     unconfirmed,
 )
@@ -103,7 +111,7 @@ def _all_slots(
     grouped = _drop_empty_columns(rows, result)
     for i, got in enumerate(result):
         if got is not None and i not in grouped:
-            result[i] = _trim_span_blanks(got, len(rows[i][1].columns))
+            result[i] = _trim_span_blanks(got, rows[i][1].columns)
     recover_first_rows(tokens, doc.recovered_labels, rows, hits, result, problems)
     spread_blocks(rows, hits, result, problems)
     spread_short_blocks(
@@ -140,10 +148,28 @@ def _drop_empty_columns(
         empty = [
             p for p in range(n) if all((got := result[i]) and got[p].token is None for i in members)
         ]
-        if len(empty) != n - k:
-            if empty[: n - k] != list(range(n - k)):
+        if len(empty) < n - k:
+            continue
+        if len(empty) > n - k:
+            # more empty than extra: the ones whose dropping leaves no number unfit for its
+            # column, when only one choice does ("收费 | | -1 | |": -1 is no count); else the
+            # leading ones (a label's span), if they are
+            columns = rows[members[0]][1].columns
+            got_rows = [got for i in members if (got := result[i])]
+            fits = {
+                drop: sum(
+                    unfit_cells([s for p, s in enumerate(g) if p not in drop], columns)
+                    for g in got_rows
+                )
+                for drop in combinations(empty, n - k)
+            }
+            fitting = [d for d, f in fits.items() if f == min(fits.values())]
+            if len(fitting) == 1 and len(fits) > 1:
+                empty = list(fitting[0])
+            elif empty[: n - k] == list(range(n - k)):
+                empty = empty[: n - k]
+            else:
                 continue
-            empty = empty[: n - k]  # more empty than extra: the leading ones (a label's span)
         for i in members:
             got = result[i]
             assert got is not None
@@ -151,10 +177,23 @@ def _drop_empty_columns(
     return grouped
 
 
-def _trim_span_blanks(slots: list[Slot], k: int) -> list[Slot]:
+def _trim_span_blanks(slots: list[Slot], columns: tuple[ColumnSpec, ...]) -> list[Slot]:
     """Empty cells before or after a row's numbers beyond its column count: the row's label
     spanning several columns, or empty columns a converter added (tab or pipe rows). A
-    whole multiple of the columns is kept: it may be a block of rows (table 四's one line)."""
+    whole multiple of the columns is kept: it may be a block of rows (table 四's one line).
+    With empty cells on both sides, the one cut that leaves no number unfit for its column
+    is kept ("收费 | | -1 | |" is blank, -1: -1 is no count); else the leading ones go."""
+    k = len(columns)
+    lead = next((n for n, s in enumerate(slots) if s.token is not None), len(slots))
+    trail = next((n for n, s in enumerate(reversed(slots)) if s.token is not None), len(slots))
+    extra = len(slots) - k
+    if 0 < extra <= lead + trail and lead and trail and len(slots) % k:
+        cuts = [(a, extra - a) for a in range(extra, -1, -1) if a <= lead and extra - a <= trail]
+        fits = {c: unfit_cells(slots[c[0] : len(slots) - c[1]], columns) for c in cuts}
+        fitting = [c for c, f in fits.items() if f == min(fits.values())]
+        if len(fitting) == 1 and len(fits) > 1:
+            a, b = fitting[0]
+            return slots[a : len(slots) - b]
     while len(slots) > k and len(slots) % k and slots[0].token is None:
         slots = slots[1:]
     while len(slots) > k and len(slots) % k and slots[-1].token is None:
