@@ -93,8 +93,32 @@ def part_text(
     return joined, merged
 
 
-def _own_spans(sections: list[Section], names: tuple[str, ...]) -> list[tuple[int, int]]:
-    return [(s.start, s.end) for s in sections if s.name in names]
+def _tidy_lists(
+    found: dict[str, tuple[Any, str | None]],
+    asked: list[PartField],
+    text: str,
+    windows: list[tuple[int, int]],
+    sections: list[Section],
+    rtype: ReportType,
+) -> None:
+    """List items as the record holds them: completed from the text (complete_items), those
+    the text holds outside the list's own sections dropped (`rtype.list_sections`), and an
+    item given in two lists kept in the one that owns it (`rtype.list_owner`)."""
+    for f in asked:
+        items, quote = found[f.path]
+        if not f.is_list or not items:
+            continue
+        items = complete_items(items, text, windows)
+        names = rtype.list_sections.get(f.path, ())
+        if own := [(s.start, s.end) for s in sections if s.name in names]:
+            items = items_within(items, text, own, windows)
+        found[f.path] = (items, quote)
+    for path, owner in rtype.list_owner.items():
+        mine, theirs = found.get(path, (None, None))[0], found.get(owner, (None, None))[0]
+        if mine and theirs:
+            taken = {normalize_text(str(item)) for item in theirs}
+            kept = [item for item in mine if normalize_text(str(item)) not in taken]
+            found[path] = (kept, found[path][1])
 
 
 def _merge(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -224,21 +248,13 @@ def _run_part(
 
     def answered(parsed: BaseModel, asked: list[PartField]) -> dict[str, tuple[Any, str | None]]:
         found = values_of(parsed, asked)
-        for f in asked:
-            value, quote = found[f.path]
-            if f.is_list and value:
-                items = complete_items(value, doc.text, windows)
-                if own := _own_spans(sections, rtype.list_sections.get(f.path, ())):
-                    items = items_within(items, doc.text, own, windows)
-                found[f.path] = (items, quote)
-            elif not f.is_list and settings.quote_max_chars is not None:
-                quote = complete_quote(quote, settings.quote_max_chars, doc.text, windows)
-                found[f.path] = (value, quote)
-        for path, other in rtype.list_owner.items():
-            if path in found and other in found and found[path][0] and found[other][0]:
-                theirs = {normalize_text(str(item)) for item in found[other][0]}
-                mine = [i for i in found[path][0] if normalize_text(str(i)) not in theirs]
-                found[path] = (mine, found[path][1])
+        _tidy_lists(found, asked, doc.text, windows, sections, rtype)
+        if settings.quote_max_chars is not None:
+            for f in asked:
+                value, quote = found[f.path]
+                if not f.is_list:
+                    quote = complete_quote(quote, settings.quote_max_chars, doc.text, windows)
+                    found[f.path] = (value, quote)
         return found
 
     values = answered(primary.parsed, fields)

@@ -1,11 +1,13 @@
-"""List items the model only began, and quotes the schema clipped, completed from the text.
+"""List items and clipped quotes, completed from the text.
 
-With `item_max_chars` the prompt (v5) asks for the first words of each list item and the
-reply's schema caps each item (llama.cpp's grammar stops it there), so the model decodes the
-start of each item, not the whole sentence. Each item is found in the text and completed to
-the end of the sentence it stops in, so the record holds the report's own words (what the
-model wrote is never shortened; an endpoint without grammars may give whole items). An item
-the text does not contain is left as given (grounding judges it). Likewise `quote_max_chars`
+A small model begins an item after its point's first words, stops inside it, numbers it,
+or lists the line that introduces the points as one of them. Each item is found in the text
+and made the report's own words: it begins where its point (numbered at its line's start) or
+its sentence begins, ends where its sentence ends (a colon ends one only at its line's end),
+loses its number, and a line ending with a colon is dropped (what the model wrote is never
+shortened). An item the text does not contain is left as given (grounding judges it). With
+`item_max_chars` the prompt (v5) asks only for the first words of each item and the reply's
+schema caps them, so this completion is what makes them whole. Likewise `quote_max_chars`
 caps quotes, and a clipped quote is completed to its clause's end (the value often follows
 the words the cap kept). Both caps are off by default (settings.py says why).
 """
