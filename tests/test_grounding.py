@@ -364,7 +364,7 @@ NO_REQUESTS = "本年度没有收到公民、法人和其他组织提出的政�
     ],
 )
 def test_a_zero_needs_words_that_state_it_for_its_item(path: str, text: str, flagged: bool) -> None:
-    from gov_disclosure.stated_zeros import unstated_zero_problem
+    from gov_disclosure.request_items import unstated_zero_problem
 
     problem = unstated_zero_problem(path, 0, text)
     assert (problem is not None) is flagged

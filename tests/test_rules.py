@@ -246,7 +246,7 @@ def test_a_persons_number_from_a_staff_table_is_no_contact_phone() -> None:
 
 
 def test_a_sentence_stating_zero_for_request_items_is_read_for_each() -> None:
-    from gov_disclosure.stated_zeros import read_stated_zeros
+    from gov_disclosure.request_items import read_request_items
 
     text = (
         "2031年，本镇没有收到网上、信件和当面提出的政府信息公开申请。\n"
@@ -255,7 +255,7 @@ def test_a_sentence_stating_zero_for_request_items_is_read_for_each() -> None:
         "在0件申请中，按时办结0件，延期办结0件。\n"
         "（二）未收到行政诉讼案件和举报投诉案件。\n"  # its number is no count
     )
-    read = {c.path: c for c in read_stated_zeros(text)}
+    read = {c.path: c for c in read_request_items(text)}
     assert set(read) == {
         "legacy.requests_online",
         "legacy.requests_by_letter",
@@ -270,3 +270,23 @@ def test_a_sentence_stating_zero_for_request_items_is_read_for_each() -> None:
         text[online.start : online.end]
         == "2031年，本镇没有收到网上、信件和当面提出的政府信息公开申请"
     )
+
+
+def test_a_channel_printed_with_its_count_is_read_by_rule() -> None:
+    """Reports with the standard tables say how requests came in only in words; the model
+    shifts such counts between channels, the rule reads each after its own words."""
+    from gov_disclosure.request_items import read_request_items
+
+    text = (
+        "全年新收政府信息公开申请31件，其中网上申请20件、信函申请7件、当面申请4件。"
+        "已按时办结29件，延期办结2件。\n"
+        "另有通过传真提交的申请1件，补充材料的传真申请2件。\n"  # two fax counts: not read
+    )
+    read = {c.path: c.value for c in read_request_items(text)}
+    assert read == {
+        "legacy.requests_online": 20,
+        "legacy.requests_by_letter": 7,
+        "legacy.requests_in_person": 4,
+        "legacy.requests_on_time": 29,
+        "legacy.requests_extended": 2,
+    }

@@ -366,22 +366,6 @@ def _asked(model: MockModel) -> dict[str, set[str]]:
     return {rm.__name__: set(rm.model_fields) for _, rm in model.calls}
 
 
-def test_request_channels_are_asked_only_where_a_table_report_words_them(
-    settings: Settings,
-) -> None:
-    """A report with the standard tables is asked how requests came in only when its text
-    names a channel ("网上申请17件"), and then from those lines alone; a legacy report's
-    requests part asks it anyway; one that names none costs no call."""
-    worded, model = _extract(settings, "sample_2021.txt", table_reader="table")
-    assert worded.status == "ok" and "RequestsChannels" in _asked(model)
-    sent = next(m for m, rm in model.calls if rm.__name__ == "RequestsChannels")
-    assert "网上申请17件" in sent[-1]["content"] and "行政许可" not in sent[-1]["content"]
-    silent, model = _extract(settings, "sample_2021_short.txt", table_reader="table")
-    assert silent.status == "ok" and "RequestsChannels" not in _asked(model)
-    legacy, model = _extract(settings, "sample_2021.txt", table_reader="llm")  # no table read
-    assert "RequestsChannels" not in _asked(model) and "RequestsText" in _asked(model)
-
-
 def test_ask_less_off_asks_every_part(settings: Settings) -> None:
     outcome, model = _extract(settings, "sample_2021.txt")
     assert outcome.status == "ok"

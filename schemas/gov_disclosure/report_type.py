@@ -63,31 +63,6 @@ PARTS: tuple[PartSpec, ...] = (
         "requests_text",
         skip_with_tables=True,
     ),
-    # Reports with the standard tables sometimes also state how requests came in or were
-    # answered in words (the tables don't say); asked only from the lines naming a channel.
-    PartSpec(
-        "requests_channels",
-        tuple(p for p in LEGACY_TEXT_REQUESTS if p.startswith("legacy.")),
-        ("overview", "requests"),
-        "requests_channels",
-        only_with_tables=True,
-        focus=(
-            "当面",
-            "信函",
-            "传真",
-            "网上申请",
-            "网络申请",
-            "在线申请",
-            "信件申请",
-            "邮寄申请",
-            "按时办结",
-            "按期办结",
-            "按时答复",
-            "延期办结",
-            "延期答复",
-        ),
-        focus_required=True,
-    ),
     PartSpec(
         "appeals_fees",
         (
@@ -188,12 +163,12 @@ GROUNDING_REASONS = {
 
 def _check_value(path: str, value: Any, text: str) -> str | None:
     from gov_disclosure.periods import running_total_problem
+    from gov_disclosure.request_items import unstated_zero_problem
     from gov_disclosure.rules import (
         contact_form_problem,
         period_end_as_publish_date,
         personal_phone_problem,
     )
-    from gov_disclosure.stated_zeros import unstated_zero_problem
 
     if path == "meta.publish_date":
         return period_end_as_publish_date(str(value), text)

@@ -6,7 +6,7 @@ quote). A field it cannot read gets no reading, so the LLM's reading stands alon
 
 Fields: meta.title, meta.report_year, meta.publish_date, meta.body_kind, meta.admin_level,
 contact.phone / postcode / email / website / address, and the request items a sentence states
-zero for (`stated_zeros`). (meta.format is the table reader's.)
+zero for (`request_items`). (meta.format is the table reader's.)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cn2an
 
 from gov_disclosure.gazetteer import body_kind, body_level
-from gov_disclosure.stated_zeros import read_stated_zeros
+from gov_disclosure.request_items import read_request_items
 from structurer.core.types import AlignmentStatus, CellReading, Evidence
 
 HEAD_CHARS = 1500  # title, date line and preamble live here
@@ -413,5 +413,5 @@ def read_rules(text: str) -> list[CellReading]:
         *read_body(text),
         *read_issuing_body(text),
         *read_contact(text),
-        *read_stated_zeros(text),
+        *read_request_items(text),
     ]

@@ -65,8 +65,7 @@ FOCUS_MIN_CHARS = 600  # shorter parts are sent whole: cheap, and safer
 def part_text(
     doc: LoadedDocument, sections: list[Section], part: PartSpec
 ) -> tuple[str, list[tuple[int, int]]]:
-    """The text a part reads, and the windows (offsets in the document) it came from (none: a
-    `focus_required` part whose sections name none of its focus words)."""
+    """The text a part reads, and the windows (offsets in the document) it came from."""
     text = doc.text
     by_name: dict[str, list[Section]] = {}
     for s in sections:
@@ -80,11 +79,7 @@ def part_text(
     if part.tail_chars and windows[-1][1] < len(text):
         windows.append((max(0, len(text) - part.tail_chars), len(text)))
     merged = _merge(windows)
-    if part.focus_required:
-        merged = _focus(text, merged, part.focus)
-        if not merged:
-            return "", []
-    elif part.focus and sum(e - s for s, e in merged) > FOCUS_MIN_CHARS:
+    if part.focus and sum(e - s for s, e in merged) > FOCUS_MIN_CHARS:
         merged = _focus(text, merged, part.focus) or merged
     chunks = [text[s:e] for s, e in merged]
     joined = "\n……\n".join(chunks)
@@ -211,8 +206,6 @@ def _run_part(
     cap = item_cap(settings, prompts)
     model = build_response_model(rtype, part, settings.quote_max_chars, cap)
     text, windows = part_text(doc, sections, part)
-    if not windows:
-        return {}, [], None  # the report does not state these fields: no call
     messages = build_messages(prompts, part, fields, text, doc.name, report_format, cap)
     schema = model.model_json_schema()
     req_hash = request_hash(llm.model, messages, schema, llm.mode_name)
@@ -586,7 +579,6 @@ def extract_document(
         for part in rtype.parts
         if not (part.table and settings.table_reader == "table")
         and not (part.skip_with_tables and table_format is not None)
-        and not (part.only_with_tables and table_format is None)
     ]
     if settings.ask_less != "off":
         read = _read_for_sure(candidates)

@@ -50,9 +50,6 @@ class PartSpec:
     state these fields).
     `focus`: words one of which every line stating these fields carries; when set, a long part
     sends only its lines naming one of them (the model reads less, the server prefills less).
-    `only_with_tables`: asked only when the table reader found a standard format.
-    `focus_required`: not asked when no line of its sections names a focus word (the report
-    does not state these fields: a call would only invite guesses).
     """
 
     name: str
@@ -64,8 +61,6 @@ class PartSpec:
     table: bool = False
     skip_with_tables: bool = False
     focus: tuple[str, ...] = ()
-    only_with_tables: bool = False
-    focus_required: bool = False
 
 
 @dataclass
