@@ -410,6 +410,25 @@ def test_a_number_nothing_ties_to_its_field_is_rejected(settings: Settings) -> N
 TEXT_WEBSITE = "全年主动公开政府信息286条，其中通过政府网站公开政府信息213条。"
 
 
+def test_a_number_after_one_of_its_labels_own_words_is_tied_to_it() -> None:
+    """ "微信公众号发布73条" is not the label's wording, but 微信 is the label's own word (not
+    the genre's, like 公开 or 信息): the value is kept, its made-up quote noted."""
+    text = "全年主动公开政府信息286条，其中通过“某某发布”微信公众号发布73条。"
+    label = "通过政务微博、微信公开政府信息数（条）"
+    windows = [(0, len(text))]
+    assert problem(73, "政务微信公开73条", "int", text, windows, label=label) == (
+        "quote_not_found",
+        False,
+    )
+    # a number after another item's words only is not
+    assert problem(
+        286, "政务微信公开286条", "int", "全年发布文件286件。", [(0, 9)], label=label
+    ) == (
+        "no_evidence",
+        True,
+    )
+
+
 def test_show_lists_the_proposals_grounding_rejected(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,7 +36,12 @@ from functools import lru_cache
 from typing import Any
 
 from structurer.core.evidence.align import align_quote
-from structurer.core.evidence.locate import label_terms, search_near_label
+from structurer.core.evidence.locate import (
+    LABEL_CONTEXT_CHARS,
+    label_terms,
+    occurrences,
+    search_near_label,
+)
 from structurer.core.evidence.value_check import (
     ZERO_WORDS,
     numbers_in,
@@ -142,6 +147,12 @@ def _unattached(
         return None
     if search_near_label(value, kind, label, text, windows) is not None:
         return None
+    # looser: one word pair of the label's own (not the genre's) just before the number
+    # ("微信公众号发布73条" for the items published via 政务微博、微信)
+    wanted = _label_bigrams(label)
+    for start, _ in occurrences(value, kind, text, windows):
+        if wanted & _bigrams(text[max(0, start - LABEL_CONTEXT_CHARS) : start]):
+            return None
     return "no_evidence", True
 
 
@@ -189,6 +200,9 @@ _GENERIC_BIGRAMS = frozenset(
         "本年",
         "发生",
         "收到",
+        "开政",
+        "主动",
+        "动公",
     }
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]+")

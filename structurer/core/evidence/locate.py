@@ -76,7 +76,7 @@ def label_terms(label: str | None) -> list[str]:
     return list(dict.fromkeys(terms))[:8]
 
 
-def _occurrences(
+def occurrences(
     value: Any, kind: str, text: str, windows: Sequence[tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """Spans inside the windows where the value is printed (any numeral notation)."""
@@ -117,7 +117,7 @@ def search_near_label(
     if not terms or kind not in ("int", "float", "date") or isinstance(value, bool):
         return None
     best: tuple[float, int, int] | None = None
-    for start, end in _occurrences(value, kind, text, windows):
+    for start, end in occurrences(value, kind, text, windows):
         lo = max(0, start - LABEL_CONTEXT_CHARS)
         context = text[lo:start]
         for term in terms:
