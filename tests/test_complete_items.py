@@ -226,41 +226,37 @@ SPLIT = (
 )
 
 
-def test_a_problem_the_text_holds_among_the_plans_is_none(settings: Settings) -> None:
-    """The model lists a plan (printed under 下一步工作打算) as a problem: dropped from the
-    problems, kept in the plans; the problem keeps its point's heading."""
+def _narrative_of(
+    text: str, problems: list[str], improvements: list[str], settings: Settings
+) -> Any:
+    """The record's narrative when the MOCK model answers these lists, every other field null."""
 
     def answer(messages: list[dict[str, Any]], model: type[BaseModel]) -> dict[str, Any]:
         out: dict[str, Any] = all_null(messages, model)
         if "problems" in model.model_fields:
-            out["problems"] = ["部分股室对公开工作重视不够。", "加强培训。每季度组织一次业务培训。"]
-            out["improvements"] = ["加强培训。每季度组织一次业务培训。"]
+            out["problems"], out["improvements"] = problems, improvements
         return out
 
-    doc = LoadedDocument("r.txt", "r.txt", "0" * 64, SPLIT, "txt", "utf-8")
+    doc = LoadedDocument("r.txt", "r.txt", "0" * 64, text, "txt", "utf-8")
     prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v5")
     outcome = extract_document(doc, REPORT_TYPE, MockModel(default=answer), prompts, settings)
     assert outcome.record is not None, outcome.error
-    narrative = outcome.record["narrative"]
+    return outcome.record["narrative"]
+
+
+def test_a_problem_the_text_holds_among_the_plans_is_none(settings: Settings) -> None:
+    """The model lists a plan (printed under 下一步工作打算) as a problem: dropped from the
+    problems, kept in the plans; the problem keeps its point's heading."""
+    plan = "加强培训。每季度组织一次业务培训。"
+    narrative = _narrative_of(SPLIT, ["部分股室对公开工作重视不够。", plan], [plan], settings)
     assert narrative["problems"] == ["认识不到位。部分股室对公开工作重视不够。"]
     assert narrative["improvements"] == ["加强培训。每季度组织一次业务培训。"]
 
 
 def test_an_item_given_as_both_problem_and_plan_is_a_plan(settings: Settings) -> None:
     """Under one heading for both (存在的主要问题及改进情况) the model gives the plans twice."""
-
-    def answer(messages: list[dict[str, Any]], model: type[BaseModel]) -> dict[str, Any]:
-        out: dict[str, Any] = all_null(messages, model)
-        if "problems" in model.model_fields:
-            plan = "（二）加强业务培训，每半年组织一次专题培训。"
-            out["problems"] = ["一是部分单位对公开范围把握不准，信息报送不够及时；", plan]
-            out["improvements"] = [plan]
-        return out
-
-    doc = LoadedDocument("r.txt", "r.txt", "0" * 64, REPORT, "txt", "utf-8")
-    prompts = PromptSet(REPO / "prompts", "gov_disclosure", "v5")
-    outcome = extract_document(doc, REPORT_TYPE, MockModel(default=answer), prompts, settings)
-    assert outcome.record is not None, outcome.error
-    narrative = outcome.record["narrative"]
+    plan = "（二）加强业务培训，每半年组织一次专题培训。"
+    problem = "一是部分单位对公开范围把握不准，信息报送不够及时；"
+    narrative = _narrative_of(REPORT, [problem, plan], [plan], settings)
     assert narrative["problems"] == ["部分单位对公开范围把握不准，信息报送不够及时；"]
     assert narrative["improvements"] == ["加强业务培训，每半年组织一次专题培训。"]

@@ -116,19 +116,24 @@ GOLD = load(REPO / "eval" / "gov_disclosure" / "gold" / "sample_2021.json")["rec
 INVENTED = {"value": 48, "quote": "全年主动公开政府信息48条"}
 
 
-def responder(reask_answer: dict[str, Any] | None):  # type: ignore[no-untyped-def]
-    """Echo gold, but propose an invented total_items; on a re-ask, answer `reask_answer`
-    (None: insist on the invented value)."""
+def answering(key: str, first: dict[str, Any], reask: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """Echo gold, but answer `key` with `first`; on a re-ask, with `reask` (None: insist)."""
     echo = gold_echo(GOLD)
 
     def respond(request: dict[str, Any]) -> dict[str, Any]:
         answer = echo(request)
-        if "total_items" in answer:
-            reask = len(request["messages"]) > 2
-            answer["total_items"] = reask_answer if reask and reask_answer else INVENTED
+        if key in answer:
+            again = len(request["messages"]) > 2
+            answer[key] = reask if again and reask else first
         return answer
 
     return respond
+
+
+def responder(reask_answer: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+    """Echo gold, but propose an invented total_items; on a re-ask, answer `reask_answer`
+    (None: insist on the invented value)."""
+    return answering("total_items", INVENTED, reask_answer)
 
 
 def extract(settings: Settings, fake: FakeChatModel, text: str | None = None):  # type: ignore[no-untyped-def]
@@ -210,14 +215,7 @@ def test_grounding_off_keeps_the_invention(settings: Settings) -> None:
 
 
 def test_a_value_in_the_text_with_a_bad_quote_is_kept_with_a_note(settings: Settings) -> None:
-    echo = gold_echo(GOLD)
-
-    def respond(request: dict[str, Any]) -> dict[str, Any]:
-        answer = echo(request)
-        if "total_items" in answer:
-            answer["total_items"] = {"value": 286, "quote": "报告里并没有这样的一句话"}
-        return answer
-
+    respond = answering("total_items", {"value": 286, "quote": "报告里并没有这样的一句话"})
     fake = FakeChatModel(respond, logprob=-0.01)
     outcome = extract(settings, fake)
     assert len(_proactive_requests(fake)) == 1  # no re-ask for a citation problem
@@ -325,16 +323,7 @@ def test_a_running_total_given_for_the_year_is_reasked_then_rejected(settings: S
     running = {"value": 3512, "quote": "累计主动公开政府信息3,512条"}
     right = {"value": 286, "quote": "其中2023年新增286条"}
     for reask_answer, expected in ((right, 286), (running, None)):
-
-        def respond(
-            request: dict[str, Any], reask_answer: Any = reask_answer, echo: Any = gold_echo(GOLD)
-        ) -> dict[str, Any]:
-            answer = echo(request)
-            if "total_items" in answer:
-                answer["total_items"] = reask_answer if len(request["messages"]) > 2 else running
-            return answer
-
-        fake = FakeChatModel(respond, logprob=-0.01)
+        fake = FakeChatModel(answering("total_items", running, reask_answer), logprob=-0.01)
         outcome = extract(settings, fake, text)
         first, second = _proactive_requests(fake)
         assert "3512 是截至某时的累计数" in second["messages"][-1]["content"]
@@ -376,14 +365,7 @@ def test_a_zero_needs_words_that_state_it_for_its_item(path: str, text: str, fla
 def test_a_number_nothing_ties_to_its_field_is_rejected(settings: Settings) -> None:
     """95 is printed (people trained), but neither the made-up quote nor the words before the
     number name the website: re-asked, then nulled, the proposal kept for the reviewer."""
-    echo = gold_echo(GOLD)
-
-    def respond(request: dict[str, Any]) -> dict[str, Any]:
-        answer = echo(request)
-        if "published_on_website" in answer:
-            answer["published_on_website"] = {"value": 95, "quote": "政府网站公开信息95条"}
-        return answer
-
+    respond = answering("published_on_website", {"value": 95, "quote": "政府网站公开信息95条"})
     fake = FakeChatModel(respond, logprob=-0.01)
     outcome = extract(settings, fake)
     first, second = _proactive_requests(fake)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gov_disclosure.tables import read_tables
 from structurer.tables import TableReadout
 from structurer.tables.grid import evenly_spaced, spacing_misfit
@@ -118,30 +120,24 @@ def appeals_values(readout: TableReadout) -> dict[str, list[Any]]:
     }
 
 
-def test_table_four_on_one_line_is_placed_by_its_even_spacing() -> None:
-    """15 cells on one line, zeros blank: the group sums hold for several placements; the
-    numbers' even spacing leaves one."""
-    cells = [0, 2, 1, 0, 3, 1, 0, 0, 0, 1, 0, 0, 0, 2, 2]
+@pytest.mark.parametrize(
+    "cells",
+    [
+        # the group sums hold for several placements; the numbers' even spacing leaves one
+        [0, 2, 1, 0, 3, 1, 0, 0, 0, 1, 0, 0, 0, 2, 2],
+        # 10 numbers for 15 cells: two full rows would take them all (their sums break), the
+        # three rows with five blanks place them by the sums and the spacing
+        [0, 3, 1, 4, 8, 0, 0, 1, 5, 6, 2, 2, 0, 0, 4],
+    ],
+)
+def test_table_four_on_one_line_is_placed_by_its_even_spacing(cells: list[int]) -> None:
+    """15 cells on one line, zeros blank."""
     line = "".join(f"{v if v else '':<6}" for v in cells).rstrip()
     readout = read_tables(appeals_text("    " + line))
     assert appeals_values(readout) == {
-        "reconsideration": [0, 2, 1, 0, 3],
-        "litigation_direct": [1, 0, 0, 0, 1],
-        "litigation_after_reconsideration": [0, 0, 0, 2, 2],
-    }
-    assert not [p for p in doubted(readout) if p.startswith("appeals.")]
-
-
-def test_table_four_with_two_rows_worth_of_numbers_is_not_read_as_two_full_rows() -> None:
-    """10 numbers for 15 cells: two full rows would take them all (their sums break), the
-    three rows with five blanks place them by the sums and the spacing."""
-    cells = [0, 3, 1, 4, 8, 0, 0, 1, 5, 6, 2, 2, 0, 0, 4]
-    line = "".join(f"{v if v else '':<6}" for v in cells).rstrip()
-    readout = read_tables(appeals_text("    " + line))
-    assert appeals_values(readout) == {
-        "reconsideration": [0, 3, 1, 4, 8],
-        "litigation_direct": [0, 0, 1, 5, 6],
-        "litigation_after_reconsideration": [2, 2, 0, 0, 4],
+        "reconsideration": cells[0:5],
+        "litigation_direct": cells[5:10],
+        "litigation_after_reconsideration": cells[10:15],
     }
     assert not [p for p in doubted(readout) if p.startswith("appeals.")]
 

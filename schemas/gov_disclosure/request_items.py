@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from structurer.core.evidence.grounding import states_zero
+from structurer.core.evidence.grounding import ENUMERATOR, SENTENCE, states_zero
 from structurer.core.evidence.value_check import numbers_in
 from structurer.core.types import AlignmentStatus, CellReading, Evidence
 
@@ -38,11 +38,8 @@ ITEM_WORDS: dict[str, tuple[str, ...]] = {
 }
 # what a sentence must be about for its zero to count for the item (default: requests)
 TOPIC: dict[str, str] = {"legacy.complaints": ""}
-_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+# unlike grounding's zero sentences, only a year written as one ("2023年") is no count here
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*年")
-_ENUMERATOR = re.compile(
-    r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．])"
-)
 
 
 def unstated_zero_problem(path: str, value: object, text: str) -> str | None:
@@ -50,7 +47,7 @@ def unstated_zero_problem(path: str, value: object, text: str) -> str | None:
     words = ITEM_WORDS.get(path)
     if words is None or isinstance(value, bool) or value != 0:
         return None
-    for m in _SENTENCE.finditer(text):
+    for m in SENTENCE.finditer(text):
         sentence = m.group()
         if any(w in sentence for w in words) and states_zero(sentence):
             return None
@@ -88,9 +85,9 @@ def read_request_items(text: str) -> list[CellReading]:
             evidence = Evidence(m.start(), m.end(), m.group(), AlignmentStatus.exact)
             value = int(unicodedata.normalize("NFKC", m.group(1)))
             out[path] = CellReading(path, value, evidence, "count printed after its item")
-    for m in _SENTENCE.finditer(text):
+    for m in SENTENCE.finditer(text):
         sentence = m.group()
-        bare = _YEAR.sub(" ", _ENUMERATOR.sub(" ", sentence))
+        bare = _YEAR.sub(" ", ENUMERATOR.sub(" ", sentence))
         if not states_zero(bare) or any(n != 0 for n in numbers_in(bare)):
             continue
         for path, words in ITEM_WORDS.items():

@@ -21,7 +21,6 @@ import glob
 import hashlib
 import importlib
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -125,7 +124,7 @@ def code_fingerprint(report_type: str) -> str:
     """A hash of the engine's and the report type's Python sources: a stored extraction is
     reused only by the code that made it (the reply cache keeps a re-extraction cheap)."""
     packages = [Path(__file__).resolve().parents[1]]
-    module = sys.modules.get(report_type) or importlib.import_module(report_type)
+    module = importlib.import_module(report_type)
     if module.__file__ is not None:
         packages.append(Path(module.__file__).resolve().parent)
     digest = hashlib.sha256()

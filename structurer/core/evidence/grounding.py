@@ -175,9 +175,11 @@ def states_zero(span: str) -> bool:
     return any(w in span for w in ZERO_WORDS if w != "零") or bool(_LONE_ZERO.search(span))
 
 
-_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+# a sentence, and the number a point opens with ("（二）", "3."): language support for the
+# report types
+SENTENCE = re.compile(r"[^。；;！!？?\n]+")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
-_ENUMERATOR = re.compile(
+ENUMERATOR = re.compile(
     r"^\s*(?:[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十\d]{1,3}[、.．])"
 )
 
@@ -231,14 +233,14 @@ def zero_sentence(
     wanted = _label_bigrams(label)
     best: tuple[int, int, int] | None = None
     for ws, we in windows:
-        for m in _SENTENCE.finditer(text, ws, we):
+        for m in SENTENCE.finditer(text, ws, we):
             sentence = m.group()
             # a table row ("行政许可\t0") is cells, not a sentence about the field
             if len(sentence) > 200 or "\t" in sentence or "|" in sentence:
                 continue
             if not states_zero(sentence):
                 continue
-            bare = _YEAR.sub(" ", _ENUMERATOR.sub(" ", sentence))
+            bare = _YEAR.sub(" ", ENUMERATOR.sub(" ", sentence))
             if any(n != 0 for n in numbers_in(bare)):
                 continue
             hits = len(wanted & _bigrams(sentence))
