@@ -7,7 +7,8 @@ writes <out>/<converter>/<report>.txt. Converters:
 - pdfplumber, pypdfium2: the Python libraries' plain text extraction;
 - ocr: `pdftoppm -r 300` page images read by tesseract (`-l chi_sim`, Debian);
 - markitdown_pdf, markitdown_docx, markitdown_html: Microsoft's markitdown (PyPI) to markdown;
-- structurer_pdf, structurer_html: this project's own reader (`structurer.documents.reader`).
+- structurer_pdf, structurer_html: this project's own reader (`structurer.documents.reader`);
+- structurer_ocr: the PDF read as a scan by this project's OCR (`structurer.documents.ocr`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ def ocr_text(path: Path) -> str:
         return "\f".join(_run("tesseract", str(p), "-", "-l", "chi_sim") for p in pages)
 
 
+def structurer_ocr_text(path: Path) -> str:
+    """The PDF read as a scan: its pages rendered to images and read by this project's OCR."""
+    from structurer.documents.ocr import ocr_pdf
+
+    return ocr_pdf(path.read_bytes(), path)
+
+
 def markitdown_text(path: Path) -> str:
     from markitdown import MarkItDown
 
@@ -75,6 +83,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "pdfplumber": (".pdf", pdfplumber_text),
     "pypdfium2": (".pdf", pypdfium2_text),
     "ocr": (".pdf", ocr_text),
+    "structurer_ocr": (".pdf", structurer_ocr_text),
     "markitdown_pdf": (".pdf", markitdown_text),
     "markitdown_docx": (".docx", markitdown_text),
     "markitdown_html": (".html", markitdown_text),

@@ -71,7 +71,8 @@ class LoadedDocument:
     """A document as read from disk.
 
     `text` is exactly what was decoded (evidence offsets point here). `source_format` is
-    txt/html/pdf; `encoding` is the detected byte encoding (None for pdf). `notes`: what
+    txt/html/pdf/image (a scanned page, read by OCR); `encoding` is the detected byte
+    encoding (None for pdf and image). `notes`: what
     reading changed or tolerated (e.g. NUL bytes removed), shown to the user.
     """
 

@@ -1,4 +1,5 @@
-"""Read a report from disk into a `LoadedDocument`: plain text, HTML or PDF (dispatch).
+"""Read a report from disk into a `LoadedDocument`: plain text, HTML, PDF or a scanned page
+image (dispatch).
 
 `text` is exactly what was decoded (or rendered, for HTML and PDF): evidence offsets point
 into it, so nothing here normalises characters. Every failure is a `DocumentError` with a
@@ -17,12 +18,14 @@ from structurer.core.types import LoadedDocument
 from structurer.documents.decode import declared_charset, decode_bytes, strip_stray_nuls
 from structurer.documents.errors import DocumentError
 from structurer.documents.html import html_text
+from structurer.documents.ocr import ocr_image
 from structurer.documents.pdf import pdf_text
 
 __all__ = ["DEFAULT_MAX_BYTES", "DocumentError", "check_file", "decode_bytes", "read_document"]
 
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 PDF_SUFFIXES = frozenset({".pdf"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -51,7 +54,7 @@ def check_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
 
 
 def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocument:
-    """Read `path` (txt or unknown text extension, html/htm, pdf) into a LoadedDocument.
+    """Read `path` (txt or unknown text extension, html/htm, pdf, page image) into a LoadedDocument.
 
     Refused with a DocumentError: anything but a regular file, a file over `max_bytes`."""
     path = Path(path)
@@ -73,6 +76,9 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocum
     if suffix in PDF_SUFFIXES or b"%PDF-" in data[:1024]:
         text = pdf_text(data, path)
         fmt, encoding = "pdf", None
+    elif suffix in IMAGE_SUFFIXES:
+        text = ocr_image(data, path)
+        fmt, encoding = "image", None
     elif suffix in HTML_SUFFIXES:
         data, notes = strip_stray_nuls(data)
         source, encoding = decode_bytes(data, path, declared=declared_charset(data))
