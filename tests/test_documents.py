@@ -209,7 +209,7 @@ def test_pdf_without_text_layer(tmp_path: Path) -> None:
     pdf.drawImage(str(scan), 50, 300, width=400, height=500)
     pdf.showPage()
     pdf.save()
-    with pytest.raises(DocumentError, match="no text layer.*scanned"):
+    with pytest.raises(DocumentError, match="scanned.pdf: OCR found no text on the scanned pages"):
         read_document(path)
 
 

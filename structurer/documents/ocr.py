@@ -46,6 +46,7 @@ _MIN_INK = 30  # inked pixels below which a cell is blank
 _DIGITS = "0123456789.-"
 _DIGIT_SCALES = (2.0, 1.5)
 _MIN_CONF = 50  # a digit reading below this confidence does not vote
+UNREAD = "?"  # an inked cell no reading makes out
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 _ASCII_END = re.compile(r"[0-9A-Za-z.%]$")
@@ -207,7 +208,7 @@ class Grid:
             cols = [i % self.cols for i in members]
             top, bottom = self.ys[min(rows)] + _INSET, self.ys[max(rows) + 1] - _INSET + 1
             left, right = self.xs[min(cols)] + _INSET, self.xs[max(cols) + 1] - _INSET + 1
-            crop = clean[top:bottom, left:right]
+            crop = np.where(clean[top:bottom, left:right] < INK, 0, 255).astype(np.uint8)
             if crop.size == 0 or int((crop < INK).sum()) < _MIN_INK:
                 continue
             queued[slot] = labels.add(crop)
@@ -232,7 +233,8 @@ class Grid:
 def cell_text(label: list[_Word], digits: list[list[_Word]]) -> str:
     """A cell's reading. Chinese the label model is sure of: its text. Otherwise a number
     two readings agree on; failing that, the label model's number; failing that, the one
-    confident digit reading (chi_sim reads a lone "1" as "工", "]" or nothing)."""
+    confident digit reading (chi_sim reads a lone "1" as "工", "]" or nothing). An inked
+    cell nothing reads is UNREAD, never blank: blank means 0 in this genre."""
     text = join_words(label)
     if any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label):
         return text
@@ -247,7 +249,7 @@ def cell_text(label: list[_Word], digits: list[list[_Word]]) -> str:
     for words, number in zip(digits, numbers, strict=True):
         if words and min(w.conf for w in words) >= _MIN_CONF and _NUMERIC.match(number):
             return number
-    return text
+    return text or UNREAD
 
 
 def join_words(words: list[_Word]) -> str:

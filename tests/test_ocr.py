@@ -1,0 +1,132 @@
+"""Scans read by OCR (`structurer.documents.ocr`), with the real tesseract from Debian.
+
+The reports are the converter corpus's (bench/tables/corpus.py, invented figures): rendered
+to PDF, rasterised at 300 dpi and wrapped as an image-only PDF, which is what a scanner
+gives. The tables must come back cell by cell, blank cells in their columns.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from structurer.documents import DocumentError, read_document
+from structurer.documents.ocr import _Word, cell_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _measure() -> Any:
+    path = REPO / "bench" / "tables" / "measure.py"
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location("bench_tables_measure_ocr", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scan(pdf: Path, out: Path, dpi: int = 300) -> list[Any]:
+    """The PDF's pages as images, saved as an image-only PDF (no text layer) at `out`."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    pages = [doc[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(len(doc))]
+    doc.close()
+    pages[0].save(out, save_all=True, append_images=pages[1:], resolution=dpi)
+    return pages
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, list[Any], Path]:
+    sys.path.insert(0, str(REPO / "bench" / "tables"))
+    from corpus import write_corpus
+
+    tmp = tmp_path_factory.mktemp("scans")
+    reports = write_corpus(tmp, 2, seed=5)
+    measure = _measure()
+    pipe = measure.Pipeline.make(tmp_path_factory.mktemp("data"))
+    return measure, pipe, reports, tmp
+
+
+def test_scanned_pdf_tables_are_read_cell_by_cell(scanned: Any) -> None:
+    """Both formats (2021 and 2019): the scan's text has no layer to read, so it is OCR'd;
+    its tables come back as tab rows (blank cells kept), read like the born-digital PDF,
+    with no wrong cell auto-accepted and no silent 0."""
+    measure, pipe, reports, tmp = scanned
+    assert {r.fmt for r in reports} == {"2019", "2021"}
+    for rep in reports:
+        scan = tmp / f"{rep.name}_scan.pdf"
+        _scan(tmp / f"{rep.name}.pdf", scan)
+        doc = read_document(scan)
+        assert doc.source_format == "pdf"
+        assert "\t\t" in doc.text  # blank cells kept in their columns
+        assert "年度报告" in doc.text.split("\n")[0]
+        s = measure.score(pipe.table_rows(rep.name, doc.text), rep.gold)
+        assert s["confident_errors"] == 0, (rep.name, s["errors"])
+        assert s["silent_zeros"] == 0
+        assert s["right"] / s["cells"] >= 0.97, (rep.name, s["right"], s["cells"], s["errors"])
+
+
+def test_page_image_is_read(scanned: Any) -> None:
+    """A page given as an image file (a phone photo or a scanner's PNG) is read by OCR."""
+    _, _, reports, tmp = scanned
+    pages = _scan(tmp / f"{reports[0].name}.pdf", tmp / "first_scan.pdf")
+    image = tmp / "page1.png"
+    pages[0].save(image)
+    doc = read_document(image)
+    assert doc.source_format == "image" and doc.encoding is None
+    assert "政府信息公开" in doc.text
+
+
+def test_blank_scan_is_refused_in_words(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "blank.pdf"
+    Image.new("L", (800, 1100), color=255).save(path)
+    with pytest.raises(DocumentError, match=r"blank\.pdf: OCR found no text"):
+        read_document(path)
+    junk = tmp_path / "photo.png"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image" * 10)
+    with pytest.raises(DocumentError, match=r"photo\.png: not a readable image"):
+        read_document(junk)
+
+
+def test_missing_tesseract_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without tesseract on PATH the scan is refused with what to install, not a trace."""
+    from PIL import Image
+
+    path = tmp_path / "scan.png"
+    buf = io.BytesIO()
+    Image.new("L", (400, 300), color=255).save(buf, format="PNG")
+    path.write_bytes(buf.getvalue())
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(
+        DocumentError, match=r"scan\.png: scanned pages need OCR, but tesseract is not installed"
+    ):
+        read_document(path)
+
+
+def _word(text: str, conf: float) -> _Word:
+    return _Word(0, 0, 10, 10, text, conf)
+
+
+@pytest.mark.parametrize(
+    ("label", "digits", "expected"),
+    [
+        ([_word("自然人", 95)], [[_word("8", 30)], []], "自然人"),  # Chinese read with confidence
+        ([_word("工", 0)], [[_word("1", 95)], [_word("1", 88)]], "1"),  # chi_sim's lone "1"
+        ([_word("]", 40)], [[_word("11", 39)], [_word("11", 21)]], "11"),  # two agree
+        ([_word("56", 90)], [[_word("96", 90)], [_word("56", 80)]], "56"),  # majority of three
+        ([_word("35", 90)], [[_word("39", 90)], [_word("38", 80)]], "35"),  # no majority
+        ([], [[_word("7", 40)], [_word("2", 30)]], "?"),  # ink, no sure reading: not blank
+    ],
+)
+def test_cell_reading_votes(label: list[_Word], digits: list[list[_Word]], expected: str) -> None:
+    assert cell_text(label, digits) == expected
