@@ -118,15 +118,18 @@ def _word(text: str, conf: float) -> _Word:
 
 
 @pytest.mark.parametrize(
-    ("label", "digits", "expected"),
+    ("labels", "digits", "expected"),
     [
-        ([_word("自然人", 95)], [[_word("8", 30)], []], "自然人"),  # Chinese read with confidence
-        ([_word("工", 0)], [[_word("1", 95)], [_word("1", 88)]], "1"),  # chi_sim's lone "1"
-        ([_word("]", 40)], [[_word("11", 39)], [_word("11", 21)]], "11"),  # two agree
-        ([_word("56", 90)], [[_word("96", 90)], [_word("56", 80)]], "56"),  # majority of three
-        ([_word("35", 90)], [[_word("39", 90)], [_word("38", 80)]], "35"),  # no majority
-        ([], [[_word("7", 40)], [_word("2", 30)]], "?"),  # ink, no sure reading: not blank
+        ([[_word("自然人", 95)]], [[_word("8", 30)], []], "自然人"),  # Chinese read with confidence
+        ([[_word("工", 0)]], [[_word("1", 95)], [_word("1", 88)]], "1"),  # chi_sim's lone "1"
+        ([[_word("]", 40)]], [[_word("11", 39)], [_word("11", 21)]], "11"),  # two agree
+        ([[_word("56", 90)]], [[_word("96", 90)], [_word("56", 80)]], "56"),  # majority
+        ([[_word("35", 90)]], [[_word("39", 90)], [_word("38", 80)]], "35"),  # no majority
+        ([[_word("5", 90)]], [[_word("8", 60)], [_word("8", 50)], [_word("5", 40)]], "5"),  # tie
+        ([[]], [[_word("7", 40)], [_word("2", 30)]], "?"),  # ink, no sure reading: not blank
     ],
 )
-def test_cell_reading_votes(label: list[_Word], digits: list[list[_Word]], expected: str) -> None:
-    assert cell_text(label, digits) == expected
+def test_cell_reading_votes(
+    labels: list[list[_Word]], digits: list[list[_Word]], expected: str
+) -> None:
+    assert cell_text(labels, digits) == expected

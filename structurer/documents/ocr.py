@@ -5,11 +5,12 @@ Plain OCR of a table page loses what a reader needs most: tesseract reads the ru
 as characters, drops isolated digits, and prints a row's numbers with the blank cells gone,
 so no column is known. Here the page's ruling lines are found in the image (morphological
 opening), which gives each table's grid and its merged cells (a border not drawn); the lines
-are erased and each cell is read on its own, three times: with `chi_sim`, and with
-tesseract's English model restricted to digits at two scales (chi_sim alone drops a lone
-"1" or reads it as "工"; each reading alone misreads about one number in twenty, the
-majority of three about one in a hundred on the converter corpus). One tesseract process
-per reading and page reads all the cells (a list file: the model loads once). The rest of the page is read as text. The result has
+are erased and each cell is read on its own, six times: with `chi_sim`, and with tesseract's
+English model restricted to digits at two scales, each from the grey and from the binarised
+image; a number is what most readings agree on. (chi_sim alone drops a lone "1" or reads it
+as "工"; one reading alone misreads about one number in twenty on the converter corpus.) One
+tesseract process per reading and page reads all the cells (a list file: the model loads
+once). The rest of the page is read as text. The result has
 the shape of `pdf_tables`' output, so the table reader treats a scan like a born-digital PDF.
 """
 
@@ -44,7 +45,11 @@ _BORDER = 0.5  # share of a cell side that must be inked for a border to be draw
 _INSET = 5  # pixels kept off a cell's borders when it is cut out
 _MIN_INK = 30  # inked pixels below which a cell is blank
 _DIGITS = "0123456789.-"
-_DIGIT_SCALES = (2.0, 1.5)
+# (model, binarised, scale) of each reading. Grey keeps the strokes' anti-aliasing (better on
+# a clean render); binarised drops the grey halo a re-scanned or re-rendered page leaves
+# around erased ruling lines (read as strokes). Neither wins everywhere, so both vote.
+_LABEL_READINGS = (("chi_sim", False, 1.0), ("chi_sim", True, 1.0))
+_DIGIT_READINGS = (("eng", False, 2.0), ("eng", False, 1.5), ("eng", True, 2.0), ("eng", True, 1.5))
 _MIN_CONF = 50  # a digit reading below this confidence does not vote
 UNREAD = "?"  # an inked cell no reading makes out
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -132,12 +137,14 @@ def page_text(img: Image, path: Path) -> str:
         x0, y0, x1, y1 = grid.box
         outside[y0 : y1 + 1, x0 : x1 + 1] = 255
 
-    labels, digits = _Batch(), [_Batch() for _ in _DIGIT_SCALES]
-    cells = [grid.cut(clean, labels, digits) for grid in grids]
+    labels = [_Batch(*spec) for spec in _LABEL_READINGS]
+    digits = [_Batch(*spec) for spec in _DIGIT_READINGS]
+    cells = [grid.cut(clean, [*labels, *digits]) for grid in grids]
     words = _Batch.one(outside, path)
-    labels.run(path, "chi_sim", "6")
+    for batch in labels:
+        batch.run(path, "6")
     for batch in digits:
-        batch.run(path, "eng", "7", "-c", f"tessedit_char_whitelist={_DIGITS}")
+        batch.run(path, "7", "-c", f"tessedit_char_whitelist={_DIGITS}")
 
     parts: list[tuple[int, str]] = []
     for grid, cut in zip(grids, cells, strict=True):
@@ -197,7 +204,7 @@ class Grid:
                         join(r * self.cols + c, (r + 1) * self.cols + c)
         self.root = [find(i) for i in range(self.rows * self.cols)]
 
-    def cut(self, clean: Image, labels: _Batch, digits: list[_Batch]) -> dict[int, int]:
+    def cut(self, clean: Image, batches: list[_Batch]) -> dict[int, int]:
         """Queue every inked cell for every reading; slot -> index in the batches."""
         queued: dict[int, int] = {}
         for slot in range(self.rows * self.cols):
@@ -208,15 +215,14 @@ class Grid:
             cols = [i % self.cols for i in members]
             top, bottom = self.ys[min(rows)] + _INSET, self.ys[max(rows) + 1] - _INSET + 1
             left, right = self.xs[min(cols)] + _INSET, self.xs[max(cols) + 1] - _INSET + 1
-            crop = np.where(clean[top:bottom, left:right] < INK, 0, 255).astype(np.uint8)
+            crop = clean[top:bottom, left:right]
             if crop.size == 0 or int((crop < INK).sum()) < _MIN_INK:
                 continue
-            queued[slot] = labels.add(crop)
-            for batch, scale in zip(digits, _DIGIT_SCALES, strict=True):
-                batch.add(cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
+            for batch in batches:
+                queued[slot] = batch.add(crop)
         return queued
 
-    def render(self, queued: dict[int, int], labels: _Batch, digits: list[_Batch]) -> str:
+    def render(self, queued: dict[int, int], labels: list[_Batch], digits: list[_Batch]) -> str:
         lines = []
         for r in range(self.rows):
             cells = []
@@ -225,31 +231,41 @@ class Grid:
                 if n is None:
                     cells.append("")
                 else:
-                    cells.append(cell_text(labels.words(n), [b.words(n) for b in digits]))
+                    cells.append(
+                        cell_text([b.words(n) for b in labels], [b.words(n) for b in digits])
+                    )
             lines.append("\t".join(cells))
         return "\n".join(lines)
 
 
-def cell_text(label: list[_Word], digits: list[list[_Word]]) -> str:
-    """A cell's reading. Chinese the label model is sure of: its text. Otherwise a number
-    two readings agree on; failing that, the label model's number; failing that, the one
-    confident digit reading (chi_sim reads a lone "1" as "工", "]" or nothing). An inked
-    cell nothing reads is UNREAD, never blank: blank means 0 in this genre."""
-    text = join_words(label)
-    if any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label):
-        return text
-    numbers = ["".join(w.text for w in words) for words in digits]
-    readings = [n for n in [text, *numbers] if _NUMERIC.match(n)]
-    if readings:
-        top, votes = Counter(readings).most_common(1)[0]
-        if votes >= 2:
-            return top
-    if _NUMERIC.match(text):
-        return text
-    for words, number in zip(digits, numbers, strict=True):
-        if words and min(w.conf for w in words) >= _MIN_CONF and _NUMERIC.match(number):
-            return number
-    return text or UNREAD
+def cell_text(labels: list[list[_Word]], digits: list[list[_Word]]) -> str:
+    """A cell's reading. Chinese a label reading is sure of: that text. Otherwise the number
+    most readings agree on (at least two; a tie goes to the more confident side); failing
+    that, a label reading's number, or the one confident digit reading (chi_sim reads a lone
+    "1" as "工", "]" or nothing). An inked cell nothing reads is UNREAD, never blank: blank
+    means 0 in this genre."""
+    for label in labels:
+        if any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label):
+            return join_words(label)
+    texts = [join_words(label) for label in labels]
+    votes: Counter[str] = Counter()
+    weight: dict[str, float] = {}
+    for words in [*labels, *digits]:
+        number = join_words(words)
+        if words and _NUMERIC.match(number):
+            votes[number] += 1
+            weight[number] = weight.get(number, 0.0) + min(w.conf for w in words)
+    if votes:
+        best = max(votes, key=lambda n: (votes[n], weight[n]))
+        if votes[best] >= 2:
+            return best
+    numeric = [t for t in texts if _NUMERIC.match(t)]
+    if numeric:
+        return numeric[0]
+    for words in digits:
+        if words and min(w.conf for w in words) >= _MIN_CONF and _NUMERIC.match(join_words(words)):
+            return join_words(words)
+    return next((t for t in texts if t), UNREAD)
 
 
 def join_words(words: list[_Word]) -> str:
@@ -303,11 +319,18 @@ def _drawn(strip: Image, axis: int) -> float:
 class _Batch:
     """Cell images read by one tesseract process (a list file: the model loads once)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "chi_sim", binarised: bool = False, scale: float = 1.0) -> None:
+        self.lang, self.binarised, self.scale = lang, binarised, scale
         self.crops: list[Image] = []
         self.read: dict[int, list[_Word]] = {}
 
     def add(self, crop: Image) -> int:
+        if self.binarised:
+            crop = np.where(crop < INK, 0, 255).astype(np.uint8)
+        if self.scale != 1.0:
+            crop = cv2.resize(
+                crop, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_CUBIC
+            )
         pad = cv2.copyMakeBorder(crop, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
         self.crops.append(pad)
         return len(self.crops) - 1
@@ -315,7 +338,7 @@ class _Batch:
     def words(self, n: int) -> list[_Word]:
         return self.read.get(n, [])
 
-    def run(self, path: Path, lang: str, psm: str, *options: str) -> None:
+    def run(self, path: Path, psm: str, *options: str) -> None:
         if not self.crops:
             return
         with tempfile.TemporaryDirectory(prefix="structurer-ocr-") as tmp:
@@ -326,7 +349,7 @@ class _Batch:
                 names.append(name)
             Path(tmp, "list.txt").write_text("\n".join(names) + "\n")
             tsv = _tesseract(
-                path, [f"{tmp}/list.txt", "stdout", "-l", lang, "--psm", psm, *options]
+                path, [f"{tmp}/list.txt", "stdout", "-l", self.lang, "--psm", psm, *options]
             )
         for word in _words(tsv):
             self.read.setdefault(word.line[0], []).append(word)

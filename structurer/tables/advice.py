@@ -42,7 +42,8 @@ def input_note(tables: Sequence[TableDoubts], ocr: str | None) -> str | None:
         hit = [t for t in tables if t.doubted]
         cause = (
             f"the text looks like OCR output ({ocr}), so digits may be misread: the original "
-            "file or its text layer reads them without that loss"
+            "file or its text layer reads them without that loss; a scan given as it is (the "
+            "PDF or the page images) is read cell by cell by structurer's own OCR"
         )
     else:
         hit = [t for t in tables if t.doubted and t.short_rows >= MIN_SHORT_ROWS]
