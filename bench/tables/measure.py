@@ -96,13 +96,18 @@ class Pipeline:
 
             stop(self.settings)
 
-    def table_rows(self, name: str, text: str) -> list[FieldRow]:
-        doc = LoadedDocument(name, name, "-", text, "txt", "utf-8")
+    def table_rows(self, name: str, text: str, source_format: str = "txt") -> list[FieldRow]:
+        """`source_format` "scan": the text is this project's OCR of page images."""
+        doc = LoadedDocument(name, name, "-", text, source_format, "utf-8")
         outcome = extract_document(doc, REPORT_TYPE, self.llm, self.prompts, self.settings)
         self.last_rereads = [c for c in outcome.calls if c.part.startswith("reread:")]
         score_rows(outcome.fields, outcome.identity_breaks, artifact=None)
         route_rows(outcome.fields, self.settings.review_threshold)
         return [r for r in outcome.fields if r.path.startswith(TABLE_PREFIXES)]
+
+
+# converters whose output the product itself reads as OCR (it made it from page images)
+SOURCE_FORMATS = {"structurer_ocr": "scan"}
 
 
 def score(rows: list[FieldRow], gold: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +203,10 @@ def _measure(
         started = time.perf_counter()
         for txt in sorted(conv.glob("*.txt"))[:docs]:
             gold = json.loads((corpus / f"{txt.stem}.json").read_text(encoding="utf-8"))
-            s = score(pipe.table_rows(txt.stem, txt.read_text(encoding="utf-8")), gold["gold"])
+            text = txt.read_text(encoding="utf-8")
+            s = score(
+                pipe.table_rows(txt.stem, text, SOURCE_FORMATS.get(conv.name, "txt")), gold["gold"]
+            )
             given, agreed = model_cells(pipe.last_rereads, gold["gold"])
             total["model_cells"] += given
             total["model_cells_right"] += agreed

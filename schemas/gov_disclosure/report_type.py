@@ -133,10 +133,10 @@ def _review_ui() -> dict[str, str]:
     return out
 
 
-def _read_tables(text: str) -> Any:
+def _read_tables(text: str, ocr: bool) -> Any:
     from gov_disclosure.tables import read_tables
 
-    return read_tables(text)
+    return read_tables(text, ocr=ocr)
 
 
 def _read_rules(text: str) -> Any:

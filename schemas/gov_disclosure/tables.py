@@ -245,9 +245,10 @@ def detect_format(doc: TableText) -> str | None:
     return None
 
 
-def read_tables(text: str) -> TableReadout:
-    """Read tables 二, 三 and 四 of a report's text. Evidence offsets index `text` as given."""
-    doc = prepare_text(text, UNITS)
+def read_tables(text: str, *, ocr: bool = False) -> TableReadout:
+    """Read tables 二, 三 and 四 of a report's text. Evidence offsets index `text` as given.
+    `ocr`: the text was read by OCR from page images (digits may be misread)."""
+    doc = prepare_text(text, UNITS, ocr=ocr)
     fmt = detect_format(doc)
     proactive = PROACTIVE_2019 if fmt == "2019" else PROACTIVE_2021
     readout = read_with_specs(doc, (proactive, REQUESTS, APPEALS))

@@ -45,6 +45,7 @@ from structurer.core.response_models import (
 )
 from structurer.core.sections import split_sections
 from structurer.core.types import (
+    OCR_FORMATS,
     AlignmentStatus,
     CallRecord,
     Candidate,
@@ -415,7 +416,7 @@ def _table_readings(
     """The table reader's candidates, the format it detected, and its notes for the operator."""
     if rtype.read_tables is None:
         return {}, None, []
-    readout = rtype.read_tables(doc.text)
+    readout = rtype.read_tables(doc.text, doc.source_format in OCR_FORMATS)
     return _candidates(readout.cells, "table"), readout.format, list(readout.notes)
 
 

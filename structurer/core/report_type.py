@@ -79,8 +79,8 @@ class ReportType:
     """Everything the engine needs to know about one kind of report.
 
     `check_identities(record)` lists the identities a record breaks, each a dict (or model)
-    with at least `paths`, the leaves involved. `read_tables(text)`, when given, reads the
-    standard tables deterministically.
+    with at least `paths`, the leaves involved. `read_tables(text, ocr)`, when given, reads the
+    standard tables deterministically; `ocr` says the text was read by OCR from page images.
     `format_path`: the leaf the table reader decides (the detected format), with
     `format_without_tables` when it finds no standard table. `labels`: leaf path -> the label
     shown to people. `quote_description` / `value_description`: what the model is told each
@@ -98,7 +98,7 @@ class ReportType:
     check_identities: Callable[[dict[str, Any]], list[Any]]
     # Returns a reason when the text is clearly not a report of this type, else None.
     not_a_report: Callable[[str], str | None]
-    read_tables: Callable[[str], TablesRead] | None = None
+    read_tables: Callable[[str, bool], TablesRead] | None = None
     # Deterministic readers of single fields (reader "rule"), reconciled with the LLM's.
     read_rules: Callable[[str], list[CellReading]] | None = None
     # The type's own grounding rule: (path, value, text) -> why the LLM's value must be

@@ -66,14 +66,17 @@ class Section:
     heading: str
 
 
+OCR_FORMATS = frozenset({"scan", "image"})  # source formats whose text was read by OCR
+
+
 @dataclass(frozen=True)
 class LoadedDocument:
     """A document as read from disk.
 
     `text` is exactly what was decoded (evidence offsets point here). `source_format` is
-    txt/html/pdf/image (a scanned page, read by OCR); `encoding` is the detected byte
-    encoding (None for pdf and image). `notes`: what
-    reading changed or tolerated (e.g. NUL bytes removed), shown to the user.
+    txt/html/pdf, or scan (a PDF of page images) / image (a page image), both read by OCR;
+    `encoding` is the detected byte encoding (None for the rest). `notes`: what reading
+    changed or tolerated (e.g. NUL bytes removed), shown to the user.
     """
 
     name: str

@@ -3,3 +3,7 @@
 
 class DocumentError(ValueError):
     """A document cannot be read. The message is one line and names the file."""
+
+
+class NoTextLayer(DocumentError):
+    """A PDF of page images without text: readable only by OCR."""

@@ -1,5 +1,6 @@
 """A PDF's text layer, layout kept, ruled tables as tab-separated rows (`pdf_tables`); pages
-without a Unicode map read again with PDFium; a scan (images, no text) read by OCR (`ocr`)."""
+without a Unicode map read again with PDFium. A scan (images, no text) is NoTextLayer: the
+reader sends it to OCR (`ocr`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ import pdfplumber
 import pypdfium2 as pdfium
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-from structurer.documents.errors import DocumentError
-from structurer.documents.ocr import ocr_pdf
+from structurer.documents.errors import DocumentError, NoTextLayer
 from structurer.documents.pdf_tables import page_with_tables
 
 _CID = re.compile(r"\(cid:\d+\)")
@@ -50,8 +50,8 @@ def pdf_text(data: bytes, path: Path) -> str:
         raise DocumentError(f"{path}: not a readable PDF ({reason})") from None
     text = "\f".join(pages)
     if not text.strip():
-        if images:  # a scan: its pages are read by OCR
-            return ocr_pdf(data, path)
+        if images:
+            raise NoTextLayer(f"{path}: PDF has no text layer (scanned images)")
         raise DocumentError(f"{path}: PDF has no text")
     if _unmapped_share(text) > _MAX_UNMAPPED:
         raise DocumentError(f"{path}: PDF text layer is unreadable (fonts without Unicode map)")

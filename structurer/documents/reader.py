@@ -16,9 +16,9 @@ from pathlib import Path
 
 from structurer.core.types import LoadedDocument
 from structurer.documents.decode import declared_charset, decode_bytes, strip_stray_nuls
-from structurer.documents.errors import DocumentError
+from structurer.documents.errors import DocumentError, NoTextLayer
 from structurer.documents.html import html_text
-from structurer.documents.ocr import ocr_image
+from structurer.documents.ocr import ocr_image, ocr_pdf
 from structurer.documents.pdf import pdf_text
 
 __all__ = ["DEFAULT_MAX_BYTES", "DocumentError", "check_file", "decode_bytes", "read_document"]
@@ -74,11 +74,16 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> LoadedDocum
 
     notes: tuple[str, ...] = ()
     if suffix in PDF_SUFFIXES or b"%PDF-" in data[:1024]:
-        text = pdf_text(data, path)
-        fmt, encoding = "pdf", None
+        try:
+            text, fmt = pdf_text(data, path), "pdf"
+        except NoTextLayer:
+            text, fmt = ocr_pdf(data, path), "scan"
+            notes = ("no text layer: read by OCR from the page images",)
+        encoding = None
     elif suffix in IMAGE_SUFFIXES:
         text = ocr_image(data, path)
         fmt, encoding = "image", None
+        notes = ("a page image: read by OCR",)
     elif suffix in HTML_SUFFIXES:
         data, notes = strip_stray_nuls(data)
         source, encoding = decode_bytes(data, path, declared=declared_charset(data))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from structurer.tables.cells import Slot
+from structurer.tables.checks import OCR_READ
 from structurer.tables.spec import RowSpec
 
 MIN_SHORT_ROWS = 2  # rows printing fewer numbers than columns before blanks count as lost
@@ -38,7 +39,14 @@ def table_doubts(
 def input_note(tables: Sequence[TableDoubts], ocr: str | None) -> str | None:
     """Why the tables' doubts are the input's, with what would read them better; None when
     nothing was doubted or the doubts are not about the conversion."""
-    if ocr:
+    if ocr == OCR_READ:
+        hit = [t for t in tables if t.doubted]
+        cause = (
+            "the tables were read by OCR from page images, so cells no table identity "
+            "confirms are doubted (a digit may be misread): a file with a text layer, if "
+            "there is one, reads them without that doubt"
+        )
+    elif ocr:
         hit = [t for t in tables if t.doubted]
         cause = (
             f"the text looks like OCR output ({ocr}), so digits may be misread: the original "

@@ -151,6 +151,9 @@ def comma_or_point(token: Token | None, unit: CellUnit) -> str | None:
     return None
 
 
+OCR_READ = "read by OCR from page images"  # TableText.ocr of a text the reader was told is OCR
+
+
 def ocr_signs(text: str) -> str | None:
     """Why the text looks like OCR output (None: it does not). OCR misreads digits inside
     one number ("41" as "4", a decimal point lost) where no identity reaches, so in such a
@@ -170,10 +173,15 @@ def unconfirmed(
     resolver: Resolver, choice: dict[str, int], doubted: set[str], cells: list[tuple[str, str]]
 ) -> list[tuple[str, str]]:
     """The cells (row, column) no identity confirms: none through them holds with every one
-    of its cells free of doubt."""
+    of its cells free of doubt. An identity whose non-zero cells all print one number (a
+    total equal to its one non-zero part) confirms nothing: OCR misreads the same digits the
+    same way, and the identity still holds."""
     confirming: set[tuple[str, str]] = set()
     for n, ident in enumerate(resolver.identities):
         refs = (*ident.lhs, *ident.rhs)
-        if resolver.holds(choice, n) and not any(f"{r}.{c}" in doubted for r, c in refs):
+        if not resolver.holds(choice, n) or any(f"{r}.{c}" in doubted for r, c in refs):
+            continue
+        nonzero = {resolver.value(choice, r, c) for r, c in refs} - {0.0}
+        if len(nonzero) > 1:
             confirming.update(refs)
     return [cell for cell in cells if cell not in confirming]

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from structurer.core.types import CellReading
-from structurer.tables.checks import ocr_signs
+from structurer.tables.checks import OCR_READ, ocr_signs
 from structurer.tables.locate import LabelText, build_label_text, find_label
 from structurer.tables.spec import TableSpec
 from structurer.tables.textmap import (
@@ -30,7 +30,7 @@ class TableText:
     tokens: list[Token]
     labels: LabelText
     columns: DisplayColumns
-    ocr: str | None = None  # why the text looks like OCR output (checks.ocr_signs)
+    ocr: str | None = None  # why the text is OCR output (checks.ocr_signs, or OCR_READ)
     recovered_labels: dict[str, tuple[int, int]] = field(default_factory=dict)  # row path -> span
     _ends: dict[tuple[str, ...], list[int]] = field(default_factory=dict)  # by end markers
 
@@ -61,10 +61,11 @@ class TableReadout:
     notes: list[str] = field(default_factory=list)  # for the operator (tables.advice)
 
 
-def prepare_text(text: str, units: tuple[str, ...] = ()) -> TableText:
-    """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors)."""
+def prepare_text(text: str, units: tuple[str, ...] = (), *, ocr: bool = False) -> TableText:
+    """`units`: units of measure the specs' columns declare (see ColumnSpec.unit_factors).
+    `ocr`: the text was read by OCR from page images, whatever it looks like."""
     mapped = normalise(text)
     display = DisplayColumns(text)
     tokens = join_wrapped_remarks(tokenize(mapped, units), mapped, display, units)
     labels = build_label_text(mapped, tokens)
-    return TableText(mapped, tokens, labels, display, ocr_signs(text))
+    return TableText(mapped, tokens, labels, display, OCR_READ if ocr else ocr_signs(text))

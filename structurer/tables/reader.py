@@ -25,6 +25,7 @@ from structurer.tables.cells import (
     unfit_cells,
 )
 from structurer.tables.checks import (
+    OCR_READ,
     unconfirmed,
 )
 from structurer.tables.document import TableReadout, TableText
@@ -294,8 +295,8 @@ def _read_table(
         for row_path, key in unconfirmed(resolver, choice, set(doubts.by_cell), cells):
             doubts.cell(
                 f"{row_path}.{key}",
-                f"the text looks like OCR output ({doc.ocr}) and no table identity "
-                "confirms this cell: a digit may be misread",
+                f"{_ocr_cause(doc.ocr)} and no table identity confirms this cell: a digit "
+                "may be misread",
                 final=True,
             )
     for i in idx:
@@ -369,3 +370,9 @@ def _convert(token: Token, col: ColumnSpec) -> tuple[int | float, list[str]]:
     if count < 0 and col.unit == CellUnit.integer:
         notes.append("negative count")
     return count, notes
+
+
+def _ocr_cause(ocr: str) -> str:
+    if ocr == OCR_READ:
+        return "the text was read by OCR from page images"
+    return f"the text looks like OCR output ({ocr})"

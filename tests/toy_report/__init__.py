@@ -89,8 +89,8 @@ MEMBERSHIP_TABLE = TableSpec(
 )
 
 
-def read_tables(text: str) -> TableReadout:
-    return read_with_specs(prepare_text(text), (MEMBERSHIP_TABLE,))
+def read_tables(text: str, ocr: bool = False) -> TableReadout:
+    return read_with_specs(prepare_text(text, ocr=ocr), (MEMBERSHIP_TABLE,))
 
 
 def check_identities(record: dict[str, Any]) -> list[dict[str, Any]]:
