@@ -93,6 +93,12 @@ def test_blank_scan_is_refused_in_words(tmp_path: Path) -> None:
     Image.new("L", (800, 1100), color=255).save(path)
     with pytest.raises(DocumentError, match=r"blank\.pdf: OCR found no text"):
         read_document(path)
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000), color=1).save(bomb)  # a few kB on disk
+    with pytest.raises(
+        DocumentError, match=r"bomb\.png: image has over 150 million pixels.*refused"
+    ):
+        read_document(bomb)
     junk = tmp_path / "photo.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image" * 10)
     with pytest.raises(DocumentError, match=r"photo\.png: not a readable image"):

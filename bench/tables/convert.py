@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,10 +98,15 @@ def convert_all(corpus: Path, out: Path, only: list[str] | None = None) -> None:
         if only and name not in only:
             continue
         (out / name).mkdir(parents=True, exist_ok=True)
+        done, started = 0, time.perf_counter()
         for src in sorted(corpus.glob(f"*{suffix}")):
             target = out / name / f"{src.stem}.txt"
             if not target.exists():
                 target.write_text(fn(src), encoding="utf-8")
+                done += 1
+        if done:
+            took = time.perf_counter() - started
+            print(f"{name}: {done} documents, {took:.1f} s ({took / done:.1f} s per document)")
 
 
 def main() -> None:

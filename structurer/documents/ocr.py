@@ -39,6 +39,9 @@ Image = npt.NDArray[Any]  # cv2 returns loosely typed arrays
 OCR_DPI = 300
 INK = 160  # grey level below which a pixel is ink
 TESSERACT_TIMEOUT_S = 300
+MAX_PIXELS = 150_000_000  # an A3 page at 600 dpi is 70 million
+_A4_WIDTH = 2480  # pixels of an A4 page's width at OCR_DPI
+_PAGE_WIDTH = (1600, 3600)  # image widths read as they are; others are scaled to _A4_WIDTH
 _H_KERNEL, _V_KERNEL = 80, 60  # shortest ruling line kept, in pixels at OCR_DPI
 _MIN_TABLE = (300, 100)  # a ruled box smaller than this (w, h) is a frame, not a table
 _BORDER = 0.5  # share of a cell side that must be inked for a border to be drawn
@@ -111,11 +114,29 @@ def ocr_pdf(data: bytes, path: Path) -> str:
 
 
 def ocr_image(data: bytes, path: Path) -> str:
-    """The text of one scanned page given as an image file (PNG, JPEG, TIFF, BMP)."""
+    """The text of one scanned page given as an image file (PNG, JPEG, TIFF, BMP), scaled
+    to a page at OCR_DPI (the line and cell sizes assume it)."""
+    from PIL import Image as PILImage
+
     _require_tesseract(path)
+    try:  # the header only: a small file can declare a huge image (a decompression bomb)
+        with PILImage.open(io.BytesIO(data)) as probe:
+            pixels = probe.size[0] * probe.size[1]
+    except PILImage.DecompressionBombError:
+        pixels = MAX_PIXELS + 1
+    except (OSError, ValueError):
+        raise DocumentError(f"{path}: not a readable image") from None
+    if pixels > MAX_PIXELS:
+        raise DocumentError(
+            f"{path}: image has over {MAX_PIXELS // 10**6} million pixels, more than a page "
+            "scan needs; refused"
+        )
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if img is None:
         raise DocumentError(f"{path}: not a readable image")
+    if not _PAGE_WIDTH[0] <= img.shape[1] <= _PAGE_WIDTH[1]:
+        scale = _A4_WIDTH / img.shape[1]
+        img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return _checked(page_text(img, path), path)
 
 
