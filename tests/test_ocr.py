@@ -134,6 +134,8 @@ def _word(text: str, conf: float) -> _Word:
         ([[_word("35", 90)]], [[_word("39", 90)], [_word("38", 80)]], "35"),  # no majority
         ([[_word("5", 90)]], [[_word("8", 60)], [_word("8", 50)], [_word("5", 40)]], "5"),  # tie
         ([[]], [[_word("7", 40)], [_word("2", 30)]], "?"),  # ink, no sure reading: not blank
+        ([[_word("或", 80)]], [[_word("3", 90)], [_word("3", 70)]], "3"),  # a speckled lone 3
+        ([[_word("其他", 90)]], [[_word("3", 90)], [_word("3", 70)]], "其他"),  # a label
     ],
 )
 def test_cell_reading_votes(

@@ -8,7 +8,10 @@ writes <out>/<converter>/<report>.txt. Converters:
 - ocr: `pdftoppm -r 300` page images read by tesseract (`-l chi_sim`, Debian);
 - markitdown_pdf, markitdown_docx, markitdown_html: Microsoft's markitdown (PyPI) to markdown;
 - structurer_pdf, structurer_html: this project's own reader (`structurer.documents.reader`);
-- structurer_ocr: the PDF read as a scan by this project's OCR (`structurer.documents.ocr`).
+- structurer_ocr: the PDF's pages rendered at 300 dpi, read by this project's OCR
+  (`structurer.documents.ocr`);
+- structurer_scan: the same pages made to look scanned (skew, speckle, JPEG) in an image-only
+  PDF, read by this project's reader (which OCRs it).
 """
 
 from __future__ import annotations
@@ -66,6 +69,38 @@ def structurer_ocr_text(path: Path) -> str:
     return ocr_pdf(path.read_bytes(), path)
 
 
+def structurer_scan_text(path: Path) -> str:
+    """The PDF as a scanner gives it, read by this project's reader: pages rendered at
+    OCR_DPI, turned by a skew in [-1.5, 1.5] degrees drawn from the file name, speckled,
+    saved as JPEG (quality 70) in an image-only PDF."""
+    import hashlib
+
+    import cv2
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from structurer.documents.reader import read_document
+
+    seed = int(hashlib.sha256(path.name.encode()).hexdigest()[:8], 16)
+    rng = np.random.default_rng(seed)
+    angle = float(rng.uniform(-1.5, 1.5))
+    pdf = pdfium.PdfDocument(str(path))
+    pages = []
+    for i in range(len(pdf)):
+        img = np.asarray(pdf[i].render(scale=OCR_DPI / 72, grayscale=True).to_pil().convert("L"))
+        h, w = img.shape
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        img = cv2.warpAffine(img, turn, (w, h), borderValue=255).astype(np.int16)
+        img = np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
+        pages.append(Image.fromarray(img))
+    pdf.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        scan = Path(tmp) / path.name
+        pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=OCR_DPI, quality=70)
+        return read_document(scan).text
+
+
 def markitdown_text(path: Path) -> str:
     from markitdown import MarkItDown
 
@@ -85,6 +120,7 @@ CONVERTERS: dict[str, tuple[str, Callable[[Path], str]]] = {
     "pypdfium2": (".pdf", pypdfium2_text),
     "ocr": (".pdf", ocr_text),
     "structurer_ocr": (".pdf", structurer_ocr_text),
+    "structurer_scan": (".pdf", structurer_scan_text),
     "markitdown_pdf": (".pdf", markitdown_text),
     "markitdown_docx": (".docx", markitdown_text),
     "markitdown_html": (".html", markitdown_text),

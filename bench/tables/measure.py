@@ -107,7 +107,7 @@ class Pipeline:
 
 
 # converters whose output the product itself reads as OCR (it made it from page images)
-SOURCE_FORMATS = {"structurer_ocr": "scan"}
+SOURCE_FORMATS = {"structurer_ocr": "scan", "structurer_scan": "scan"}
 
 
 def score(rows: list[FieldRow], gold: dict[str, Any]) -> dict[str, Any]:

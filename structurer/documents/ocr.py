@@ -292,15 +292,13 @@ class Grid:
 
 
 def cell_text(labels: list[list[_Word]], digits: list[list[_Word]]) -> str:
-    """A cell's reading. Chinese a label reading is sure of: that text. Otherwise the number
+    """A cell's reading. Chinese a label reading is sure of: that text, unless it is one
+    character where two digit readings agree on a number (noise makes chi_sim read a lone
+    digit as a character). Otherwise the number
     most readings agree on (at least two; a tie goes to the more confident side); failing
     that, a label reading's number, or the one confident digit reading (chi_sim reads a lone
     "1" as "工", "]" or nothing). An inked cell nothing reads is UNREAD, never blank: blank
     means 0 in this genre."""
-    for label in labels:
-        if any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label):
-            return join_words(label)
-    texts = [join_words(label) for label in labels]
     votes: Counter[str] = Counter()
     weight: dict[str, float] = {}
     for words in [*labels, *digits]:
@@ -308,6 +306,13 @@ def cell_text(labels: list[list[_Word]], digits: list[list[_Word]]) -> str:
         if words and _NUMERIC.match(number):
             votes[number] += 1
             weight[number] = weight.get(number, 0.0) + min(w.conf for w in words)
+    digits_agree = any(votes[join_words(words)] >= 2 for words in digits if words)
+    for label in labels:
+        if any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label):
+            text = join_words(label)
+            if not (len(text) == 1 and digits_agree):  # a lone "3" read as "或"
+                return text
+    texts = [join_words(label) for label in labels]
     if votes:
         best = max(votes, key=lambda n: (votes[n], weight[n]))
         if votes[best] >= 2:
