@@ -3,15 +3,17 @@ kept as tab-separated rows with their blank cells.
 
 Plain OCR of a table page loses what a reader needs most: tesseract reads the ruling lines
 as characters, drops isolated digits, and prints a row's numbers with the blank cells gone,
-so no column is known. Here the page's ruling lines are found in the image (morphological
-opening), which gives each table's grid and its merged cells (a border not drawn); the lines
-are erased and each cell is read on its own, six times: with `chi_sim`, and with tesseract's
-English model restricted to digits at two scales, each from the grey and from the binarised
-image; a number is what most readings agree on. (chi_sim alone drops a lone "1" or reads it
-as "工"; one reading alone misreads about one number in twenty on the converter corpus.) One
-tesseract process per reading and page reads all the cells (a list file: the model loads
-once). The rest of the page is read as text. The result has
-the shape of `pdf_tables`' output, so the table reader treats a scan like a born-digital PDF.
+so no column is known. Here the page is first turned straight (a scan is rarely; half a
+degree already breaks the grid), then its ruling lines are found in the image (morphological
+opening), which gives each table's grid and its merged cells (a border not drawn). The lines
+are erased and each cell is read on its own, six times: with `chi_sim` and with tesseract's
+English model restricted to digits (at two scales), each from the grey and from the
+binarised image; a number is what most readings agree on. (chi_sim alone drops a lone "1" or
+reads it as "工"; one reading alone misreads about one number in twenty on the converter
+corpus.) One tesseract process per reading and page reads all the cells (a list file: the
+model loads once). The rest of the page is read as text. The result has the shape of
+`pdf_tables`' output, so the table reader treats a scan like a born-digital PDF, told that
+its text came from OCR (`core.types.OCR_FORMATS`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from structurer.documents.errors import DocumentError
 
@@ -54,7 +58,7 @@ _DIGITS = "0123456789.-"
 # around erased ruling lines (read as strokes). Neither wins everywhere, so both vote.
 _LABEL_READINGS = (("chi_sim", False, 1.0), ("chi_sim", True, 1.0))
 _DIGIT_READINGS = (("eng", False, 2.0), ("eng", False, 1.5), ("eng", True, 2.0), ("eng", True, 1.5))
-_MIN_CONF = 50  # a digit reading below this confidence does not vote
+_MIN_CONF = 50  # confidence for a reading to count alone (Chinese text, or a lone number)
 UNREAD = "?"  # an inked cell no reading makes out
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
@@ -230,32 +234,27 @@ class Grid:
 
     def merge(self, horizontal: Image, vertical: Image) -> None:
         """A border drawn along less than half of a slot's side joins the slot to its
-        neighbour (union-find; the top-left slot heads the merged cell)."""
-        parent = list(range(self.rows * self.cols))
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
-        def join(a: int, b: int) -> None:
-            ra, rb = find(a), find(b)
-            parent[max(ra, rb)] = min(ra, rb)
-
+        neighbour; each merged cell is headed by its first (top-left) slot."""
+        joined: list[tuple[int, int]] = []
         for r in range(self.rows):
             for c in range(self.cols):
+                slot = r * self.cols + c
                 top, bottom = self.ys[r] + _INSET, self.ys[r + 1] - _INSET
                 left, right = self.xs[c] + _INSET, self.xs[c + 1] - _INSET
                 if c + 1 < self.cols:
                     x = self.xs[c + 1]
                     if _drawn(vertical[top:bottom, x - 3 : x + 4], axis=1) < _BORDER:
-                        join(r * self.cols + c, r * self.cols + c + 1)
+                        joined.append((slot, slot + 1))
                 if r + 1 < self.rows:
                     y = self.ys[r + 1]
                     if _drawn(horizontal[y - 3 : y + 4, left:right], axis=0) < _BORDER:
-                        join(r * self.cols + c, (r + 1) * self.cols + c)
-        self.root = [find(i) for i in range(self.rows * self.cols)]
+                        joined.append((slot, slot + self.cols))
+        n = self.rows * self.cols
+        pairs = np.array(joined, dtype=np.intp).reshape(-1, 2)
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        _, component = connected_components(graph, directed=False)
+        head: dict[int, int] = {}
+        self.root = [head.setdefault(int(label), slot) for slot, label in enumerate(component)]
 
     def cut(self, clean: Image, batches: list[_Batch]) -> dict[int, int]:
         """Queue every inked cell for every reading; slot -> index in the batches."""
