@@ -193,3 +193,20 @@ def test_skewed_jpeg_scan_is_straightened(scanned: Any) -> None:
     s = measure.score(pipe.table_rows(rep.name, doc.text, doc.source_format), rep.gold)
     assert s["confident_errors"] == 0 and s["silent_zeros"] == 0, s["errors"]
     assert s["right"] / s["cells"] >= 0.97, (s["right"], s["cells"])
+
+
+def test_told_ocr_a_tab_row_does_not_take_the_next_lines_numbers() -> None:
+    """OCR garbled a row's label; the row before it printed blank. Its numbers are on the
+    next line, and every identity holds whichever of the two rows they go to: under OCR the
+    row that took them is doubted, not auto-accepted."""
+    from gov_disclosure.tables import read_tables
+    from tests.test_tables import NARRATIVE, TAB_2021
+
+    garbled = TAB_2021.replace("1.本机关不掌握相关政府信息", "关信").replace(
+        "\t\t8.属于行政查询事项\t0\t0\t0\t0\t0\t0\t0", "\t\t8.属于行政查询事项\t\t\t\t\t\t\t"
+    )
+    assert garbled.count("关信") == 1 and "查询事项\t\t\t" in garbled
+    told = {c.path: c for c in read_tables(NARRATIVE + garbled, ocr=True).cells}
+    moved = [c for p, c in told.items() if p.startswith("requests.withheld_query_matters.")]
+    assert any(c.value for c in moved)  # the next line's numbers were taken...
+    assert all("not on its label's line" in (c.doubt or "") for c in moved)  # ...and doubted

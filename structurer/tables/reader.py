@@ -286,6 +286,17 @@ def _read_table(
         if i in guessed and rows[i][1].path in options:
             doubts.row(rows[i][1], guessed[i], final=True)
     if doc.ocr:
+        for i in idx:
+            hit, got = hits[i], slots[i]
+            if hit is None or not got or rows[i][1].path not in options:
+                continue
+            if _numbers_below_tab_label(doc.tokens, hit.last_token, got):
+                doubts.row(
+                    rows[i][1],
+                    f"{_ocr_cause(doc.ocr)} and this row's numbers are not on its label's "
+                    "line: the row they belong to may have lost its label",
+                    final=True,
+                )
         cells = [
             (rows[i][1].path, c.key)
             for i in idx
@@ -376,3 +387,18 @@ def _ocr_cause(ocr: str) -> str:
     if ocr == OCR_READ:
         return "the text was read by OCR from page images"
     return f"the text looks like OCR output ({ocr})"
+
+
+def _numbers_below_tab_label(tokens: list[Token], label_end: int, got: Sequence[Slot]) -> bool:
+    """A row printed as a tab-separated line whose numbers were found on a later line."""
+    line_end = next(
+        (j for j in range(label_end + 1, len(tokens)) if "\n" in tokens[j].sep), len(tokens)
+    )
+    if not any("\t" in tokens[j].sep for j in range(label_end + 1, line_end)) and not (
+        line_end < len(tokens) and "\t" in tokens[line_end].sep.split("\n")[0]
+    ):
+        return False
+    limit = tokens[line_end].norm_start if line_end < len(tokens) else None
+    return limit is not None and any(
+        slot.token is not None and slot.token.norm_start >= limit for slot in got
+    )
