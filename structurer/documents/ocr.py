@@ -53,9 +53,9 @@ _INSET = 5  # pixels kept off a cell's borders when it is cut out
 _MIN_INK = 30  # inked pixels below which a cell is blank
 _MAX_SKEW = 5.0  # degrees a scanned page is searched for skew
 _DIGITS = "0123456789.-"
-# (model, binarised, scale) of each reading. Grey keeps the strokes' anti-aliasing (better on
-# a clean render); binarised drops the grey halo a re-scanned or re-rendered page leaves
-# around erased ruling lines (read as strokes). Neither wins everywhere, so both vote.
+# (model, binarised, scale) of each reading. Grey (lightly blurred) keeps the strokes'
+# anti-aliasing; binarised drops the grey halo a re-scanned or re-rendered page leaves around
+# erased ruling lines (read as strokes). Neither wins everywhere, so both vote.
 _LABEL_READINGS = (("chi_sim", False, 1.0), ("chi_sim", True, 1.0))
 _DIGIT_READINGS = (("eng", False, 2.0), ("eng", False, 1.5), ("eng", True, 2.0), ("eng", True, 1.5))
 _MIN_CONF = 50  # confidence for a reading to count alone (Chinese text, or a lone number)
@@ -384,6 +384,8 @@ class _Batch:
     def add(self, crop: Image) -> int:
         if self.binarised:
             crop = np.where(crop < INK, 0, 255).astype(np.uint8)
+        else:  # smooths a scan's speckle and JPEG ringing (and a render's jagged edges)
+            crop = cv2.GaussianBlur(crop, (3, 3), 0)
         if self.scale != 1.0:
             crop = cv2.resize(
                 crop, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_CUBIC
