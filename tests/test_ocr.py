@@ -7,7 +7,6 @@ gives. The tables must come back cell by cell, blank cells in their columns.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 from pathlib import Path
@@ -17,19 +16,9 @@ import pytest
 
 from structurer.documents import DocumentError, read_document
 from structurer.documents.ocr import _Word, cell_text
+from tests.test_table_checks import _measure
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _measure() -> Any:
-    path = REPO / "bench" / "tables" / "measure.py"
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location("bench_tables_measure_ocr", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _scan(pdf: Path, out: Path, dpi: int = 300) -> list[Any]:

@@ -298,20 +298,19 @@ def cell_text(labels: list[list[_Word]], digits: list[list[_Word]]) -> str:
     that, a label reading's number, or the one confident digit reading (chi_sim reads a lone
     "1" as "工", "]" or nothing). An inked cell nothing reads is UNREAD, never blank: blank
     means 0 in this genre."""
+    texts = [join_words(words) for words in labels]
+    numbers = [join_words(words) for words in digits]
     votes: Counter[str] = Counter()
     weight: dict[str, float] = {}
-    for words in [*labels, *digits]:
-        number = join_words(words)
-        if words and _NUMERIC.match(number):
-            votes[number] += 1
-            weight[number] = weight.get(number, 0.0) + min(w.conf for w in words)
-    digits_agree = any(votes[join_words(words)] >= 2 for words in digits if words)
-    for label in labels:
-        if any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label):
-            text = join_words(label)
-            if not (len(text) == 1 and digits_agree):  # a lone "3" read as "或"
-                return text
-    texts = [join_words(label) for label in labels]
+    for words, read in zip([*labels, *digits], [*texts, *numbers], strict=True):
+        if words and _NUMERIC.match(read):
+            votes[read] += 1
+            weight[read] = weight.get(read, 0.0) + min(w.conf for w in words)
+    digits_agree = any(votes[n] >= 2 for words, n in zip(digits, numbers, strict=True) if words)
+    for label, text in zip(labels, texts, strict=True):
+        sure = any(_CJK.search(w.text) and w.conf >= _MIN_CONF for w in label)
+        if sure and not (len(text) == 1 and digits_agree):  # a lone "3" read as "或"
+            return text
     if votes:
         best = max(votes, key=lambda n: (votes[n], weight[n]))
         if votes[best] >= 2:
@@ -319,9 +318,9 @@ def cell_text(labels: list[list[_Word]], digits: list[list[_Word]]) -> str:
     numeric = [t for t in texts if _NUMERIC.match(t)]
     if numeric:
         return numeric[0]
-    for words in digits:
-        if words and min(w.conf for w in words) >= _MIN_CONF and _NUMERIC.match(join_words(words)):
-            return join_words(words)
+    for words, number in zip(digits, numbers, strict=True):
+        if words and min(w.conf for w in words) >= _MIN_CONF and _NUMERIC.match(number):
+            return number
     return next((t for t in texts if t), UNREAD)
 
 
@@ -418,15 +417,15 @@ class _Batch:
         ok, png = cv2.imencode(".png", img)
         if not ok:
             raise DocumentError(f"{path}: page image could not be encoded for OCR")
-        return _words(_tesseract(path, ["stdin", "stdout", "-l", "chi_sim", "--psm", "3"], png))
+        args = ["stdin", "stdout", "-l", "chi_sim", "--psm", "3"]
+        return _words(_tesseract(path, args, png.tobytes()))
 
 
-def _tesseract(path: Path, args: list[str], stdin: object = None) -> str:
-    data = stdin.tobytes() if isinstance(stdin, np.ndarray) else None
+def _tesseract(path: Path, args: list[str], stdin: bytes | None = None) -> str:
     try:
         done = subprocess.run(
             ["tesseract", *args, "tsv"],
-            input=data,
+            input=stdin,
             capture_output=True,
             timeout=TESSERACT_TIMEOUT_S,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},  # threads on tiny images: 5x slower

@@ -39,19 +39,21 @@ def table_doubts(
 def input_note(tables: Sequence[TableDoubts], ocr: str | None) -> str | None:
     """Why the tables' doubts are the input's, with what would read them better; None when
     nothing was doubted or the doubts are not about the conversion."""
-    if ocr == OCR_READ:
+    if ocr:
         hit = [t for t in tables if t.doubted]
         cause = (
-            "the tables were read by OCR from page images, so cells no table identity "
-            "confirms are doubted (a digit may be misread): a file with a text layer, if "
-            "there is one, reads them without that doubt"
-        )
-    elif ocr:
-        hit = [t for t in tables if t.doubted]
-        cause = (
-            f"the text looks like OCR output ({ocr}), so digits may be misread: the original "
-            "file or its text layer reads them without that loss; a scan given as it is (the "
-            "PDF or the page images) is read cell by cell by structurer's own OCR"
+            (
+                "the tables were read by OCR from page images, so cells no table identity "
+                "confirms are doubted (a digit may be misread): a file with a text layer, if "
+                "there is one, reads them without that doubt"
+            )
+            if ocr == OCR_READ
+            else (
+                f"the text looks like OCR output ({ocr}), so digits may be misread: the "
+                "original file or its text layer reads them without that loss; a scan given "
+                "as it is (the PDF or the page images) is read cell by cell by structurer's "
+                "own OCR"
+            )
         )
     else:
         hit = [t for t in tables if t.doubted and t.short_rows >= MIN_SHORT_ROWS]

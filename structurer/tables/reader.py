@@ -391,14 +391,12 @@ def _ocr_cause(ocr: str) -> str:
 
 def _numbers_below_tab_label(tokens: list[Token], label_end: int, got: Sequence[Slot]) -> bool:
     """A row printed as a tab-separated line whose numbers were found on a later line."""
-    line_end = next(
-        (j for j in range(label_end + 1, len(tokens)) if "\n" in tokens[j].sep), len(tokens)
-    )
-    if not any("\t" in tokens[j].sep for j in range(label_end + 1, line_end)) and not (
-        line_end < len(tokens) and "\t" in tokens[line_end].sep.split("\n")[0]
-    ):
+    after = range(label_end + 1, len(tokens))
+    next_line = next((j for j in after if "\n" in tokens[j].sep), None)
+    if next_line is None:
         return False
-    limit = tokens[line_end].norm_start if line_end < len(tokens) else None
-    return limit is not None and any(
-        slot.token is not None and slot.token.norm_start >= limit for slot in got
-    )
+    label_line = "".join(t.sep for t in tokens[label_end + 1 : next_line])
+    if "\t" not in label_line + tokens[next_line].sep.split("\n")[0]:
+        return False
+    limit = tokens[next_line].norm_start
+    return any(slot.token is not None and slot.token.norm_start >= limit for slot in got)
